@@ -1,0 +1,606 @@
+//! Typed models of the ARM JSON that scready reads.
+//!
+//! Only the fields the scanner uses are modelled; everything else in a payload is ignored. Every
+//! field is [`Lenient`], so a missing field, a `null`, an enum value Azure added after this was
+//! written, or an ill-typed value never fails a page. The simulator serialises the same types,
+//! which keeps what it serves and what the scanner parses in lock-step.
+
+use super::lenient::Lenient;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Shorthand for the serde attributes every optional field carries.
+macro_rules! lenient_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                pub $field:ident : $ty:ty
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                #[serde(default, skip_serializing_if = "Lenient::is_absent")]
+                pub $field: Lenient<$ty>,
+            )*
+        }
+    };
+}
+
+/// Resource tags: name to value.
+pub type Tags = BTreeMap<String, String>;
+
+/// One page of an ARM list operation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(
+    rename_all = "camelCase",
+    bound(deserialize = "T: serde::de::DeserializeOwned")
+)]
+pub struct Page<T> {
+    /// The items of this page; an item that is not even an object is kept as `Invalid`.
+    #[serde(default = "Vec::new")]
+    pub value: Vec<Lenient<T>>,
+    /// The absolute URL of the next page, absent or `null` on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_link: Option<String>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            value: Vec::new(),
+            next_link: None,
+        }
+    }
+}
+
+/// The ARM error envelope: `{"error": {"code": …, "message": …}}`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    /// The error itself.
+    pub error: ErrorDetail,
+}
+
+/// The body of an ARM error; also sent bare (without the envelope) by some providers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Machine-readable error code, e.g. `AuthorizationFailed`.
+    #[serde(default)]
+    pub code: String,
+    /// Human-readable message.
+    #[serde(default)]
+    pub message: String,
+    /// The target of the error, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+lenient_struct! {
+    /// A subscription (`Subscriptions_List` / `Subscriptions_Get`).
+    pub struct Subscription {
+        /// `/subscriptions/{id}`.
+        pub id: String,
+        /// The subscription GUID.
+        pub subscription_id: String,
+        /// The tenant that owns the subscription.
+        pub tenant_id: String,
+        /// Display name (not unique; never used as a key).
+        pub display_name: String,
+        /// `Enabled | Warned | PastDue | Disabled | Deleted`.
+        pub state: String,
+        /// E.g. `RoleBased`.
+        pub authorization_source: String,
+    }
+}
+
+lenient_struct! {
+    /// `instanceView.statuses[]` and similar status entries.
+    pub struct InstanceViewStatus {
+        /// E.g. `PowerState/running`, `ProvisioningState/succeeded`.
+        pub code: String,
+        /// `Info | Warning | Error`.
+        pub level: String,
+        /// Localised short label.
+        pub display_status: String,
+        /// Detailed message.
+        pub message: String,
+        /// Time of the status.
+        pub time: String,
+    }
+}
+
+lenient_struct! {
+    /// `instanceView.bootDiagnostics`.
+    pub struct BootDiagnosticsInstanceView {
+        /// Screenshot blob (absent with managed storage).
+        pub console_screenshot_blob_uri: String,
+        /// Serial log blob (absent with managed storage).
+        pub serial_console_log_blob_uri: String,
+        /// Set only when enabling boot diagnostics ran into an error.
+        pub status: InstanceViewStatus,
+    }
+}
+
+lenient_struct! {
+    /// `instanceView.vmAgent`.
+    pub struct VmAgentInstanceView {
+        /// Agent version, `Unknown` when not reporting.
+        pub vm_agent_version: String,
+        /// Agent statuses.
+        pub statuses: Vec<InstanceViewStatus>,
+    }
+}
+
+lenient_struct! {
+    /// The run-time view of a VM or scale-set instance.
+    pub struct InstanceView {
+        /// Guest computer name.
+        pub computer_name: String,
+        /// Guest OS name.
+        pub os_name: String,
+        /// Guest agent status.
+        pub vm_agent: VmAgentInstanceView,
+        /// Provisioning and power statuses.
+        pub statuses: Vec<InstanceViewStatus>,
+        /// Boot diagnostics status.
+        pub boot_diagnostics: BootDiagnosticsInstanceView,
+    }
+}
+
+lenient_struct! {
+    /// `diagnosticsProfile.bootDiagnostics`.
+    pub struct BootDiagnostics {
+        /// Whether boot diagnostics are on.
+        pub enabled: bool,
+        /// Custom storage blob endpoint; absent means managed storage.
+        pub storage_uri: String,
+    }
+}
+
+lenient_struct! {
+    /// `diagnosticsProfile`.
+    pub struct DiagnosticsProfile {
+        /// Boot diagnostics settings.
+        pub boot_diagnostics: BootDiagnostics,
+    }
+}
+
+lenient_struct! {
+    /// `securityProfile.uefiSettings`.
+    pub struct UefiSettings {
+        /// Secure boot on.
+        pub secure_boot_enabled: bool,
+        /// vTPM on.
+        pub v_tpm_enabled: bool,
+    }
+}
+
+lenient_struct! {
+    /// `securityProfile`.
+    pub struct SecurityProfile {
+        /// `TrustedLaunch | ConfidentialVM | Standard`.
+        pub security_type: String,
+        /// UEFI settings.
+        pub uefi_settings: UefiSettings,
+    }
+}
+
+lenient_struct! {
+    /// `osProfile.linuxConfiguration`.
+    pub struct LinuxConfiguration {
+        /// True when only SSH keys can log in.
+        pub disable_password_authentication: bool,
+    }
+}
+
+lenient_struct! {
+    /// `osProfile.windowsConfiguration`.
+    pub struct WindowsConfiguration {
+        /// Whether the VM agent is provisioned.
+        #[serde(rename = "provisionVMAgent")]
+        pub provision_vm_agent: bool,
+    }
+}
+
+lenient_struct! {
+    /// `osProfile`.
+    pub struct OsProfile {
+        /// Guest computer name.
+        pub computer_name: String,
+        /// Admin user name.
+        pub admin_username: String,
+        /// Linux settings.
+        pub linux_configuration: LinuxConfiguration,
+        /// Windows settings.
+        pub windows_configuration: WindowsConfiguration,
+    }
+}
+
+lenient_struct! {
+    /// `storageProfile.osDisk`.
+    pub struct OsDisk {
+        /// `Linux | Windows`.
+        pub os_type: String,
+    }
+}
+
+lenient_struct! {
+    /// `storageProfile`.
+    pub struct StorageProfile {
+        /// The OS disk.
+        pub os_disk: OsDisk,
+    }
+}
+
+lenient_struct! {
+    /// `hardwareProfile`.
+    pub struct HardwareProfile {
+        /// The VM size.
+        pub vm_size: String,
+    }
+}
+
+lenient_struct! {
+    /// A reference to another resource: `{"id": …}`.
+    pub struct SubResource {
+        /// The referenced resource id.
+        pub id: String,
+    }
+}
+
+lenient_struct! {
+    /// `properties` of a virtual machine.
+    pub struct VirtualMachineProperties {
+        /// Unique VM GUID.
+        pub vm_id: String,
+        /// `Creating | Updating | Failed | Succeeded | Deleting | Migrating` (free string).
+        pub provisioning_state: String,
+        /// Size.
+        pub hardware_profile: HardwareProfile,
+        /// Disks.
+        pub storage_profile: StorageProfile,
+        /// Guest OS settings.
+        pub os_profile: OsProfile,
+        /// Boot diagnostics settings.
+        pub diagnostics_profile: DiagnosticsProfile,
+        /// Security type and UEFI settings.
+        pub security_profile: SecurityProfile,
+        /// The Flexible scale set this VM belongs to.
+        pub virtual_machine_scale_set: SubResource,
+        /// Present with `$expand=instanceView` or `statusOnly=true`.
+        pub instance_view: InstanceView,
+    }
+}
+
+lenient_struct! {
+    /// A virtual machine (`VirtualMachines_ListAll`, `VirtualMachines_Get`).
+    pub struct VirtualMachine {
+        /// Resource id.
+        pub id: String,
+        /// Name.
+        pub name: String,
+        /// `Microsoft.Compute/virtualMachines`.
+        #[serde(rename = "type")]
+        pub resource_type: String,
+        /// Region.
+        pub location: String,
+        /// Tags.
+        pub tags: Tags,
+        /// Properties.
+        pub properties: VirtualMachineProperties,
+    }
+}
+
+lenient_struct! {
+    /// `sku` of a scale set or storage account.
+    pub struct Sku {
+        /// SKU name.
+        pub name: String,
+        /// SKU tier.
+        pub tier: String,
+        /// Instance count (scale sets).
+        pub capacity: i64,
+    }
+}
+
+lenient_struct! {
+    /// `upgradePolicy` of a scale set.
+    pub struct UpgradePolicy {
+        /// `Automatic | Manual | Rolling`.
+        pub mode: String,
+    }
+}
+
+lenient_struct! {
+    /// `virtualMachineProfile` of a scale set: the model instances are created from.
+    pub struct ScaleSetVmProfile {
+        /// Guest OS settings.
+        pub os_profile: OsProfile,
+        /// Disks.
+        pub storage_profile: StorageProfile,
+        /// Boot diagnostics settings.
+        pub diagnostics_profile: DiagnosticsProfile,
+        /// Security settings.
+        pub security_profile: SecurityProfile,
+    }
+}
+
+lenient_struct! {
+    /// `properties` of a scale set.
+    pub struct ScaleSetProperties {
+        /// Provisioning state.
+        pub provisioning_state: String,
+        /// `Uniform | Flexible`.
+        pub orchestration_mode: String,
+        /// Upgrade policy.
+        pub upgrade_policy: UpgradePolicy,
+        /// The instance model.
+        pub virtual_machine_profile: ScaleSetVmProfile,
+        /// Unique id.
+        pub unique_id: String,
+    }
+}
+
+lenient_struct! {
+    /// A virtual machine scale set (`VirtualMachineScaleSets_ListAll`).
+    pub struct VirtualMachineScaleSet {
+        /// Resource id.
+        pub id: String,
+        /// Name.
+        pub name: String,
+        /// `Microsoft.Compute/virtualMachineScaleSets`.
+        #[serde(rename = "type")]
+        pub resource_type: String,
+        /// Region.
+        pub location: String,
+        /// Tags.
+        pub tags: Tags,
+        /// SKU and capacity.
+        pub sku: Sku,
+        /// Properties.
+        pub properties: ScaleSetProperties,
+    }
+}
+
+lenient_struct! {
+    /// `properties` of a Uniform scale-set instance.
+    pub struct ScaleSetVmProperties {
+        /// Whether the instance runs the scale set's latest model.
+        pub latest_model_applied: bool,
+        /// Unique VM GUID.
+        pub vm_id: String,
+        /// Provisioning state.
+        pub provisioning_state: String,
+        /// Guest OS settings.
+        pub os_profile: OsProfile,
+        /// Disks.
+        pub storage_profile: StorageProfile,
+        /// The instance's own boot diagnostics settings.
+        pub diagnostics_profile: DiagnosticsProfile,
+        /// Security settings.
+        pub security_profile: SecurityProfile,
+        /// Present with `$expand=instanceView`.
+        pub instance_view: InstanceView,
+    }
+}
+
+lenient_struct! {
+    /// A Uniform scale-set instance (`VirtualMachineScaleSetVMs_List`).
+    pub struct ScaleSetVm {
+        /// Resource id (`…/virtualMachineScaleSets/{ss}/virtualMachines/{instanceId}`).
+        pub id: String,
+        /// Name (`{ss}_{instanceId}`).
+        pub name: String,
+        /// `Microsoft.Compute/virtualMachineScaleSets/virtualMachines`.
+        #[serde(rename = "type")]
+        pub resource_type: String,
+        /// Instance id within the scale set.
+        pub instance_id: String,
+        /// Region.
+        pub location: String,
+        /// Tags.
+        pub tags: Tags,
+        /// Properties.
+        pub properties: ScaleSetVmProperties,
+    }
+}
+
+lenient_struct! {
+    /// `networkAcls` of a storage account.
+    pub struct NetworkAcls {
+        /// `Allow | Deny`.
+        pub default_action: String,
+        /// E.g. `AzureServices`.
+        pub bypass: String,
+    }
+}
+
+lenient_struct! {
+    /// `primaryEndpoints` of a storage account.
+    pub struct Endpoints {
+        /// Blob endpoint, e.g. `https://acct.blob.core.windows.net/`.
+        pub blob: String,
+    }
+}
+
+lenient_struct! {
+    /// `properties` of a storage account.
+    pub struct StorageAccountProperties {
+        /// Provisioning state.
+        pub provisioning_state: String,
+        /// Hierarchical namespace (Data Lake Storage Gen2).
+        pub is_hns_enabled: bool,
+        /// Firewall.
+        pub network_acls: NetworkAcls,
+        /// Absent means the platform default (allowed).
+        pub allow_shared_key_access: bool,
+        /// `TLS1_0 | TLS1_1 | TLS1_2 | TLS1_3`.
+        pub minimum_tls_version: String,
+        /// Endpoints.
+        pub primary_endpoints: Endpoints,
+        /// Anonymous blob access.
+        pub allow_blob_public_access: bool,
+    }
+}
+
+lenient_struct! {
+    /// A storage account (`StorageAccounts_List`).
+    pub struct StorageAccount {
+        /// Resource id.
+        pub id: String,
+        /// Name.
+        pub name: String,
+        /// `Microsoft.Storage/storageAccounts`.
+        #[serde(rename = "type")]
+        pub resource_type: String,
+        /// Region.
+        pub location: String,
+        /// `Storage | StorageV2 | BlobStorage | FileStorage | BlockBlobStorage`.
+        pub kind: String,
+        /// SKU.
+        pub sku: Sku,
+        /// Tags.
+        pub tags: Tags,
+        /// Properties.
+        pub properties: StorageAccountProperties,
+    }
+}
+
+lenient_struct! {
+    /// `properties` of `consoleServices/default`.
+    pub struct ConsoleStatusProperties {
+        /// True when Serial Console is disabled for the whole subscription.
+        pub disabled: bool,
+    }
+}
+
+lenient_struct! {
+    /// `GET …/Microsoft.SerialConsole/consoleServices/default`.
+    pub struct ConsoleStatus {
+        /// The switch.
+        pub properties: ConsoleStatusProperties,
+    }
+}
+
+lenient_struct! {
+    /// `properties` of a management lock.
+    pub struct LockProperties {
+        /// `CanNotDelete | ReadOnly`.
+        pub level: String,
+        /// Free text.
+        pub notes: String,
+    }
+}
+
+lenient_struct! {
+    /// A management lock (`ManagementLocks_ListAtSubscriptionLevel`).
+    pub struct ManagementLock {
+        /// Lock id; its prefix before `/providers/Microsoft.Authorization/locks/` is the scope.
+        pub id: String,
+        /// Name.
+        pub name: String,
+        /// `Microsoft.Authorization/locks`.
+        #[serde(rename = "type")]
+        pub resource_type: String,
+        /// Properties.
+        pub properties: LockProperties,
+    }
+}
+
+lenient_struct! {
+    /// `properties` of a role assignment.
+    pub struct RoleAssignmentProperties {
+        /// Full role definition id.
+        pub role_definition_id: String,
+        /// Object id of the principal.
+        pub principal_id: String,
+        /// `User | Group | ServicePrincipal | ForeignGroup | Device`.
+        pub principal_type: String,
+        /// The scope of the assignment.
+        pub scope: String,
+        /// ABAC condition, when set.
+        pub condition: String,
+        /// Condition version.
+        pub condition_version: String,
+    }
+}
+
+lenient_struct! {
+    /// A role assignment (`RoleAssignments_ListForScope`).
+    pub struct RoleAssignment {
+        /// Assignment id.
+        pub id: String,
+        /// Assignment name (GUID).
+        pub name: String,
+        /// `Microsoft.Authorization/roleAssignments`.
+        #[serde(rename = "type")]
+        pub resource_type: String,
+        /// Properties.
+        pub properties: RoleAssignmentProperties,
+    }
+}
+
+lenient_struct! {
+    /// One permission block of a role definition, or an entry of the permissions API.
+    pub struct Permission {
+        /// Allowed control-plane actions (wildcards allowed).
+        pub actions: Vec<String>,
+        /// Actions subtracted from `actions` of the same block.
+        pub not_actions: Vec<String>,
+        /// Allowed data actions.
+        pub data_actions: Vec<String>,
+        /// Data actions subtracted.
+        pub not_data_actions: Vec<String>,
+    }
+}
+
+lenient_struct! {
+    /// `properties` of a role definition.
+    pub struct RoleDefinitionProperties {
+        /// Display name, e.g. `Virtual Machine Contributor`.
+        pub role_name: String,
+        /// `BuiltInRole | CustomRole`.
+        #[serde(rename = "type")]
+        pub role_type: String,
+        /// Description.
+        pub description: String,
+        /// Where the role may be assigned.
+        pub assignable_scopes: Vec<String>,
+        /// Permission blocks.
+        pub permissions: Vec<Permission>,
+    }
+}
+
+lenient_struct! {
+    /// A role definition (`RoleDefinitions_List` / `RoleDefinitions_Get`).
+    pub struct RoleDefinition {
+        /// Full id.
+        pub id: String,
+        /// GUID name.
+        pub name: String,
+        /// `Microsoft.Authorization/roleDefinitions`.
+        #[serde(rename = "type")]
+        pub resource_type: String,
+        /// Properties.
+        pub properties: RoleDefinitionProperties,
+    }
+}
+
+/// The response of the token endpoint of the identity platform.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Lifetime in seconds.
+    pub expires_in: i64,
+    /// Extended lifetime in seconds.
+    pub ext_expires_in: i64,
+    /// The bearer token.
+    pub access_token: String,
+}

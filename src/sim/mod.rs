@@ -1,0 +1,10 @@
+//! The fleet simulator: an HTTPS emulation of the ARM endpoints scready reads.
+
+pub mod faults;
+pub mod fleet;
+pub mod observe;
+pub mod rbac_data;
+pub mod throttle;
+pub mod tls;
+pub mod tokens;
+pub mod world;
