@@ -4,6 +4,7 @@
 //! report sinks. The simulator (`sim`) emulates the ARM endpoints the scanner reads.
 
 pub mod arm;
+pub mod cli;
 pub mod config_file;
 pub mod rbac;
 pub mod sim;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `scready` command.
+
+fn main() -> std::process::ExitCode {
+    scready::cli::main()
+}

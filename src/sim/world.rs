@@ -20,6 +20,8 @@ pub struct PrincipalInfo {
     pub tenant: String,
     /// Object ids of all groups containing this principal (lower case).
     pub groups: Vec<String>,
+    /// Whether this is the host's managed identity.
+    pub managed_identity: bool,
 }
 
 /// A role assignment resolved against its role definition.
@@ -126,14 +128,11 @@ pub fn host_of(uri: &str) -> Option<String> {
 
 /// A deterministic GUID-shaped id derived from a string (for vmIds and assignment names).
 pub fn stable_guid(seed: &str) -> String {
-    // FNV-1a, twice with different bases, gives 128 stable bits.
-    let mut a: u64 = 0xcbf29ce484222325;
-    let mut b: u64 = 0x84222325cbf29ce4;
-    for byte in seed.bytes() {
-        a = (a ^ byte as u64).wrapping_mul(0x100000001b3);
-        b = (b ^ byte as u64).wrapping_mul(0x100000001b3).rotate_left(5);
-    }
-    let hex = format!("{a:016x}{b:016x}");
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, seed.as_bytes());
+    let hex: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!(
         "{}-{}-4{}-8{}-{}",
         &hex[0..8],
@@ -179,6 +178,7 @@ impl World {
                     principal_type: p.principal_type,
                     tenant: p.tenant.clone().unwrap_or_else(|| default_tenant.clone()),
                     groups,
+                    managed_identity: p.managed_identity,
                 },
             );
             if let Some(c) = &p.client_id {
@@ -415,7 +415,13 @@ impl World {
             name: a.guid.clone().into(),
             resource_type: "Microsoft.Authorization/roleAssignments".to_string().into(),
             properties: RoleAssignmentProperties {
-                role_definition_id: self.roles[a.role].model.id.clone(),
+                // ARM names the definition under the assignment's subscription when there is one.
+                role_definition_id: format!(
+                    "{}/providers/Microsoft.Authorization/roleDefinitions/{}",
+                    subscription_prefix(&a.scope),
+                    self.roles[a.role].guid
+                )
+                .into(),
                 principal_id: a.principal.clone().into(),
                 principal_type: a.principal_type.as_str().to_string().into(),
                 scope: a.scope.clone().into(),
@@ -424,6 +430,17 @@ impl World {
             }
             .into(),
         }
+    }
+}
+
+/// `/subscriptions/{id}` when the scope lies in a subscription, else empty.
+fn subscription_prefix(scope: &str) -> String {
+    let mut segs = scope.split('/').filter(|s| !s.is_empty());
+    match (segs.next(), segs.next()) {
+        (Some(s), Some(id)) if s.eq_ignore_ascii_case("subscriptions") => {
+            format!("/subscriptions/{id}")
+        }
+        _ => String::new(),
     }
 }
 
@@ -540,7 +557,10 @@ fn os_profile(
         .into();
     } else {
         p.linux_configuration = LinuxConfiguration {
-            disable_password_authentication: disable_password_authentication.into(),
+            // ARM always reports the flag for Linux; it defaults to false.
+            disable_password_authentication: disable_password_authentication
+                .unwrap_or(false)
+                .into(),
         }
         .into();
     }

@@ -1,0 +1,56 @@
+//! Command-line interface: argument parsing and dispatch to the library.
+
+mod sim;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Audits an Azure estate for Serial Console readiness.
+#[derive(Debug, Parser)]
+#[command(name = "scready", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The ARM simulator alone: serve a fleet, or generate one.
+    Sim {
+        /// Simulator command.
+        #[command(subcommand)]
+        command: sim::SimCommand,
+    },
+}
+
+/// Exit code: the command could not run or its result is incomplete.
+pub const EXIT_INCOMPLETE: u8 = 2;
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_INCOMPLETE);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Sim { command } => sim::run(command).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_INCOMPLETE)
+        }
+    }
+}

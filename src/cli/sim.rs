@@ -1,0 +1,158 @@
+//! `scready sim serve` and `scready sim generate`.
+
+use crate::sim::faults::FaultFile;
+use crate::sim::fleet::Fleet;
+use crate::sim::server::Latency;
+use crate::sim::throttle::ThrottleConfig;
+use crate::sim::{SimConfig, Simulator};
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Simulator commands.
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve a fleet over HTTPS on loopback until interrupted.
+    Serve(ServeArgs),
+}
+
+/// Options of `scready sim serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Fleet file (.toml or .json).
+    #[arg(long, value_name = "FILE")]
+    pub fleet: PathBuf,
+    /// Loopback address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: SocketAddr,
+    /// Directory for the CA certificate and key (kept across restarts).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Items per list page (default: the fleet's setting, else 5).
+    #[arg(long)]
+    pub page_size: Option<usize>,
+    /// Faults file (TOML, `[[faults]]` tables).
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
+    /// Added latency per request, milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Latency jitter, ± milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub jitter_ms: u64,
+    /// Read-throttle bucket size per (subscription, principal).
+    #[arg(long, default_value_t = 250)]
+    pub throttle_burst: u32,
+    /// Read-throttle refill per second.
+    #[arg(long, default_value_t = 25)]
+    pub throttle_refill: u32,
+    /// Serve without throttling.
+    #[arg(long)]
+    pub no_throttle: bool,
+    /// Seed for fault rates and latency jitter.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Runs a simulator command.
+pub async fn run(command: SimCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        SimCommand::Serve(args) => serve(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let fleet = Fleet::load(&args.fleet)?;
+    let faults = match &args.faults {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            FaultFile::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?
+        }
+        None => Vec::new(),
+    };
+    if args.page_size == Some(0) {
+        bail!("--page-size must be at least 1");
+    }
+    let config = SimConfig {
+        addr: args.addr,
+        state_dir: args.state_dir.clone(),
+        page_size: args.page_size,
+        throttle: ThrottleConfig {
+            enabled: !args.no_throttle,
+            burst: args.throttle_burst,
+            refill_per_sec: args.throttle_refill,
+            tenant_burst: args.throttle_burst,
+            tenant_refill_per_sec: args.throttle_refill,
+        },
+        latency: Latency {
+            fixed_ms: args.latency_ms,
+            jitter_ms: args.jitter_ms,
+        },
+        faults,
+        seed: args.seed,
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(&fleet, config).await?;
+    println!("scready simulator listening on {}", sim.base_url());
+    println!("CA certificate: {}", sim.ca_path().display());
+    println!(
+        "fleet: {} ({} subscriptions, {} instances)",
+        args.fleet.display(),
+        fleet.subscriptions.len(),
+        fleet.instance_count()
+    );
+    for p in fleet.principals.iter().filter(|p| p.client_id.is_some()) {
+        println!(
+            "principal {} ({}): client id {}, tenant {}",
+            p.id,
+            p.display_name.as_deref().unwrap_or("-"),
+            p.client_id.as_deref().unwrap_or("-"),
+            p.tenant.as_deref().unwrap_or(&fleet.tenants[0].id)
+        );
+    }
+    println!(
+        "token for a principal: GET {}/_sim/token?principal=OBJECT_ID ; stats: GET {}/_sim/stats",
+        sim.base_url(),
+        sim.base_url()
+    );
+    println!(
+        "managed identity: IDENTITY_ENDPOINT={} IDENTITY_HEADER={}",
+        sim.identity_endpoint(),
+        sim.identity_header()
+    );
+    println!("serving until interrupted (Ctrl-C)");
+    wait_for_signal().await;
+    let stats = sim.stats();
+    sim.shutdown().await;
+    println!(
+        "stopped after {} ARM requests ({} throttled, {} faults injected)",
+        stats.arm_requests, stats.throttled, stats.faults_injected
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

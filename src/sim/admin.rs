@@ -1,0 +1,78 @@
+//! The admin endpoints under `/_sim/`: no ARM authentication, same loopback listener.
+//!
+//! - `GET /_sim/health` — `ok`
+//! - `GET /_sim/stats` — counters ([`super::observe::Stats`])
+//! - `GET /_sim/requests` — the request log
+//! - `POST /_sim/reset` — clears the log and counters
+//! - `GET|POST|DELETE /_sim/faults` — list, add (JSON rule) or clear injected faults
+//! - `GET /_sim/dns?name=HOST` — whether a storage blob host exists (`{"name", "exists"}`)
+//! - `GET /_sim/token?principal=OBJECT_ID` — an ARM token for a principal of the fleet
+
+use super::faults::FaultRule;
+use super::reply::Reply;
+use super::server::State;
+
+/// Handles one admin request.
+pub fn handle(
+    state: &State,
+    method: &str,
+    path: &str,
+    query: &[(String, String)],
+    body: &[u8],
+) -> Reply {
+    let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    match (method, path.trim_end_matches('/')) {
+        ("GET", "/_sim/health") => Reply::json(&"ok"),
+        ("GET", "/_sim/stats") => Reply::json(&state.observer.stats()),
+        ("GET", "/_sim/requests") => Reply::json(&state.observer.requests()),
+        ("POST", "/_sim/reset") => {
+            state.observer.reset();
+            Reply::json(&"reset")
+        }
+        ("GET", "/_sim/faults") => {
+            let rules: Vec<serde_json::Value> = state
+                .faults
+                .snapshot()
+                .into_iter()
+                .map(|(rule, fired)| serde_json::json!({"rule": rule, "fired": fired}))
+                .collect();
+            Reply::json(&rules)
+        }
+        ("POST", "/_sim/faults") => match serde_json::from_slice::<FaultRule>(body) {
+            Ok(rule) => match state.faults.add(rule) {
+                Ok(()) => Reply::json(&"added"),
+                Err(e) => Reply::error(400, "InvalidFault", e),
+            },
+            Err(e) => Reply::error(400, "InvalidFault", e.to_string()),
+        },
+        ("DELETE", "/_sim/faults") => {
+            state.faults.clear();
+            Reply::json(&"cleared")
+        }
+        ("GET", "/_sim/dns") => {
+            let name = param("name").unwrap_or("").to_ascii_lowercase();
+            let exists = state.world.read().unwrap().blob_hosts.contains(&name);
+            Reply::json(&serde_json::json!({"name": name, "exists": exists}))
+        }
+        ("GET", "/_sim/token") => {
+            let world = state.world.read().unwrap().clone();
+            let principal = param("principal").unwrap_or("").to_ascii_lowercase();
+            match world.principals.get(&principal) {
+                Some(info) => {
+                    let (token, lifetime) = state.tokens.issue(&info.id, &info.tenant, None, true);
+                    Reply::json(&serde_json::json!({"access_token": token, "expires_in": lifetime}))
+                }
+                None => Reply::error(
+                    404,
+                    "PrincipalNotFound",
+                    format!("No principal '{principal}' in the fleet."),
+                ),
+            }
+        }
+        _ => Reply::error(
+            404,
+            "NotFound",
+            format!("No admin endpoint {method} {path}."),
+        ),
+    }
+}
