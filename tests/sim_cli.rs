@@ -1,0 +1,206 @@
+//! `scready sim serve` and `scready sim generate` as a user runs them.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn scready() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_scready"))
+}
+
+#[tokio::test]
+async fn serve_prints_address_and_ca_and_serves_until_interrupted() {
+    let state = tempfile::tempdir().unwrap();
+    let mut child = scready()
+        .args(["sim", "serve", "--fleet"])
+        .arg(fixture("fleets/small.toml"))
+        .arg("--state-dir")
+        .arg(state.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .strip_prefix("scready simulator listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_string();
+    assert!(addr.starts_with("https://127.0.0.1:"), "{addr}");
+    let second = lines.next().unwrap().unwrap();
+    let ca_path = second.strip_prefix("CA certificate: ").unwrap().to_string();
+    assert_eq!(std::path::Path::new(&ca_path), state.path().join("ca.pem"));
+
+    // The printed CA verifies the listener; a token from the token endpoint is accepted.
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&ca_path).unwrap()).unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .unwrap();
+    let resp = http
+        .post(format!("{addr}/{TENANT}/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "c1c1c1c1-0000-4000-8000-000000000001"),
+            ("client_secret", "scanner-secret"),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let token: serde_json::Value = resp.json().await.unwrap();
+    let (status, _, _) = get(
+        &http,
+        &format!("{addr}/subscriptions?api-version=2022-12-01"),
+        token["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Interrupt: it stops and reports what it served.
+    let pid = child.id() as i32;
+    unsafe_kill(pid);
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "exits cleanly on SIGINT");
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("stopped after 1 ARM requests")),
+        "{rest:?}"
+    );
+
+    // A restart with the same state directory reuses the CA.
+    let ca_before = std::fs::read(&ca_path).unwrap();
+    let mut child = scready()
+        .args(["sim", "serve", "--fleet"])
+        .arg(fixture("fleets/small.toml"))
+        .arg("--state-dir")
+        .arg(state.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .replace("scready simulator listening on ", "");
+    let ca = reqwest::Certificate::from_pem(&ca_before).unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .unwrap();
+    let (status, _, _) = get(&http, &format!("{addr}/_sim/health"), None).await;
+    assert_eq!(
+        status, 200,
+        "the old CA still verifies the new server certificate"
+    );
+    unsafe_kill(child.id() as i32);
+    wait_with_timeout(&mut child, Duration::from_secs(10));
+}
+
+fn unsafe_kill(pid: i32) {
+    // SIGINT, as Ctrl-C sends.
+    let status = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the simulator did not stop within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_rejects_a_malformed_fleet_naming_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleet.toml");
+    let text = std::fs::read_to_string(fixture("fleets/small.toml"))
+        .unwrap()
+        .replace(
+            "power_state = \"deallocated\"",
+            "power_state = \"deallocated\"\npower = 3",
+        );
+    std::fs::write(&path, &text).unwrap();
+    let out = scready()
+        .args(["sim", "serve", "--fleet"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = text.lines().position(|l| l == "power = 3").unwrap() + 1;
+    assert!(err.contains(&format!("fleet.toml:{line}:")), "{err}");
+    assert!(err.contains("subscriptions[0].vms[2].power"), "{err}");
+
+    // A value that parses but is wrong names the field too.
+    let text = std::fs::read_to_string(fixture("fleets/small.toml"))
+        .unwrap()
+        .replace(
+            "power_state = \"deallocated\"",
+            "power_state = \"sleeping\"",
+        );
+    std::fs::write(&path, &text).unwrap();
+    let out = scready()
+        .args(["sim", "serve", "--fleet"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("subscriptions[0].vms[2].power_state") && err.contains("sleeping"),
+        "{err}"
+    );
+
+    // JSON fleets report line and field as well.
+    let path = dir.path().join("fleet.json");
+    std::fs::write(
+        &path,
+        "{\n  \"schema_version\": 1,\n  \"tenants\": [{\"id\": true}]\n}\n",
+    )
+    .unwrap();
+    let out = scready()
+        .args(["sim", "serve", "--fleet"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("fleet.json:3:") && err.contains("tenants[0].id"),
+        "{err}"
+    );
+
+    let out = scready()
+        .args(["sim", "serve", "--fleet", "/nonexistent/fleet.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/fleet.toml"));
+}
+
+#[test]
+fn serve_refuses_a_non_loopback_address() {
+    let out = scready()
+        .args(["sim", "serve", "--addr", "0.0.0.0:0", "--fleet"])
+        .arg(fixture("fleets/small.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}
