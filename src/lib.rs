@@ -4,7 +4,14 @@
 //! report sinks. The simulator (`sim`) emulates the ARM endpoints the scanner reads.
 
 pub mod arm;
+pub mod auth;
+pub mod checks;
 pub mod cli;
+pub mod cloud;
 pub mod config_file;
+pub mod discover;
+pub mod findings;
+pub mod inventory;
+pub mod policy;
 pub mod rbac;
 pub mod sim;

@@ -1,6 +1,11 @@
 //! Everything that talks to (or describes) Azure Resource Manager.
 
+pub mod client;
+pub mod error;
 pub mod lenient;
 pub mod models;
+pub mod ratelimit;
 
+pub use client::{ArmClient, ArmClientOptions, CallStats};
+pub use error::ArmError;
 pub use lenient::Lenient;

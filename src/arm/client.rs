@@ -1,0 +1,506 @@
+//! The one place that talks HTTP to Azure Resource Manager.
+//!
+//! Requests go through the `azure_core` pipeline: the retry policy (exponential backoff,
+//! honouring `Retry-After`) wraps two per-try policies of ours — [`LimitPolicy`] (global cap on
+//! requests in flight, a token bucket per subscription, adaptation to
+//! `x-ms-ratelimit-remaining-subscription-reads`, call counters) and [`AuthPolicy`] (bearer
+//! token, renewed once when ARM says it expired) — then the `reqwest` transport with a
+//! per-request timeout. Only GET is sent.
+
+use super::error::ArmError;
+use super::models::Page;
+use super::ratelimit::{RateLimit, RateLimiter};
+use crate::arm::Lenient;
+use crate::auth::TokenSource;
+use async_trait::async_trait;
+use azure_core::http::policies::{Policy, PolicyResult, RetryPolicyCount};
+use azure_core::http::{
+    ClientOptions, Context, ExponentialRetryOptions, Method, Pipeline, Request, RetryOptions,
+    Transport, Url,
+};
+use futures::Stream;
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Settings of the ARM client.
+#[derive(Clone, Debug)]
+pub struct ArmClientOptions {
+    /// Requests in flight at once, across all subscriptions.
+    pub concurrency: usize,
+    /// Time limit of one request, body included.
+    pub request_timeout: Duration,
+    /// Retries of one request (429, 5xx, broken connections).
+    pub max_retries: u32,
+    /// First backoff delay.
+    pub retry_initial_delay: Duration,
+    /// Longest backoff delay.
+    pub retry_max_delay: Duration,
+    /// Give up retrying one request after this long.
+    pub retry_max_elapsed: Duration,
+    /// Client-side read budget per subscription.
+    pub rate_limit: RateLimit,
+    /// Re-reads of a page whose body was not valid JSON.
+    pub decode_retries: u32,
+}
+
+impl Default for ArmClientOptions {
+    fn default() -> Self {
+        ArmClientOptions {
+            concurrency: 48,
+            request_timeout: Duration::from_secs(30),
+            max_retries: 8,
+            retry_initial_delay: Duration::from_millis(400),
+            retry_max_delay: Duration::from_secs(30),
+            retry_max_elapsed: Duration::from_secs(120),
+            rate_limit: RateLimit::default(),
+            decode_retries: 2,
+        }
+    }
+}
+
+/// Counters of the calls a client made.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CallStats {
+    /// Logical calls (pages and single resources), not counting retries.
+    pub calls: u64,
+    /// HTTP requests sent, retries included.
+    pub requests: u64,
+    /// Requests that were retries.
+    pub retries: u64,
+    /// 429 responses received.
+    pub throttled: u64,
+    /// Responses by status.
+    pub by_status: BTreeMap<u16, u64>,
+    /// Requests that failed without a response (connection, timeout, broken body).
+    pub transport_errors: u64,
+    /// Tokens renewed after ARM rejected one.
+    pub token_renewals: u64,
+    /// Milliseconds spent waiting on the client-side rate limiter.
+    pub rate_limit_wait_ms: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    calls: AtomicU64,
+    requests: AtomicU64,
+    retries: AtomicU64,
+    throttled: AtomicU64,
+    transport_errors: AtomicU64,
+    token_renewals: AtomicU64,
+    by_status: Mutex<BTreeMap<u16, u64>>,
+}
+
+/// The subscription a URL addresses (the rate-limit key), or `tenant`.
+fn limit_key(url: &Url) -> String {
+    let mut segs = url.path_segments().into_iter().flatten();
+    match (segs.next(), segs.next()) {
+        (Some(s), Some(id)) if s.eq_ignore_ascii_case("subscriptions") && !id.is_empty() => {
+            id.to_ascii_lowercase()
+        }
+        _ => "tenant".to_string(),
+    }
+}
+
+/// Per try: waits for the global cap and the subscription's bucket, counts, adapts.
+#[derive(Debug)]
+struct LimitPolicy {
+    in_flight: Arc<Semaphore>,
+    limiter: Arc<RateLimiter>,
+    counters: Arc<Counters>,
+}
+
+#[async_trait]
+impl Policy for LimitPolicy {
+    async fn send(
+        &self,
+        ctx: &Context,
+        request: &mut Request,
+        next: &[Arc<dyn Policy>],
+    ) -> PolicyResult {
+        if request.method() != Method::Get {
+            return Err(azure_core::Error::with_message(
+                azure_core::error::ErrorKind::Other,
+                format!(
+                    "scready sends only GET requests to ARM, not {}",
+                    request.method()
+                ),
+            ));
+        }
+        let key = limit_key(request.url());
+        self.limiter.acquire(&key).await;
+        let _permit = self.in_flight.acquire().await.expect("semaphore open");
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        if ctx.value::<RetryPolicyCount>().is_some_and(|c| **c > 0) {
+            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+        }
+        let result = next[0].send(ctx, request, &next[1..]).await;
+        match &result {
+            Ok(response) => {
+                let status = u16::from(response.status());
+                *self
+                    .counters
+                    .by_status
+                    .lock()
+                    .unwrap()
+                    .entry(status)
+                    .or_default() += 1;
+                if status == 429 {
+                    self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+                    self.limiter.observe_throttled(&key);
+                }
+                let header = if key == "tenant" {
+                    "x-ms-ratelimit-remaining-tenant-reads"
+                } else {
+                    "x-ms-ratelimit-remaining-subscription-reads"
+                };
+                if let Ok(remaining) = response
+                    .headers()
+                    .get_str(&azure_core::http::headers::HeaderName::from_static(header))
+                {
+                    if let Ok(n) = remaining.trim().parse::<u32>() {
+                        self.limiter.observe_remaining(&key, n);
+                    }
+                }
+            }
+            Err(_) => {
+                self.counters
+                    .transport_errors
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+}
+
+/// Per try: adds the bearer token; on a 401 that says the token expired or is invalid, renews
+/// the token once and resends.
+#[derive(Debug)]
+struct AuthPolicy {
+    source: Arc<dyn TokenSource>,
+    counters: Arc<Counters>,
+}
+
+#[async_trait]
+impl Policy for AuthPolicy {
+    async fn send(
+        &self,
+        ctx: &Context,
+        request: &mut Request,
+        next: &[Arc<dyn Policy>],
+    ) -> PolicyResult {
+        if request.url().scheme() != "https" {
+            return Err(azure_core::Error::with_message(
+                azure_core::error::ErrorKind::Other,
+                "bearer tokens are only sent over https",
+            ));
+        }
+        let token = self.source.token().await.map_err(auth_error)?;
+        request.insert_header("authorization", format!("Bearer {}", token.secret()));
+        let response = next[0].send(ctx, request, &next[1..]).await?;
+        if u16::from(response.status()) != 401 {
+            return Ok(response);
+        }
+        // Read the body to see why; rebuild the response for the caller if it is not an expiry.
+        let (status, headers, body) = response.deconstruct();
+        let bytes = body.collect().await?;
+        let err = ArmError::from_response(401, &bytes);
+        let renewable = matches!(
+            err.code(),
+            "ExpiredAuthenticationToken" | "InvalidAuthenticationToken" | "AuthenticationFailed"
+        );
+        if !renewable {
+            return Ok(azure_core::http::AsyncRawResponse::from_bytes(
+                status, headers, bytes,
+            ));
+        }
+        self.source.renew().await.map_err(auth_error)?;
+        self.counters.token_renewals.fetch_add(1, Ordering::Relaxed);
+        let token = self.source.token().await.map_err(auth_error)?;
+        request.insert_header("authorization", format!("Bearer {}", token.secret()));
+        next[0].send(ctx, request, &next[1..]).await
+    }
+}
+
+fn auth_error(e: crate::auth::AuthError) -> azure_core::Error {
+    azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, e.to_string())
+}
+
+/// A client for ARM reads.
+#[derive(Clone)]
+pub struct ArmClient {
+    pipeline: Pipeline,
+    endpoint: Url,
+    counters: Arc<Counters>,
+    limiter: Arc<RateLimiter>,
+    decode_retries: u32,
+}
+
+impl std::fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArmClient")
+            .field("endpoint", &self.endpoint.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+fn secs(d: Duration) -> azure_core::time::Duration {
+    azure_core::time::Duration::milliseconds(d.as_millis() as i64)
+}
+
+impl ArmClient {
+    /// A client for `endpoint`, sending through `http` with tokens from `source`.
+    pub fn new(
+        endpoint: Url,
+        http: reqwest::Client,
+        source: Arc<dyn TokenSource>,
+        options: &ArmClientOptions,
+    ) -> Result<ArmClient, ArmError> {
+        if endpoint.scheme() != "https" {
+            return Err(ArmError::Refused(format!(
+                "the ARM endpoint must use https: {endpoint}"
+            )));
+        }
+        let counters = Arc::new(Counters::default());
+        let limiter = Arc::new(RateLimiter::new(options.rate_limit));
+        let limit = Arc::new(LimitPolicy {
+            in_flight: Arc::new(Semaphore::new(options.concurrency.max(1))),
+            limiter: limiter.clone(),
+            counters: counters.clone(),
+        });
+        let auth = Arc::new(AuthPolicy {
+            source,
+            counters: counters.clone(),
+        });
+        let client_options = ClientOptions {
+            transport: Some(Transport::new(Arc::new(http))),
+            retry: RetryOptions::exponential(ExponentialRetryOptions {
+                initial_delay: secs(options.retry_initial_delay),
+                max_retries: options.max_retries,
+                max_total_elapsed: secs(options.retry_max_elapsed),
+                max_delay: secs(options.retry_max_delay),
+            }),
+            ..Default::default()
+        };
+        let pipeline = Pipeline::new(
+            Some("scready"),
+            Some(env!("CARGO_PKG_VERSION")),
+            client_options,
+            Vec::new(),
+            vec![limit as Arc<dyn Policy>, auth as Arc<dyn Policy>],
+            None,
+        );
+        Ok(ArmClient {
+            pipeline,
+            endpoint,
+            counters,
+            limiter,
+            decode_retries: options.decode_retries,
+        })
+    }
+
+    /// The ARM endpoint.
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// Joins a path and query (`/subscriptions?api-version=…`) to the endpoint.
+    pub fn url(&self, path_and_query: &str) -> Result<Url, ArmError> {
+        self.endpoint
+            .join(path_and_query)
+            .map_err(|e| ArmError::Refused(format!("bad URL {path_and_query}: {e}")))
+    }
+
+    /// GETs a URL and returns status and body; HTTP errors become [`ArmError::Http`].
+    async fn get_bytes(&self, url: &Url) -> Result<bytes::Bytes, ArmError> {
+        if url.scheme() != "https"
+            || url.host_str() != self.endpoint.host_str()
+            || url.port_or_known_default() != self.endpoint.port_or_known_default()
+        {
+            return Err(ArmError::Refused(format!(
+                "{url} is not on the ARM endpoint {}",
+                self.endpoint
+            )));
+        }
+        let mut request = Request::new(url.clone(), Method::Get);
+        request.insert_header("accept", "application/json");
+        let ctx = Context::new();
+        let response = self
+            .pipeline
+            .send(
+                &ctx,
+                &mut request,
+                Some(azure_core::http::PipelineSendOptions {
+                    skip_checks: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(|e| {
+                if matches!(e.kind(), azure_core::error::ErrorKind::Credential) {
+                    ArmError::Auth(e.to_string())
+                } else {
+                    ArmError::Transport(chain(&e))
+                }
+            })?;
+        let status = u16::from(response.status());
+        let body = response.into_body();
+        let bytes = bytes::Bytes::copy_from_slice(body.as_ref());
+        if !(200..300).contains(&status) {
+            return Err(ArmError::from_response(status, &bytes));
+        }
+        Ok(bytes)
+    }
+
+    /// GETs one resource and parses it; a body that is not valid JSON is re-read a few times.
+    pub async fn get<T: DeserializeOwned>(&self, path_and_query: &str) -> Result<T, ArmError> {
+        let url = self.url(path_and_query)?;
+        self.get_url(&url).await
+    }
+
+    async fn get_url<T: DeserializeOwned>(&self, url: &Url) -> Result<T, ArmError> {
+        self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        let mut attempt = 0;
+        loop {
+            let bytes = self.get_bytes(url).await?;
+            match serde_json::from_slice::<T>(&bytes) {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < self.decode_retries => {
+                    attempt += 1;
+                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!("re-reading {url}: {e}");
+                }
+                Err(e) => return Err(ArmError::Decode(format!("{}: {e}", url.path()))),
+            }
+        }
+    }
+
+    /// Lists a collection page by page, following `nextLink`. Stops with
+    /// [`ArmError::PagingLoop`] when a `nextLink` repeats a page already read.
+    pub fn list<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path_and_query: &str,
+    ) -> impl Stream<Item = Result<Vec<Lenient<T>>, ArmError>> + Send + 'static {
+        let client = self.clone();
+        let first = self.url(path_and_query);
+        futures::stream::unfold(
+            (Some(first), HashSet::<String>::new()),
+            move |(next, mut seen)| {
+                let client = client.clone();
+                async move {
+                    let url = match next? {
+                        Ok(u) => u,
+                        Err(e) => return Some((Err(e), (None, seen))),
+                    };
+                    seen.insert(url.to_string());
+                    match client.get_url::<Page<T>>(&url).await {
+                        Ok(page) => {
+                            let next = match page.next_link.filter(|l| !l.is_empty()) {
+                                None => None,
+                                Some(link) => match Url::parse(&link) {
+                                    Err(e) => Some(Err(ArmError::Decode(format!(
+                                        "nextLink '{link}' is not a URL: {e}"
+                                    )))),
+                                    Ok(u) if seen.contains(u.as_str()) => {
+                                        Some(Err(ArmError::PagingLoop(link)))
+                                    }
+                                    Ok(u) => Some(Ok(u)),
+                                },
+                            };
+                            Some((Ok(page.value), (next, seen)))
+                        }
+                        Err(e) => Some((Err(e), (None, seen))),
+                    }
+                }
+            },
+        )
+    }
+
+    /// Reads every page of a collection; the items read before an error are returned with it.
+    pub async fn list_all<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path_and_query: &str,
+    ) -> (Vec<Lenient<T>>, Option<ArmError>) {
+        use futures::StreamExt;
+        let mut items = Vec::new();
+        let stream = self.list::<T>(path_and_query);
+        futures::pin_mut!(stream);
+        while let Some(page) = stream.next().await {
+            match page {
+                Ok(mut v) => items.append(&mut v),
+                Err(e) => return (items, Some(e)),
+            }
+        }
+        (items, None)
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> CallStats {
+        let c = &self.counters;
+        CallStats {
+            calls: c.calls.load(Ordering::Relaxed),
+            requests: c.requests.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+            throttled: c.throttled.load(Ordering::Relaxed),
+            by_status: c.by_status.lock().unwrap().clone(),
+            transport_errors: c.transport_errors.load(Ordering::Relaxed),
+            token_renewals: c.token_renewals.load(Ordering::Relaxed),
+            rate_limit_wait_ms: self.limiter.waited().as_millis() as u64,
+        }
+    }
+}
+
+/// The error and its causes on one line (tokens never appear in these messages).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = s.source();
+    }
+    out
+}
+
+/// Builds the HTTP client for ARM and the identity platform: TLS always verified, plus the
+/// `--ca-cert` root when given, and a per-request timeout.
+pub fn http_client(
+    ca_cert_pem: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .pool_max_idle_per_host(256)
+        .user_agent(concat!("scready/", env!("CARGO_PKG_VERSION")));
+    if let Some(pem) = ca_cert_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| format!("not a PEM certificate: {e}"))?;
+        if certs.is_empty() {
+            return Err("no certificate in the PEM file".into());
+        }
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_key_is_the_subscription() {
+        let u = Url::parse("https://h/subscriptions/ABC/providers/x?api-version=1").unwrap();
+        assert_eq!(limit_key(&u), "abc");
+        let u = Url::parse("https://h/subscriptions?api-version=1").unwrap();
+        assert_eq!(limit_key(&u), "tenant");
+    }
+}

@@ -1,0 +1,131 @@
+//! Typed errors of ARM calls: what failed, with the HTTP status and ARM error code when Azure
+//! answered, so that discovery can record a precise coverage gap.
+
+use crate::arm::models::{ErrorDetail, ErrorResponse};
+
+/// An ARM call that failed after retries.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ArmError {
+    /// Azure answered with an error status.
+    #[error("HTTP {status} {code}: {message}")]
+    Http {
+        /// HTTP status.
+        status: u16,
+        /// ARM error code (e.g. `AuthorizationFailed`), or the status text.
+        code: String,
+        /// ARM error message.
+        message: String,
+    },
+    /// The request could not be completed (connection, TLS, timeout, broken body).
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// The response was not the JSON expected.
+    #[error("malformed response: {0}")]
+    Decode(String),
+    /// A `nextLink` pointed at a page already read.
+    #[error("paging loop: nextLink repeats {0}")]
+    PagingLoop(String),
+    /// No token could be obtained or renewed.
+    #[error("authentication: {0}")]
+    Auth(String),
+    /// The client refused to send the request (e.g. a write).
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+impl ArmError {
+    /// The HTTP status, if Azure answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ArmError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The ARM error code, or a short label for non-HTTP failures.
+    pub fn code(&self) -> &str {
+        match self {
+            ArmError::Http { code, .. } => code,
+            ArmError::Transport(_) => "TransportError",
+            ArmError::Decode(_) => "MalformedResponse",
+            ArmError::PagingLoop(_) => "PagingLoop",
+            ArmError::Auth(_) => "AuthenticationFailed",
+            ArmError::Refused(_) => "Refused",
+        }
+    }
+
+    /// The message without the code.
+    pub fn message(&self) -> String {
+        match self {
+            ArmError::Http { message, .. } => message.clone(),
+            ArmError::Transport(m)
+            | ArmError::Decode(m)
+            | ArmError::PagingLoop(m)
+            | ArmError::Auth(m)
+            | ArmError::Refused(m) => m.clone(),
+        }
+    }
+
+    /// Builds the error of an HTTP error response from its body (enveloped or bare).
+    pub fn from_response(status: u16, body: &[u8]) -> ArmError {
+        let detail = serde_json::from_slice::<ErrorResponse>(body)
+            .map(|e| e.error)
+            .or_else(|_| serde_json::from_slice::<ErrorDetail>(body))
+            .ok()
+            .filter(|d| !d.code.is_empty() || !d.message.is_empty());
+        match detail {
+            Some(d) => ArmError::Http {
+                status,
+                code: if d.code.is_empty() {
+                    status_text(status).to_string()
+                } else {
+                    d.code
+                },
+                message: d.message,
+            },
+            None => ArmError::Http {
+                status,
+                code: status_text(status).to_string(),
+                message: String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
+            },
+        }
+    }
+}
+
+fn status_text(status: u16) -> &'static str {
+    match status {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        409 => "Conflict",
+        429 => "TooManyRequests",
+        500 => "InternalServerError",
+        502 => "BadGateway",
+        503 => "ServiceUnavailable",
+        504 => "GatewayTimeout",
+        _ => "HttpError",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enveloped_and_bare_error_bodies_keep_code_and_message() {
+        let e = ArmError::from_response(
+            403,
+            br#"{"error":{"code":"AuthorizationFailed","message":"no"}}"#,
+        );
+        assert_eq!(e.status(), Some(403));
+        assert_eq!(e.code(), "AuthorizationFailed");
+        assert_eq!(e.message(), "no");
+        let e =
+            ArmError::from_response(404, br#"{"code":"SubscriptionNotFound","message":"gone"}"#);
+        assert_eq!(e.code(), "SubscriptionNotFound");
+        let e = ArmError::from_response(502, b"<html>bad gateway</html>");
+        assert_eq!(e.code(), "BadGateway");
+        assert!(e.message().contains("bad gateway"));
+    }
+}

@@ -1,0 +1,356 @@
+//! Credentials: where the scanner's ARM tokens come from (`--auth`).
+//!
+//! Every mode but `token` is an `azure_identity` 1.x credential; `token` is a bearer token from
+//! `SCREADY_ACCESS_TOKEN`. A [`TokenSource`] can be renewed: when ARM rejects a token as expired
+//! before its stated expiry, the credential is rebuilt (with an empty cache) and asked again.
+//! Tokens are wrapped in `Secret` and never printed; `Debug` output of every type here redacts.
+
+use crate::cloud::Cloud;
+use async_trait::async_trait;
+use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
+use azure_core::credentials::{Secret, TokenCredential};
+use azure_core::http::{ClientOptions, Transport};
+use std::sync::{Arc, Mutex};
+
+/// How the scanner authenticates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    /// Workload identity, then managed identity, then developer tools (Azure CLI, azd).
+    Auto,
+    /// Azure CLI (`az login`).
+    Cli,
+    /// The managed identity of the host (IMDS, App Service, Arc…).
+    ManagedIdentity,
+    /// Workload identity: a federated token file (`AZURE_FEDERATED_TOKEN_FILE`).
+    WorkloadIdentity,
+    /// A service principal secret (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`).
+    ClientSecret,
+    /// A bearer token in `SCREADY_ACCESS_TOKEN`.
+    Token,
+}
+
+impl AuthMode {
+    /// The name used in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            AuthMode::Auto => "auto",
+            AuthMode::Cli => "Azure CLI credential",
+            AuthMode::ManagedIdentity => "managed identity credential",
+            AuthMode::WorkloadIdentity => "workload identity credential",
+            AuthMode::ClientSecret => "client secret credential",
+            AuthMode::Token => "static token (SCREADY_ACCESS_TOKEN)",
+        }
+    }
+}
+
+/// A credential that cannot produce a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{credential}: {reason}")]
+pub struct AuthError {
+    /// Which credential was tried.
+    pub credential: String,
+    /// Why it failed.
+    pub reason: String,
+}
+
+/// A source of ARM bearer tokens.
+#[async_trait]
+pub trait TokenSource: Send + Sync + std::fmt::Debug {
+    /// A valid token (possibly cached).
+    async fn token(&self) -> Result<Secret, AuthError>;
+    /// Drops any cached token so that the next [`TokenSource::token`] obtains a new one.
+    async fn renew(&self) -> Result<(), AuthError>;
+    /// Which credential this is, for messages.
+    fn describe(&self) -> String;
+}
+
+/// A fixed bearer token.
+pub struct StaticToken {
+    token: Secret,
+}
+
+impl std::fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaticToken(<redacted>)")
+    }
+}
+
+impl StaticToken {
+    /// Wraps a token.
+    pub fn new(token: impl Into<String>) -> StaticToken {
+        StaticToken {
+            token: Secret::new(token.into()),
+        }
+    }
+}
+
+#[async_trait]
+impl TokenSource for StaticToken {
+    async fn token(&self) -> Result<Secret, AuthError> {
+        Ok(self.token.clone())
+    }
+    async fn renew(&self) -> Result<(), AuthError> {
+        Err(AuthError {
+            credential: AuthMode::Token.label().into(),
+            reason: "ARM rejected the token as expired or invalid, and a static token cannot be renewed; obtain a new one (e.g. az account get-access-token)".into(),
+        })
+    }
+    fn describe(&self) -> String {
+        AuthMode::Token.label().into()
+    }
+}
+
+type Factory = Box<dyn Fn() -> Result<Arc<dyn TokenCredential>, AuthError> + Send + Sync>;
+
+/// An `azure_identity` credential, rebuilt on renewal.
+pub struct IdentityToken {
+    name: String,
+    scope: String,
+    factory: Factory,
+    current: Mutex<Arc<dyn TokenCredential>>,
+}
+
+impl std::fmt::Debug for IdentityToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityToken")
+            .field("credential", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdentityToken {
+    /// A token source from a credential factory.
+    pub fn new(name: &str, scope: &str, factory: Factory) -> Result<IdentityToken, AuthError> {
+        let current = factory()?;
+        Ok(IdentityToken {
+            name: name.to_string(),
+            scope: scope.to_string(),
+            factory,
+            current: Mutex::new(current),
+        })
+    }
+}
+
+#[async_trait]
+impl TokenSource for IdentityToken {
+    async fn token(&self) -> Result<Secret, AuthError> {
+        let credential = self.current.lock().unwrap().clone();
+        credential
+            .get_token(&[self.scope.as_str()], None)
+            .await
+            .map(|t| t.token)
+            .map_err(|e| AuthError {
+                credential: self.name.clone(),
+                reason: first_line(&e.to_string()),
+            })
+    }
+    async fn renew(&self) -> Result<(), AuthError> {
+        let fresh = (self.factory)()?;
+        *self.current.lock().unwrap() = fresh;
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).trim().to_string()
+}
+
+/// Everything needed to build a credential.
+#[derive(Clone)]
+pub struct AuthSettings {
+    /// The mode.
+    pub mode: AuthMode,
+    /// The cloud (authority host, ARM scope).
+    pub cloud: Cloud,
+    /// HTTP client used by credentials that call the identity platform (trusts `--ca-cert`).
+    pub http: reqwest::Client,
+    /// Environment lookup (the process environment in production).
+    pub env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("mode", &self.mode)
+            .field("cloud", &self.cloud.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthSettings {
+    fn client_options(&self) -> ClientOptions {
+        let mut custom = CustomConfiguration::default();
+        custom.authority_host = self.cloud.authority_host.to_string();
+        let cloud = match self.cloud.name.as_str() {
+            "public" => CloudConfiguration::AzurePublic,
+            "usgov" => CloudConfiguration::AzureGovernment,
+            "china" => CloudConfiguration::AzureChina,
+            _ => CloudConfiguration::Custom(custom),
+        };
+        ClientOptions {
+            transport: Some(Transport::new(Arc::new(self.http.clone()))),
+            cloud: Some(Arc::new(cloud)),
+            ..Default::default()
+        }
+    }
+
+    fn var(&self, name: &str) -> Option<String> {
+        (self.env)(name).filter(|v| !v.is_empty())
+    }
+
+    fn need(&self, mode: AuthMode, name: &str) -> Result<String, AuthError> {
+        self.var(name).ok_or_else(|| AuthError {
+            credential: mode.label().into(),
+            reason: format!("{name} is not set"),
+        })
+    }
+}
+
+/// Builds the token source for `--auth`. For `auto`, each candidate is asked for a token in
+/// order and the first that succeeds is used; the error lists why each one failed.
+pub async fn token_source(settings: &AuthSettings) -> Result<Arc<dyn TokenSource>, AuthError> {
+    match settings.mode {
+        AuthMode::Auto => {
+            let mut reasons = Vec::new();
+            for mode in [
+                AuthMode::WorkloadIdentity,
+                AuthMode::ManagedIdentity,
+                AuthMode::Cli,
+            ] {
+                if mode == AuthMode::WorkloadIdentity
+                    && settings.var("AZURE_FEDERATED_TOKEN_FILE").is_none()
+                {
+                    reasons.push(format!(
+                        "{}: AZURE_FEDERATED_TOKEN_FILE is not set",
+                        mode.label()
+                    ));
+                    continue;
+                }
+                match build(settings, mode) {
+                    Ok(source) => match source.token().await {
+                        Ok(_) => return Ok(source),
+                        Err(e) => reasons.push(e.to_string()),
+                    },
+                    Err(e) => reasons.push(e.to_string()),
+                }
+            }
+            Err(AuthError {
+                credential: "auto (workload identity, managed identity, developer tools)".into(),
+                reason: reasons.join("; "),
+            })
+        }
+        mode => {
+            let source = build(settings, mode)?;
+            source.token().await?;
+            Ok(source)
+        }
+    }
+}
+
+fn build(settings: &AuthSettings, mode: AuthMode) -> Result<Arc<dyn TokenSource>, AuthError> {
+    let scope = settings.cloud.arm_scope.clone();
+    let fail = move |e: azure_core::Error| AuthError {
+        credential: mode.label().into(),
+        reason: first_line(&e.to_string()),
+    };
+    let s = settings.clone();
+    let factory: Factory = match mode {
+        AuthMode::Token => {
+            let token = settings.need(mode, "SCREADY_ACCESS_TOKEN")?;
+            return Ok(Arc::new(StaticToken::new(token.trim())));
+        }
+        AuthMode::ClientSecret => {
+            let tenant = settings.need(mode, "AZURE_TENANT_ID")?;
+            let client = settings.need(mode, "AZURE_CLIENT_ID")?;
+            let secret = settings.need(mode, "AZURE_CLIENT_SECRET")?;
+            Box::new(move || {
+                let options = azure_identity::ClientSecretCredentialOptions {
+                    client_options: s.client_options(),
+                };
+                azure_identity::ClientSecretCredential::new(
+                    &tenant,
+                    client.clone(),
+                    Secret::new(secret.clone()),
+                    Some(options),
+                )
+                .map(|c| c as Arc<dyn TokenCredential>)
+                .map_err(fail)
+            })
+        }
+        AuthMode::WorkloadIdentity => {
+            let tenant = settings.need(mode, "AZURE_TENANT_ID")?;
+            let client = settings.need(mode, "AZURE_CLIENT_ID")?;
+            let file = settings.need(mode, "AZURE_FEDERATED_TOKEN_FILE")?;
+            Box::new(move || {
+                let options = azure_identity::WorkloadIdentityCredentialOptions {
+                    credential_options: azure_identity::ClientAssertionCredentialOptions {
+                        client_options: s.client_options(),
+                    },
+                    client_id: Some(client.clone()),
+                    tenant_id: Some(tenant.clone()),
+                    token_file_path: Some(file.clone().into()),
+                };
+                azure_identity::WorkloadIdentityCredential::new(Some(options))
+                    .map(|c| c as Arc<dyn TokenCredential>)
+                    .map_err(fail)
+            })
+        }
+        AuthMode::ManagedIdentity => {
+            let client_id = settings.var("AZURE_CLIENT_ID");
+            Box::new(move || {
+                let options = azure_identity::ManagedIdentityCredentialOptions {
+                    user_assigned_id: client_id
+                        .clone()
+                        .map(azure_identity::UserAssignedId::ClientId),
+                    client_options: s.client_options(),
+                };
+                azure_identity::ManagedIdentityCredential::new(Some(options))
+                    .map(|c| c as Arc<dyn TokenCredential>)
+                    .map_err(fail)
+            })
+        }
+        AuthMode::Cli => Box::new(move || {
+            azure_identity::DeveloperToolsCredential::new(None)
+                .map(|c| c as Arc<dyn TokenCredential>)
+                .map_err(fail)
+        }),
+        AuthMode::Auto => unreachable!("auto is resolved by token_source"),
+    };
+    Ok(Arc::new(IdentityToken::new(mode.label(), &scope, factory)?))
+}
+
+/// The object id (`oid` claim) of a JWT access token, read without verifying the signature
+/// (the scanner only uses it to name itself in access checks).
+pub fn object_id(token: &str) -> Option<String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("oid")?.as_str().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn static_token_cannot_renew_and_debug_redacts() {
+        let t = StaticToken::new("eyJ.secret.sig");
+        assert_eq!(t.token().await.unwrap().secret(), "eyJ.secret.sig");
+        assert!(t.renew().await.is_err());
+        assert!(!format!("{t:?}").contains("secret"));
+    }
+
+    #[test]
+    fn object_id_comes_from_the_payload() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"oid":"abc","tid":"t"}"#);
+        assert_eq!(object_id(&format!("h.{payload}.s")).as_deref(), Some("abc"));
+        assert_eq!(object_id("opaque"), None);
+    }
+}

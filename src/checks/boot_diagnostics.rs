@@ -1,0 +1,74 @@
+//! Boot diagnostics: enabled at all, and applied to scale-set instances.
+
+use super::{Context, Outcome};
+use crate::inventory::{BootDiagnostics, Instance, InstanceKind};
+
+/// `boot-diagnostics-disabled`: boot diagnostics must be enabled (managed or custom storage).
+pub fn disabled(i: &Instance, _ctx: &Context) -> Outcome {
+    match &i.boot_diagnostics {
+        BootDiagnostics::Managed | BootDiagnostics::Custom { .. } => Outcome::Pass,
+        BootDiagnostics::Absent => Outcome::Fail(
+            "boot diagnostics are not configured (the model has no diagnosticsProfile)".into(),
+        ),
+        BootDiagnostics::Disabled => Outcome::Fail("boot diagnostics are disabled".into()),
+        BootDiagnostics::Invalid { reason } => Outcome::Unknown(reason.clone()),
+    }
+}
+
+/// `vmss-instance-outdated`: a Uniform instance must run the scale set's latest model.
+pub fn instance_outdated(i: &Instance, _ctx: &Context) -> Outcome {
+    if i.kind != InstanceKind::VmssInstance {
+        return Outcome::NotApplicable;
+    }
+    match i.latest_model_applied {
+        Some(true) => Outcome::Pass,
+        Some(false) => Outcome::Fail(
+            "the instance does not run the scale set's latest model (latestModelApplied = false); a boot-diagnostics change to the scale set has not reached it".into(),
+        ),
+        None => Outcome::Unknown("the instance does not report latestModelApplied".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn absent_disabled_managed_custom_invalid() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        i.boot_diagnostics = BootDiagnostics::Absent;
+        assert!(
+            matches!(disabled(&i, &ctx), Outcome::Fail(m) if m.contains("no diagnosticsProfile"))
+        );
+        i.boot_diagnostics = BootDiagnostics::Disabled;
+        assert!(matches!(disabled(&i, &ctx), Outcome::Fail(_)));
+        i.boot_diagnostics = BootDiagnostics::Managed;
+        assert_eq!(disabled(&i, &ctx), Outcome::Pass);
+        i.boot_diagnostics = BootDiagnostics::Custom {
+            storage_uri: "https://x.blob.core.windows.net/".into(),
+        };
+        assert_eq!(disabled(&i, &ctx), Outcome::Pass);
+        i.boot_diagnostics = BootDiagnostics::Invalid {
+            reason: "enabled is \"yes\"".into(),
+        };
+        assert!(matches!(disabled(&i, &ctx), Outcome::Unknown(_)));
+    }
+
+    #[test]
+    fn outdated_only_for_uniform_instances() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        i.latest_model_applied = Some(false);
+        assert_eq!(instance_outdated(&i, &ctx), Outcome::NotApplicable);
+        i.kind = InstanceKind::VmssInstance;
+        assert!(matches!(instance_outdated(&i, &ctx), Outcome::Fail(_)));
+        i.latest_model_applied = Some(true);
+        assert_eq!(instance_outdated(&i, &ctx), Outcome::Pass);
+        i.latest_model_applied = None;
+        assert!(matches!(instance_outdated(&i, &ctx), Outcome::Unknown(_)));
+    }
+}

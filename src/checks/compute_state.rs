@@ -1,0 +1,243 @@
+//! The VM itself: power and provisioning state, failures, Trusted Launch, region, guest login,
+//! and ReadOnly locks.
+
+use super::context::gap_reason;
+use super::{Context, Outcome};
+use crate::inventory::{GapScope, Instance, InstanceKind};
+
+/// `vm-not-running`: the VM must be running.
+pub fn not_running(i: &Instance, _ctx: &Context) -> Outcome {
+    match i.power_state.as_deref() {
+        Some("running") => Outcome::Pass,
+        Some(p @ ("starting" | "stopping")) => Outcome::Warn(format!(
+            "the VM is {p}; the console works once it is running"
+        )),
+        Some(p @ ("stopped" | "deallocated" | "deallocating")) => {
+            Outcome::Fail(format!("the VM is {p}"))
+        }
+        Some(p) => Outcome::Unknown(format!("power state '{p}' is not one scready knows")),
+        None if !i.instance_view => {
+            Outcome::Unknown("no instance view was returned, so the power state is unknown".into())
+        }
+        None => Outcome::Unknown("the instance view has no power state".into()),
+    }
+}
+
+/// `provisioning-incomplete`: provisioning must be finished.
+pub fn provisioning_incomplete(i: &Instance, _ctx: &Context) -> Outcome {
+    match i
+        .provisioning_state
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("creating" | "updating" | "migrating" | "deleting") => Outcome::Fail(format!(
+            "provisioning is not done (provisioningState = {})",
+            i.provisioning_state.as_deref().unwrap_or_default()
+        )),
+        Some(_) => Outcome::Pass,
+        None => Outcome::Unknown("the model has no provisioningState".into()),
+    }
+}
+
+/// `vm-failed-state`: provisioning failed, or boot diagnostics report an error.
+pub fn failed_state(i: &Instance, _ctx: &Context) -> Outcome {
+    if i.provisioning_state
+        .as_deref()
+        .is_some_and(|p| p.eq_ignore_ascii_case("failed"))
+    {
+        return Outcome::Fail("provisioning failed (provisioningState = Failed)".into());
+    }
+    if let Some(e) = &i.boot_diagnostics_error {
+        return Outcome::Fail(format!("boot diagnostics report an error: {e}"));
+    }
+    Outcome::Pass
+}
+
+/// `trusted-launch-secure-boot`: advisory for Trusted Launch VMs with secure boot.
+pub fn trusted_launch_secure_boot(i: &Instance, _ctx: &Context) -> Outcome {
+    let trusted = i
+        .security_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("TrustedLaunch"));
+    if trusted && i.secure_boot == Some(true) {
+        Outcome::Fail("Trusted Launch with secure boot: after a live migration the console may connect but show no output until the guest restarts".into())
+    } else {
+        Outcome::Pass
+    }
+}
+
+/// `region-unsupported`: the location must be in the policy's region list.
+pub fn region_unsupported(i: &Instance, ctx: &Context) -> Outcome {
+    let loc = i.location.trim().to_ascii_lowercase().replace(' ', "");
+    if loc.is_empty() {
+        return Outcome::Unknown("the instance has no location".into());
+    }
+    if ctx.policy.supported_regions.contains(&loc) {
+        Outcome::Pass
+    } else {
+        Outcome::Fail(format!(
+            "region {loc} is not in the documented Serial Console region list"
+        ))
+    }
+}
+
+/// `linux-no-password-user`: a Linux VM with password login disabled has nobody who can log in
+/// at the console unless a password user is added.
+pub fn linux_no_password_user(i: &Instance, _ctx: &Context) -> Outcome {
+    match i.os_type.as_deref() {
+        Some(os) if os.eq_ignore_ascii_case("Linux") => match i.disable_password_authentication {
+            Some(true) => Outcome::Fail(
+                "password authentication is disabled: the console opens but no local user can log in with a password".into(),
+            ),
+            Some(false) => Outcome::Pass,
+            None => Outcome::Unknown(
+                "the model does not say whether password login is allowed".into(),
+            ),
+        },
+        Some(_) => Outcome::NotApplicable,
+        None => Outcome::Unknown("the OS type is not reported".into()),
+    }
+}
+
+/// `resource-lock-readonly`: no ReadOnly lock may cover the VM.
+pub fn readonly_lock(i: &Instance, ctx: &Context) -> Outcome {
+    let id = i.id.to_ascii_lowercase();
+    let mut scopes: Vec<String> = crate::rbac::scope_chain(&id, &[]);
+    scopes.retain(|s| s != "/");
+    if i.kind == InstanceKind::VmssInstance {
+        // The chain already holds the scale set; nothing more to add.
+    }
+    for scope in &scopes {
+        if let Some(locks) = ctx.locks_by_scope.get(scope.as_str()) {
+            if let Some(l) = locks
+                .iter()
+                .find(|l| l.level.eq_ignore_ascii_case("ReadOnly"))
+            {
+                return Outcome::Fail(format!(
+                    "ReadOnly lock '{}' on {} covers the VM; connecting is refused (409)",
+                    l.name, l.scope
+                ));
+            }
+        }
+    }
+    match ctx.gap(&i.subscription_id, GapScope::LOCKS) {
+        Some(g) => Outcome::Unknown(gap_reason(g)),
+        None => Outcome::Pass,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+    use crate::inventory::LockInfo;
+
+    fn status(o: Outcome) -> &'static str {
+        match o {
+            Outcome::Pass => "pass",
+            Outcome::Warn(_) => "warn",
+            Outcome::Fail(_) => "fail",
+            Outcome::Unknown(_) => "unknown",
+            Outcome::NotApplicable => "n/a",
+        }
+    }
+
+    #[test]
+    fn power_states() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        for (p, want) in [
+            ("running", "pass"),
+            ("starting", "warn"),
+            ("stopping", "warn"),
+            ("stopped", "fail"),
+            ("deallocated", "fail"),
+            ("deallocating", "fail"),
+            ("hibernating", "unknown"),
+        ] {
+            i.power_state = Some(p.into());
+            assert_eq!(status(not_running(&i, &ctx)), want, "{p}");
+        }
+        i.power_state = None;
+        assert_eq!(status(not_running(&i, &ctx)), "unknown");
+        i.instance_view = false;
+        assert!(
+            matches!(not_running(&i, &ctx), Outcome::Unknown(m) if m.contains("no instance view"))
+        );
+    }
+
+    #[test]
+    fn provisioning_is_case_insensitive() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        for (p, inc, failed) in [
+            ("Succeeded", "pass", "pass"),
+            ("succeeded", "pass", "pass"),
+            ("Updating", "fail", "pass"),
+            ("creating", "fail", "pass"),
+            ("Migrating", "fail", "pass"),
+            ("Failed", "pass", "fail"),
+            ("failed", "pass", "fail"),
+        ] {
+            i.provisioning_state = Some(p.into());
+            assert_eq!(status(provisioning_incomplete(&i, &ctx)), inc, "{p}");
+            assert_eq!(status(failed_state(&i, &ctx)), failed, "{p}");
+        }
+        i.provisioning_state = None;
+        assert_eq!(status(provisioning_incomplete(&i, &ctx)), "unknown");
+        i.provisioning_state = Some("Succeeded".into());
+        i.boot_diagnostics_error = Some("storage account not found".into());
+        assert_eq!(status(failed_state(&i, &ctx)), "fail");
+    }
+
+    #[test]
+    fn trusted_launch_region_and_password() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        i.security_type = Some("TrustedLaunch".into());
+        i.secure_boot = Some(true);
+        assert_eq!(status(trusted_launch_secure_boot(&i, &ctx)), "fail");
+        i.secure_boot = Some(false);
+        assert_eq!(status(trusted_launch_secure_boot(&i, &ctx)), "pass");
+        i.location = "West Europe".into();
+        assert_eq!(status(region_unsupported(&i, &ctx)), "pass");
+        i.location = "moon-1".into();
+        assert_eq!(status(region_unsupported(&i, &ctx)), "fail");
+        i.os_type = Some("Linux".into());
+        i.disable_password_authentication = Some(true);
+        assert_eq!(status(linux_no_password_user(&i, &ctx)), "fail");
+        i.disable_password_authentication = None;
+        assert_eq!(status(linux_no_password_user(&i, &ctx)), "unknown");
+        i.os_type = Some("Windows".into());
+        assert_eq!(status(linux_no_password_user(&i, &ctx)), "n/a");
+    }
+
+    #[test]
+    fn readonly_locks_at_any_level_and_gaps() {
+        let (mut inv, pol) = fixture();
+        let i = vm("a");
+        inv.locks.push(LockInfo {
+            scope: "/subscriptions/s1/resourcegroups/rg".into(),
+            name: "freeze".into(),
+            level: "ReadOnly".into(),
+        });
+        let ctx = Context::new(&inv, &pol);
+        assert!(matches!(readonly_lock(&i, &ctx), Outcome::Fail(m) if m.contains("freeze")));
+        inv.locks[0].level = "CanNotDelete".into();
+        let ctx = Context::new(&inv, &pol);
+        assert_eq!(readonly_lock(&i, &ctx), Outcome::Pass);
+        inv.gaps.push(crate::inventory::CoverageGap {
+            subscription_id: Some("s1".into()),
+            what: GapScope::LOCKS.into(),
+            status: Some(403),
+            code: "AuthorizationFailed".into(),
+            message: "no".into(),
+        });
+        let ctx = Context::new(&inv, &pol);
+        assert!(matches!(readonly_lock(&i, &ctx), Outcome::Unknown(m) if m.contains("403")));
+    }
+}

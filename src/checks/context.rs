@@ -1,0 +1,84 @@
+//! Look-up tables the checks share, built once per evaluation.
+
+use crate::inventory::{CoverageGap, GapScope, Inventory, LockInfo, StorageInfo, SubscriptionInfo};
+use crate::policy::Policy;
+use std::collections::HashMap;
+
+/// Indexes over an inventory, plus the policy.
+pub struct Context<'a> {
+    /// The inventory.
+    pub inventory: &'a Inventory,
+    /// The policy.
+    pub policy: &'a Policy,
+    /// Subscriptions by id.
+    pub subscriptions: HashMap<&'a str, &'a SubscriptionInfo>,
+    /// Storage accounts by blob host.
+    pub storage_by_host: HashMap<&'a str, &'a StorageInfo>,
+    /// Locks by scope (lower case).
+    pub locks_by_scope: HashMap<&'a str, Vec<&'a LockInfo>>,
+    /// Gaps by (subscription, what).
+    pub gaps: HashMap<(&'a str, &'a str), &'a CoverageGap>,
+    /// Storage listings that failed, in any subscription.
+    pub storage_gaps: Vec<&'a CoverageGap>,
+}
+
+impl<'a> Context<'a> {
+    /// Builds the indexes.
+    pub fn new(inventory: &'a Inventory, policy: &'a Policy) -> Context<'a> {
+        let mut locks_by_scope: HashMap<&str, Vec<&LockInfo>> = HashMap::new();
+        for l in &inventory.locks {
+            locks_by_scope.entry(l.scope.as_str()).or_default().push(l);
+        }
+        let gaps = inventory
+            .gaps
+            .iter()
+            .filter_map(|g| Some(((g.subscription_id.as_deref()?, g.what.as_str()), g)))
+            .collect();
+        Context {
+            inventory,
+            policy,
+            subscriptions: inventory
+                .subscriptions
+                .iter()
+                .map(|s| (s.id.as_str(), s))
+                .collect(),
+            storage_by_host: inventory
+                .storage_accounts
+                .iter()
+                .map(|s| (s.blob_host.as_str(), s))
+                .collect(),
+            locks_by_scope,
+            gaps,
+            storage_gaps: inventory
+                .gaps
+                .iter()
+                .filter(|g| g.what == GapScope::STORAGE_ACCOUNTS)
+                .collect(),
+        }
+    }
+
+    /// The gap of (subscription, what), if that listing failed.
+    pub fn gap(&self, subscription: &str, what: &str) -> Option<&'a CoverageGap> {
+        self.gaps.get(&(subscription, what)).copied()
+    }
+}
+
+/// A gap as a reason for an `unknown` outcome.
+pub fn gap_reason(g: &CoverageGap) -> String {
+    match g.status {
+        Some(s) => format!(
+            "listing {} of subscription {} failed: HTTP {s} {}: {}",
+            g.what,
+            g.subscription_id.as_deref().unwrap_or("-"),
+            g.code,
+            g.message
+        ),
+        None => format!(
+            "listing {} of subscription {} failed: {}: {}",
+            g.what,
+            g.subscription_id.as_deref().unwrap_or("-"),
+            g.code,
+            g.message
+        ),
+    }
+}

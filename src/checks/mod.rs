@@ -1,0 +1,453 @@
+//! The checks: pure functions of the inventory and the policy, one module per family, evaluated
+//! in parallel with rayon. Each check returns an [`Outcome`]; the policy turns failing outcomes
+//! into findings with a severity, waivers are applied, and each instance gets a verdict.
+
+pub mod access;
+pub mod boot_diagnostics;
+pub mod catalogue;
+pub mod compute_state;
+pub mod context;
+pub mod environment;
+pub mod storage;
+pub mod subscription;
+
+use crate::findings::{Finding, FindingStatus, InstanceVerdict, Verdict};
+use crate::inventory::{Instance, InstanceKind, Inventory, SubscriptionInfo};
+use crate::policy::{render, Policy, Severity, Waiver};
+pub use context::Context;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What one check concluded about one resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing wrong.
+    Pass,
+    /// The check does not apply (e.g. storage checks with managed boot diagnostics).
+    NotApplicable,
+    /// Failed, at the policy's severity.
+    Fail(String),
+    /// Failed, at most at warning severity (e.g. a VM that is starting).
+    Warn(String),
+    /// Could not be decided; the reason says why.
+    Unknown(String),
+}
+
+/// A check of an instance.
+pub type InstanceCheck = fn(&Instance, &Context) -> Outcome;
+/// A check of a subscription.
+pub type SubscriptionCheck = fn(&SubscriptionInfo, &Context) -> Outcome;
+
+/// Instance checks in catalogue order.
+pub const INSTANCE_CHECKS: &[(&str, InstanceCheck)] = &[
+    ("boot-diagnostics-disabled", boot_diagnostics::disabled),
+    (
+        "vmss-instance-outdated",
+        boot_diagnostics::instance_outdated,
+    ),
+    ("vm-not-running", compute_state::not_running),
+    ("storage-firewall", storage::firewall),
+    ("storage-account-not-found", storage::account_not_found),
+    (
+        "storage-resource-group-unknown",
+        storage::resource_group_unknown,
+    ),
+    ("storage-uri-not-https", storage::uri_not_https),
+    ("storage-hns-enabled", storage::hns_enabled),
+    ("storage-shared-key-disabled", storage::shared_key_disabled),
+    ("storage-region-mismatch", storage::region_mismatch),
+    ("storage-min-tls", storage::min_tls),
+    ("rbac-vm-access", access::vm_access),
+    ("rbac-storage-access", access::storage_access),
+    (
+        "provisioning-incomplete",
+        compute_state::provisioning_incomplete,
+    ),
+    ("vm-failed-state", compute_state::failed_state),
+    (
+        "trusted-launch-secure-boot",
+        compute_state::trusted_launch_secure_boot,
+    ),
+    ("region-unsupported", compute_state::region_unsupported),
+    (
+        "linux-no-password-user",
+        compute_state::linux_no_password_user,
+    ),
+    ("resource-lock-readonly", compute_state::readonly_lock),
+    ("windows-sac-helper", environment::windows_sac_helper),
+];
+
+/// Subscription checks in catalogue order.
+pub const SUBSCRIPTION_CHECKS: &[(&str, SubscriptionCheck)] = &[
+    (
+        "subscription-console-disabled",
+        subscription::console_disabled,
+    ),
+    ("subscription-not-enabled", subscription::not_enabled),
+];
+
+/// Environment checks (about the scanner's network), evaluated once per scan.
+pub const ENVIRONMENT_CHECKS: &[(&str, fn(&Context) -> Outcome)] =
+    &[("websocket-blocked", environment::websocket_blocked)];
+
+/// The result of evaluating an inventory.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// One verdict per instance, in inventory order.
+    pub verdicts: Vec<InstanceVerdict>,
+    /// Findings: subscription and environment ones first, then instances in inventory order.
+    pub findings: Vec<Finding>,
+    /// Waivers that have expired and no longer apply.
+    pub expired_waivers: Vec<Waiver>,
+}
+
+/// A classified outcome of one check on one resource.
+struct Judged {
+    check: &'static str,
+    status: FindingStatus,
+    severity: Severity,
+    message: String,
+    waiver: Option<String>,
+}
+
+/// Turns an outcome into a finding status and severity, or `None` when it passed or is off.
+fn judge(
+    policy: &Policy,
+    check: &'static str,
+    outcome: Outcome,
+    today: &str,
+    target: (&str, &str, &BTreeMap<String, String>),
+) -> Option<Judged> {
+    let severity = policy.severity(check);
+    if severity == Severity::Off {
+        return None;
+    }
+    let (status, severity, message) = match outcome {
+        Outcome::Pass | Outcome::NotApplicable => return None,
+        Outcome::Fail(m) => (
+            if severity == Severity::Error {
+                FindingStatus::Fail
+            } else {
+                FindingStatus::Warn
+            },
+            severity,
+            m,
+        ),
+        Outcome::Warn(m) => {
+            let s = severity.min(Severity::Warning);
+            (FindingStatus::Warn, s, m)
+        }
+        Outcome::Unknown(m) => (FindingStatus::Unknown, severity, m),
+    };
+    let (resource_id, subscription_id, tags) = target;
+    let waiver = policy
+        .waivers
+        .iter()
+        .find(|w| !w.expired(today) && w.covers(check, resource_id, subscription_id, tags));
+    let message =
+        if !policy.storage_in_connection_path && catalogue::STORAGE_PATH_CHECKS.contains(&check) {
+            format!("{message} (affects serial logs and screenshots, not the connection)")
+        } else {
+            message
+        };
+    Some(Judged {
+        check,
+        status: if waiver.is_some() {
+            FindingStatus::Waived
+        } else {
+            status
+        },
+        severity,
+        message,
+        waiver: waiver.map(|w| format!("{} ({}, expires {})", w.reason, w.origin, w.expires)),
+    })
+}
+
+/// Placeholder values for an instance's remediation templates.
+fn instance_values(i: &Instance, ctx: &Context) -> BTreeMap<&'static str, String> {
+    let mut v = BTreeMap::new();
+    v.insert("name", i.name.clone());
+    v.insert("resource_group", i.resource_group.clone());
+    v.insert("subscription_id", i.subscription_id.clone());
+    v.insert("resource_id", i.id.clone());
+    v.insert("location", i.location.clone());
+    v.insert("scale_set", i.scale_set.clone().unwrap_or_default());
+    v.insert("instance_id", i.instance_id.clone().unwrap_or_default());
+    if let storage::StorageRef::Found(sa) = storage::resolve(i, ctx) {
+        v.insert("storage_account", sa.name.clone());
+        v.insert("storage_resource_group", sa.resource_group.clone());
+    } else if let Some(host) = storage::custom_host(i) {
+        v.insert(
+            "storage_account",
+            crate::discover::hosts::account_name(&host).unwrap_or(host),
+        );
+    }
+    if let Some(host) = storage::custom_host(i) {
+        v.insert("storage_uri_https", format!("https://{host}/"));
+    }
+    v
+}
+
+fn finding_from(
+    j: &Judged,
+    policy: &Policy,
+    resource_id: &str,
+    subscription_id: &str,
+    remediation: String,
+) -> Finding {
+    let cp = policy.check(j.check);
+    Finding {
+        resource_id: resource_id.to_string(),
+        subscription_id: subscription_id.to_string(),
+        check_id: j.check.to_string(),
+        status: j.status,
+        severity: j.severity,
+        message: j.message.clone(),
+        mitigation: cp.mitigation.clone(),
+        remediation,
+        waiver: j.waiver.clone(),
+        principal_id: None,
+    }
+}
+
+/// Evaluates every check on every instance and subscription. `today` (`YYYY-MM-DD`) decides
+/// which waivers have expired.
+pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluation {
+    let ctx = Context::new(inventory, policy);
+    let no_tags = BTreeMap::new();
+
+    // Environment findings apply to every instance.
+    let env: Vec<Judged> = ENVIRONMENT_CHECKS
+        .iter()
+        .filter_map(|(id, f)| judge(policy, id, f(&ctx), today, ("environment", "", &no_tags)))
+        .collect();
+    let mut findings: Vec<Finding> = env
+        .iter()
+        .map(|j| {
+            finding_from(
+                j,
+                policy,
+                "environment",
+                "",
+                policy.check(j.check).remediation.clone(),
+            )
+        })
+        .collect();
+
+    // Subscription findings apply to the subscription's instances.
+    let mut by_sub: BTreeMap<&str, Vec<(Judged, String)>> = BTreeMap::new();
+    for sub in &inventory.subscriptions {
+        let sub_id = format!("/subscriptions/{}", sub.id);
+        let mut values = BTreeMap::new();
+        values.insert("subscription_id", sub.id.clone());
+        values.insert("resource_id", sub_id.clone());
+        for (id, f) in SUBSCRIPTION_CHECKS {
+            if let Some(j) = judge(
+                policy,
+                id,
+                f(sub, &ctx),
+                today,
+                (&sub_id, &sub.id, &no_tags),
+            ) {
+                let remediation = render(&policy.check(id).remediation, &values);
+                findings.push(finding_from(
+                    &j,
+                    policy,
+                    &sub_id,
+                    &sub.id,
+                    remediation.clone(),
+                ));
+                by_sub
+                    .entry(sub.id.as_str())
+                    .or_default()
+                    .push((j, remediation));
+            }
+        }
+    }
+
+    let per_instance: Vec<(InstanceVerdict, Vec<Finding>)> = inventory
+        .instances
+        .par_iter()
+        .map(|i| {
+            let mut own: Vec<(Judged, String)> = Vec::new();
+            for (id, f) in INSTANCE_CHECKS {
+                if let Some(j) = judge(
+                    policy,
+                    id,
+                    f(i, &ctx),
+                    today,
+                    (&i.id, &i.subscription_id, &i.tags),
+                ) {
+                    let cp = policy.check(id);
+                    let template = if i.kind == InstanceKind::VmssInstance
+                        && !cp.remediation_scale_set.is_empty()
+                    {
+                        &cp.remediation_scale_set
+                    } else {
+                        &cp.remediation
+                    };
+                    let remediation = if template.is_empty() {
+                        String::new()
+                    } else {
+                        render(template, &instance_values(i, &ctx))
+                    };
+                    own.push((j, remediation));
+                }
+            }
+            let findings: Vec<Finding> = own
+                .iter()
+                .map(|(j, r)| finding_from(j, policy, &i.id, &i.subscription_id, r.clone()))
+                .collect();
+            let shared = by_sub.get(i.subscription_id.as_str());
+            let all = shared
+                .into_iter()
+                .flatten()
+                .chain(own.iter())
+                .map(|(j, r)| (j, r.as_str()))
+                .chain(
+                    env.iter()
+                        .map(|j| (j, policy.check(j.check).remediation.as_str())),
+                );
+            (verdict_of(&i.id, all), findings)
+        })
+        .collect();
+
+    let mut verdicts = Vec::with_capacity(per_instance.len());
+    for (v, f) in per_instance {
+        verdicts.push(v);
+        findings.extend(f);
+    }
+    let expired_waivers = policy
+        .waivers
+        .iter()
+        .filter(|w| w.expired(today))
+        .cloned()
+        .collect();
+    Evaluation {
+        verdicts,
+        findings,
+        expired_waivers,
+    }
+}
+
+/// The verdict from every judged outcome that applies to an instance.
+fn verdict_of<'a>(
+    resource_id: &str,
+    judged: impl Iterator<Item = (&'a Judged, &'a str)>,
+) -> InstanceVerdict {
+    let mut v = InstanceVerdict {
+        resource_id: resource_id.to_string(),
+        verdict: Verdict::Ready,
+        blockers: Vec::new(),
+        warnings: Vec::new(),
+        unknowns: Vec::new(),
+        first_fix: String::new(),
+        principals_denied: Vec::new(),
+    };
+    let mut warning_fix = String::new();
+    let mut blocking_unknown = false;
+    let mut judged: Vec<(&Judged, &str)> = judged.collect();
+    judged.sort_by_key(|(j, _)| catalogue::position(j.check));
+    for (j, remediation) in judged {
+        match (j.status, j.severity) {
+            (FindingStatus::Fail, _) => {
+                if v.blockers.is_empty() {
+                    v.first_fix = remediation.to_string();
+                }
+                v.blockers.push(j.check.to_string());
+            }
+            (FindingStatus::Warn, Severity::Info) => {}
+            (FindingStatus::Warn, _) => {
+                if v.warnings.is_empty() {
+                    warning_fix = remediation.to_string();
+                }
+                v.warnings.push(j.check.to_string());
+            }
+            (FindingStatus::Unknown, s) => {
+                if s == Severity::Error {
+                    blocking_unknown = true;
+                }
+                if s != Severity::Info {
+                    v.unknowns.push(j.check.to_string());
+                }
+            }
+            (FindingStatus::Waived, _) => {}
+        }
+    }
+    v.verdict = if !v.blockers.is_empty() {
+        Verdict::Blocked
+    } else if blocking_unknown {
+        Verdict::Unknown
+    } else if !v.warnings.is_empty() || !v.unknowns.is_empty() {
+        Verdict::ReadyWithWarnings
+    } else {
+        Verdict::Ready
+    };
+    if v.blockers.is_empty() {
+        v.first_fix = warning_fix;
+    }
+    v
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A small inventory for the checks' unit tests.
+    use crate::inventory::*;
+    use crate::policy::Policy;
+
+    /// A running Linux VM in westeurope with managed boot diagnostics.
+    pub fn vm(name: &str) -> Instance {
+        Instance {
+            id: format!("/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/{name}"),
+            name: name.into(),
+            subscription_id: "s1".into(),
+            resource_group: "rg".into(),
+            kind: InstanceKind::Vm,
+            scale_set: None,
+            instance_id: None,
+            location: "westeurope".into(),
+            os_type: Some("Linux".into()),
+            tags: Default::default(),
+            power_state: Some("running".into()),
+            instance_view: true,
+            provisioning_state: Some("Succeeded".into()),
+            boot_diagnostics: BootDiagnostics::Managed,
+            boot_diagnostics_error: None,
+            security_type: None,
+            secure_boot: None,
+            disable_password_authentication: Some(false),
+            latest_model_applied: None,
+            anomalies: vec![],
+        }
+    }
+
+    /// One subscription and one storage account `diag` (northeurope, Deny, HNS, TLS1_0, no shared key).
+    pub fn fixture() -> (Inventory, Policy) {
+        let inv = Inventory {
+            schema_version: INVENTORY_SCHEMA_VERSION,
+            subscriptions: vec![SubscriptionInfo {
+                id: "s1".into(),
+                name: "one".into(),
+                tenant_id: "t".into(),
+                state: Some("Enabled".into()),
+                console_disabled: Some(false),
+            }],
+            storage_accounts: vec![StorageInfo {
+                id: "/subscriptions/s1/resourceGroups/rg-diag/providers/Microsoft.Storage/storageAccounts/diag".into(),
+                name: "diag".into(),
+                subscription_id: "s1".into(),
+                resource_group: "rg-diag".into(),
+                location: "northeurope".into(),
+                kind: Some("StorageV2".into()),
+                blob_host: "diag.blob.core.windows.net".into(),
+                is_hns_enabled: Some(true),
+                network_default_action: Some("Deny".into()),
+                allow_shared_key_access: Some(false),
+                minimum_tls_version: Some("TLS1_0".into()),
+            }],
+            ..Default::default()
+        };
+        (inv, Policy::builtin())
+    }
+}

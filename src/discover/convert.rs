@@ -1,0 +1,399 @@
+//! From ARM models to inventory records. Ill-typed fields are noted as anomalies, never guessed.
+
+use crate::arm::models::*;
+use crate::arm::Lenient;
+use crate::inventory::{BootDiagnostics, Instance, InstanceKind, LockInfo, StorageInfo};
+
+/// Collects the paths of fields that held values of unexpected types.
+#[derive(Default)]
+pub struct Anomalies(pub Vec<String>);
+
+impl Anomalies {
+    /// The value of a field, noting it when ill-typed.
+    pub fn take<'a, T>(&mut self, path: &str, field: &'a Lenient<T>) -> Option<&'a T> {
+        if let Some(raw) = field.invalid() {
+            let mut text = raw.to_string();
+            if text.len() > 80 {
+                let mut cut = 80;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+                text.push('…');
+            }
+            self.0.push(format!("{path}={text}"));
+        }
+        field.get()
+    }
+}
+
+/// The segment after `key` in a resource id (case-insensitive key).
+pub fn id_segment<'a>(id: &'a str, key: &str) -> Option<&'a str> {
+    let mut segs = id.split('/');
+    while let Some(s) = segs.next() {
+        if s.eq_ignore_ascii_case(key) {
+            return segs.next();
+        }
+    }
+    None
+}
+
+fn power_state(view: Option<&InstanceView>, a: &mut Anomalies) -> Option<String> {
+    let statuses = a.take("instanceView.statuses", &view?.statuses)?;
+    statuses.iter().find_map(|s| {
+        let code = s.code.get()?;
+        let rest = code.strip_prefix("PowerState/").or_else(|| {
+            code.to_ascii_lowercase()
+                .starts_with("powerstate/")
+                .then(|| &code["PowerState/".len()..])
+        })?;
+        Some(rest.to_ascii_lowercase())
+    })
+}
+
+fn boot_diagnostics(profile: &Lenient<DiagnosticsProfile>, a: &mut Anomalies) -> BootDiagnostics {
+    if profile.invalid().is_some() {
+        a.take("diagnosticsProfile", profile);
+        return BootDiagnostics::Invalid {
+            reason: "diagnosticsProfile has an unexpected type".into(),
+        };
+    }
+    let Some(p) = profile.get() else {
+        return BootDiagnostics::Absent;
+    };
+    if p.boot_diagnostics.invalid().is_some() {
+        a.take("diagnosticsProfile.bootDiagnostics", &p.boot_diagnostics);
+        return BootDiagnostics::Invalid {
+            reason: "bootDiagnostics has an unexpected type".into(),
+        };
+    }
+    let Some(bd) = p.boot_diagnostics.get() else {
+        return BootDiagnostics::Absent;
+    };
+    if bd.enabled.invalid().is_some() {
+        a.take("bootDiagnostics.enabled", &bd.enabled);
+        return BootDiagnostics::Invalid {
+            reason: format!(
+                "bootDiagnostics.enabled is {} instead of true or false",
+                bd.enabled
+                    .invalid()
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            ),
+        };
+    }
+    match bd.enabled.get() {
+        Some(true) => {}
+        _ => return BootDiagnostics::Disabled,
+    }
+    if bd.storage_uri.invalid().is_some() {
+        a.take("bootDiagnostics.storageUri", &bd.storage_uri);
+        return BootDiagnostics::Invalid {
+            reason: "bootDiagnostics.storageUri is not a string".into(),
+        };
+    }
+    match bd
+        .storage_uri
+        .get()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
+        None => BootDiagnostics::Managed,
+        Some(uri) => BootDiagnostics::Custom {
+            storage_uri: uri.to_string(),
+        },
+    }
+}
+
+fn boot_diagnostics_error(view: Option<&InstanceView>) -> Option<String> {
+    let bd = view?.boot_diagnostics.get()?;
+    let status = bd.status.get()?;
+    if status.level.get()?.eq_ignore_ascii_case("error") {
+        Some(
+            status
+                .message
+                .get()
+                .or(status.display_status.get())
+                .or(status.code.get())
+                .cloned()
+                .unwrap_or_else(|| "boot diagnostics reported an error".into()),
+        )
+    } else {
+        None
+    }
+}
+
+fn os_type(storage: &Lenient<StorageProfile>, a: &mut Anomalies) -> Option<String> {
+    let disk = storage.get()?.os_disk.get()?;
+    a.take("storageProfile.osDisk.osType", &disk.os_type)
+        .cloned()
+}
+
+fn password_auth(os: &Lenient<OsProfile>, a: &mut Anomalies) -> Option<bool> {
+    let linux = os.get()?.linux_configuration.get()?;
+    a.take(
+        "osProfile.linuxConfiguration.disablePasswordAuthentication",
+        &linux.disable_password_authentication,
+    )
+    .copied()
+}
+
+fn security(sec: &Lenient<SecurityProfile>, a: &mut Anomalies) -> (Option<String>, Option<bool>) {
+    let Some(s) = sec.get() else {
+        return (None, None);
+    };
+    let t = a
+        .take("securityProfile.securityType", &s.security_type)
+        .cloned();
+    let sb = s
+        .uefi_settings
+        .get()
+        .and_then(|u| {
+            a.take(
+                "securityProfile.uefiSettings.secureBootEnabled",
+                &u.secure_boot_enabled,
+            )
+        })
+        .copied();
+    (t, sb)
+}
+
+fn text(l: &Lenient<String>) -> String {
+    l.get().cloned().unwrap_or_default()
+}
+
+/// A VM (standalone or Flexible member) from the `statusOnly=true` listing.
+pub fn vm(model: &VirtualMachine, subscription_id: &str) -> Option<Instance> {
+    let id = model.id.get()?.clone();
+    let mut a = Anomalies::default();
+    let props = model.properties.get();
+    if model.properties.invalid().is_some() {
+        a.take("properties", &model.properties);
+    }
+    let view = props.and_then(|p| p.instance_view.get());
+    let scale_set = props
+        .and_then(|p| p.virtual_machine_scale_set.get())
+        .and_then(|s| s.id.get())
+        .and_then(|sid| sid.rsplit('/').find(|s| !s.is_empty()))
+        .map(str::to_string);
+    let (security_type, secure_boot) = props
+        .map(|p| security(&p.security_profile, &mut a))
+        .unwrap_or((None, None));
+    Some(Instance {
+        name: model
+            .name
+            .get()
+            .cloned()
+            .unwrap_or_else(|| id.rsplit('/').next().unwrap_or("").to_string()),
+        resource_group: id_segment(&id, "resourceGroups").unwrap_or("").to_string(),
+        subscription_id: subscription_id.to_ascii_lowercase(),
+        kind: if scale_set.is_some() {
+            InstanceKind::VmssFlexVm
+        } else {
+            InstanceKind::Vm
+        },
+        scale_set,
+        instance_id: None,
+        location: text(&model.location),
+        os_type: props.and_then(|p| os_type(&p.storage_profile, &mut a)),
+        tags: model.tags.get().cloned().unwrap_or_default(),
+        power_state: power_state(view, &mut a),
+        instance_view: view.is_some(),
+        provisioning_state: props
+            .and_then(|p| a.take("properties.provisioningState", &p.provisioning_state))
+            .cloned(),
+        boot_diagnostics: props
+            .map(|p| boot_diagnostics(&p.diagnostics_profile, &mut a))
+            .unwrap_or(BootDiagnostics::Absent),
+        boot_diagnostics_error: boot_diagnostics_error(view),
+        security_type,
+        secure_boot,
+        disable_password_authentication: props.and_then(|p| password_auth(&p.os_profile, &mut a)),
+        latest_model_applied: None,
+        anomalies: a.0,
+        id,
+    })
+}
+
+/// A Uniform scale-set instance.
+pub fn scale_set_instance(
+    model: &ScaleSetVm,
+    subscription_id: &str,
+    scale_set: &str,
+    scale_set_location: &str,
+) -> Option<Instance> {
+    let id = model.id.get()?.clone();
+    let mut a = Anomalies::default();
+    let props = model.properties.get();
+    let view = props.and_then(|p| p.instance_view.get());
+    let (security_type, secure_boot) = props
+        .map(|p| security(&p.security_profile, &mut a))
+        .unwrap_or((None, None));
+    let instance_id = model
+        .instance_id
+        .get()
+        .cloned()
+        .or_else(|| id.rsplit('/').next().map(str::to_string));
+    Some(Instance {
+        name: model
+            .name
+            .get()
+            .cloned()
+            .unwrap_or_else(|| format!("{scale_set}_{}", instance_id.clone().unwrap_or_default())),
+        resource_group: id_segment(&id, "resourceGroups").unwrap_or("").to_string(),
+        subscription_id: subscription_id.to_ascii_lowercase(),
+        kind: InstanceKind::VmssInstance,
+        scale_set: Some(scale_set.to_string()),
+        instance_id,
+        location: model
+            .location
+            .get()
+            .cloned()
+            .unwrap_or_else(|| scale_set_location.to_string()),
+        os_type: props.and_then(|p| os_type(&p.storage_profile, &mut a)),
+        tags: model.tags.get().cloned().unwrap_or_default(),
+        power_state: power_state(view, &mut a),
+        instance_view: view.is_some(),
+        provisioning_state: props
+            .and_then(|p| a.take("properties.provisioningState", &p.provisioning_state))
+            .cloned(),
+        boot_diagnostics: props
+            .map(|p| boot_diagnostics(&p.diagnostics_profile, &mut a))
+            .unwrap_or(BootDiagnostics::Absent),
+        boot_diagnostics_error: boot_diagnostics_error(view),
+        security_type,
+        secure_boot,
+        disable_password_authentication: props.and_then(|p| password_auth(&p.os_profile, &mut a)),
+        latest_model_applied: props
+            .and_then(|p| a.take("properties.latestModelApplied", &p.latest_model_applied))
+            .copied(),
+        anomalies: a.0,
+        id,
+    })
+}
+
+/// A storage account.
+pub fn storage(model: &StorageAccount, subscription_id: &str) -> Option<StorageInfo> {
+    let id = model.id.get()?.clone();
+    let name = model.name.get().cloned().unwrap_or_default();
+    let props = model.properties.get();
+    let blob_host = props
+        .and_then(|p| p.primary_endpoints.get())
+        .and_then(|e| e.blob.get())
+        .and_then(|b| url::Url::parse(b).ok())
+        .and_then(|u| u.host_str().map(|h| h.to_ascii_lowercase()))
+        .unwrap_or_else(|| format!("{}.blob.core.windows.net", name.to_ascii_lowercase()));
+    Some(StorageInfo {
+        resource_group: id_segment(&id, "resourceGroups").unwrap_or("").to_string(),
+        subscription_id: subscription_id.to_ascii_lowercase(),
+        location: text(&model.location),
+        kind: model.kind.get().cloned(),
+        blob_host,
+        is_hns_enabled: props.and_then(|p| p.is_hns_enabled.get().copied()),
+        network_default_action: props
+            .and_then(|p| p.network_acls.get())
+            .and_then(|n| n.default_action.get().cloned()),
+        allow_shared_key_access: props.and_then(|p| p.allow_shared_key_access.get().copied()),
+        minimum_tls_version: props.and_then(|p| p.minimum_tls_version.get().cloned()),
+        name,
+        id,
+    })
+}
+
+/// A management lock; its scope is the part of its id before `/providers/Microsoft.Authorization/locks/`.
+pub fn lock(model: &ManagementLock) -> Option<LockInfo> {
+    let id = model.id.get()?.to_ascii_lowercase();
+    let scope = id
+        .split("/providers/microsoft.authorization/locks/")
+        .next()?
+        .to_string();
+    let props = model.properties.get();
+    Some(LockInfo {
+        scope,
+        name: model.name.get().cloned().unwrap_or_default(),
+        level: props
+            .and_then(|p| p.level.get().cloned())
+            .unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_vm(json: &str) -> Instance {
+        let m: VirtualMachine = serde_json::from_str(json).unwrap();
+        vm(&m, "S").unwrap()
+    }
+
+    #[test]
+    fn boot_diagnostics_shapes() {
+        let base = r#"{"id":"/subscriptions/s/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/v","name":"v","properties":{PROPS}}"#;
+        let cases = [
+            ("", BootDiagnostics::Absent),
+            (r#""diagnosticsProfile":{}"#, BootDiagnostics::Absent),
+            (
+                r#""diagnosticsProfile":{"bootDiagnostics":{"enabled":false}}"#,
+                BootDiagnostics::Disabled,
+            ),
+            (
+                r#""diagnosticsProfile":{"bootDiagnostics":{"enabled":true}}"#,
+                BootDiagnostics::Managed,
+            ),
+            (
+                r#""diagnosticsProfile":{"bootDiagnostics":{"enabled":true,"storageUri":""}}"#,
+                BootDiagnostics::Managed,
+            ),
+            (
+                r#""diagnosticsProfile":{"bootDiagnostics":{"enabled":true,"storageUri":"https://a.blob.core.windows.net/"}}"#,
+                BootDiagnostics::Custom {
+                    storage_uri: "https://a.blob.core.windows.net/".into(),
+                },
+            ),
+        ];
+        for (props, want) in cases {
+            let i = parse_vm(&base.replace("PROPS", props));
+            assert_eq!(i.boot_diagnostics, want, "{props}");
+            assert_eq!(i.resource_group, "RG");
+            assert_eq!(i.subscription_id, "s");
+        }
+        let i = parse_vm(&base.replace(
+            "PROPS",
+            r#""diagnosticsProfile":{"bootDiagnostics":{"enabled":"yes"}}"#,
+        ));
+        assert!(matches!(
+            i.boot_diagnostics,
+            BootDiagnostics::Invalid { .. }
+        ));
+        assert_eq!(i.anomalies, vec!["bootDiagnostics.enabled=\"yes\""]);
+    }
+
+    #[test]
+    fn power_state_and_flexible_membership() {
+        let i = parse_vm(
+            r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v",
+                "properties":{"virtualMachineScaleSet":{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/flex"},
+                "instanceView":{"statuses":[{"code":"ProvisioningState/succeeded"},{"code":"PowerState/Deallocated"}]}}}"#,
+        );
+        assert_eq!(i.power_state.as_deref(), Some("deallocated"));
+        assert_eq!(i.kind, InstanceKind::VmssFlexVm);
+        assert_eq!(i.scale_set.as_deref(), Some("flex"));
+        assert_eq!(i.name, "v");
+        assert!(i.instance_view);
+        let no_view = parse_vm(
+            r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/w"}"#,
+        );
+        assert_eq!((no_view.power_state, no_view.instance_view), (None, false));
+    }
+
+    #[test]
+    fn lock_scope_is_the_id_prefix() {
+        let m: ManagementLock = serde_json::from_str(
+            r#"{"id":"/subscriptions/S/resourceGroups/RG/providers/Microsoft.Authorization/locks/l","name":"l","properties":{"level":"ReadOnly"}}"#,
+        )
+        .unwrap();
+        let l = lock(&m).unwrap();
+        assert_eq!(l.scope, "/subscriptions/s/resourcegroups/rg");
+        assert_eq!(l.level, "ReadOnly");
+    }
+}

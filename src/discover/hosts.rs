@@ -1,0 +1,158 @@
+//! Storage URIs and blob hosts: parsing a boot-diagnostics `storageUri` into its account, and
+//! finding out whether an account that no visible subscription holds exists at all.
+
+use crate::cloud::{Cloud, HostLookup};
+use crate::inventory::HostExistence;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The lower-case host of a storage URI, tolerating a missing scheme and trailing slashes.
+pub fn blob_host(storage_uri: &str) -> Option<String> {
+    let trimmed = storage_uri.trim();
+    let parsed = url::Url::parse(trimmed)
+        .ok()
+        .filter(|u| u.host_str().is_some())
+        .or_else(|| url::Url::parse(&format!("https://{trimmed}")).ok())?;
+    let host = parsed
+        .host_str()?
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    (!host.is_empty()).then_some(host)
+}
+
+/// The storage account name of a blob host (`acct.blob.core.windows.net` → `acct`), when the
+/// host ends in a known cloud's blob suffix.
+pub fn account_name(host: &str) -> Option<String> {
+    Cloud::known_blob_suffixes().iter().find_map(|suffix| {
+        host.strip_suffix(suffix)
+            .and_then(|p| p.strip_suffix('.'))
+            .filter(|n| !n.is_empty() && !n.contains('.'))
+            .map(str::to_string)
+    })
+}
+
+/// Looks up whether blob hosts exist.
+#[derive(Clone, Debug)]
+pub struct HostResolver {
+    lookup: HostLookup,
+    http: reqwest::Client,
+}
+
+impl HostResolver {
+    /// A resolver for a cloud; `http` is used for the simulator's look-up endpoint.
+    pub fn new(cloud: &Cloud, http: reqwest::Client) -> HostResolver {
+        HostResolver {
+            lookup: cloud.host_lookup.clone(),
+            http,
+        }
+    }
+
+    /// Whether `host` exists.
+    pub async fn exists(&self, host: &str) -> HostExistence {
+        match &self.lookup {
+            HostLookup::Dns => {
+                let fut = tokio::net::lookup_host((host.to_string(), 443));
+                match tokio::time::timeout(Duration::from_secs(10), fut).await {
+                    Err(_) => HostExistence::Unknown(format!("DNS look-up of {host} timed out")),
+                    Ok(Ok(mut addrs)) => {
+                        if addrs.next().is_some() {
+                            HostExistence::Exists
+                        } else {
+                            HostExistence::Missing
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        let text = e.to_string();
+                        let nx = [
+                            "not known",
+                            "No address associated",
+                            "nodename nor servname",
+                            "No such host",
+                        ]
+                        .iter()
+                        .any(|m| text.contains(m));
+                        if nx {
+                            HostExistence::Missing
+                        } else {
+                            HostExistence::Unknown(format!("DNS look-up of {host} failed: {text}"))
+                        }
+                    }
+                }
+            }
+            HostLookup::Endpoint(url) => {
+                let mut u = url.clone();
+                u.query_pairs_mut().append_pair("name", host);
+                let answer = async {
+                    let resp = self.http.get(u).send().await.map_err(|e| e.to_string())?;
+                    if !resp.status().is_success() {
+                        return Err(format!("HTTP {}", resp.status().as_u16()));
+                    }
+                    let body = resp.bytes().await.map_err(|e| e.to_string())?;
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+                    v.get("exists")
+                        .and_then(|b| b.as_bool())
+                        .ok_or_else(|| "the answer has no 'exists' field".to_string())
+                };
+                match answer.await {
+                    Ok(true) => HostExistence::Exists,
+                    Ok(false) => HostExistence::Missing,
+                    Err(e) => HostExistence::Unknown(format!("look-up of {host} failed: {e}")),
+                }
+            }
+        }
+    }
+
+    /// Looks up every host (a few at a time).
+    pub async fn lookup_all(&self, hosts: &[String]) -> BTreeMap<String, HostExistence> {
+        use futures::StreamExt;
+        futures::stream::iter(hosts.iter().cloned())
+            .map(|h| async move {
+                let r = self.exists(&h).await;
+                (h, r)
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_uri_forms() {
+        for (uri, host) in [
+            (
+                "https://diag.blob.core.windows.net/",
+                "diag.blob.core.windows.net",
+            ),
+            (
+                "https://Diag.blob.core.windows.net",
+                "diag.blob.core.windows.net",
+            ),
+            (
+                "http://diag.blob.core.windows.net//",
+                "diag.blob.core.windows.net",
+            ),
+            ("diag.blob.core.windows.net", "diag.blob.core.windows.net"),
+            (
+                " https://diag.blob.core.usgovcloudapi.net/ ",
+                "diag.blob.core.usgovcloudapi.net",
+            ),
+        ] {
+            assert_eq!(blob_host(uri).as_deref(), Some(host), "{uri}");
+        }
+        assert_eq!(blob_host(""), None);
+        assert_eq!(
+            account_name("diag.blob.core.windows.net").as_deref(),
+            Some("diag")
+        );
+        assert_eq!(
+            account_name("diag.blob.core.chinacloudapi.cn").as_deref(),
+            Some("diag")
+        );
+        assert_eq!(account_name("example.com"), None);
+    }
+}

@@ -1,0 +1,401 @@
+//! Discovery: turns ARM listings into the [`Inventory`].
+//!
+//! Subscriptions are listed (or taken from `--subscription`), then every subscription is read
+//! concurrently — VMs with their run-time status in one `statusOnly=true` listing, scale sets and
+//! their Uniform instances, storage accounts, the console switch and management locks. A listing
+//! that fails after retries becomes a [`CoverageGap`]; the scan goes on. Boot-diagnostics blob
+//! hosts that match no visible storage account are looked up once each.
+
+pub mod convert;
+pub mod hosts;
+
+use crate::arm::models::{
+    ConsoleStatus, ManagementLock, ScaleSetVm, StorageAccount, Subscription, VirtualMachine,
+    VirtualMachineScaleSet,
+};
+use crate::arm::{ArmClient, ArmError, Lenient};
+use crate::cloud::Cloud;
+use crate::inventory::*;
+use futures::StreamExt;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// API versions of the operations read.
+pub mod api {
+    /// Subscriptions.
+    pub const SUBSCRIPTIONS: &str = "2022-12-01";
+    /// Compute (VMs, scale sets, instances).
+    pub const COMPUTE: &str = "2025-04-01";
+    /// Storage accounts.
+    pub const STORAGE: &str = "2025-01-01";
+    /// Microsoft.SerialConsole.
+    pub const SERIAL_CONSOLE: &str = "2024-07-01";
+    /// Management locks.
+    pub const LOCKS: &str = "2020-05-01";
+}
+
+/// What to discover.
+#[derive(Clone, Debug, Default)]
+pub struct DiscoverOptions {
+    /// Subscriptions to scan (all visible when empty).
+    pub subscriptions: Vec<String>,
+    /// Subscriptions to skip.
+    pub exclude: Vec<String>,
+    /// Subscriptions read at once.
+    pub subscription_parallelism: usize,
+}
+
+/// Live counters for progress displays.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Subscriptions in scope (known after the subscription listing).
+    pub subscriptions_total: AtomicU64,
+    /// Subscriptions fully read.
+    pub subscriptions_done: AtomicU64,
+    /// Instances found so far.
+    pub instances: AtomicU64,
+}
+
+/// Discovers the estate.
+pub async fn discover(
+    client: &ArmClient,
+    cloud: &Cloud,
+    resolver: &hosts::HostResolver,
+    options: &DiscoverOptions,
+    progress: Arc<Progress>,
+) -> Inventory {
+    let scanned_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let mut inventory = Inventory {
+        schema_version: INVENTORY_SCHEMA_VERSION,
+        scanned_at,
+        cloud: cloud.name.clone(),
+        ..Default::default()
+    };
+    let subs = subscriptions(client, options, &mut inventory).await;
+    progress
+        .subscriptions_total
+        .store(subs.len() as u64, Ordering::Relaxed);
+    let parallelism = options.subscription_parallelism.max(1);
+    let results: Vec<SubscriptionResult> = futures::stream::iter(subs.into_iter())
+        .map(|sub| {
+            let progress = progress.clone();
+            async move {
+                let r = read_subscription(client, sub, &progress).await;
+                progress.subscriptions_done.fetch_add(1, Ordering::Relaxed);
+                r
+            }
+        })
+        .buffered(parallelism)
+        .collect()
+        .await;
+    for r in results {
+        inventory.subscriptions.push(r.info);
+        inventory.instances.extend(r.instances);
+        inventory.storage_accounts.extend(r.storage);
+        inventory.locks.extend(r.locks);
+        inventory.gaps.extend(r.gaps);
+    }
+    // Blob hosts no visible account answers for: does the account exist at all?
+    let known: HashSet<&str> = inventory
+        .storage_accounts
+        .iter()
+        .map(|s| s.blob_host.as_str())
+        .collect();
+    let mut unknown_hosts: Vec<String> = inventory
+        .instances
+        .iter()
+        .filter_map(|i| match &i.boot_diagnostics {
+            BootDiagnostics::Custom { storage_uri } => hosts::blob_host(storage_uri),
+            _ => None,
+        })
+        .filter(|h| !known.contains(h.as_str()))
+        .collect();
+    unknown_hosts.sort();
+    unknown_hosts.dedup();
+    inventory.host_lookups = resolver.lookup_all(&unknown_hosts).await;
+    inventory
+}
+
+/// The subscriptions in scope, as (id, name, tenant, state).
+async fn subscriptions(
+    client: &ArmClient,
+    options: &DiscoverOptions,
+    inventory: &mut Inventory,
+) -> Vec<SubscriptionInfo> {
+    let excluded: HashSet<String> = options
+        .exclude
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let mut out = Vec::new();
+    if options.subscriptions.is_empty() {
+        let (items, err) = client
+            .list_all::<Subscription>(&format!(
+                "/subscriptions?api-version={}",
+                api::SUBSCRIPTIONS
+            ))
+            .await;
+        if let Some(e) = err {
+            inventory.gaps.push(gap(None, GapScope::SUBSCRIPTIONS, &e));
+        }
+        let mut seen = HashSet::new();
+        for s in items.iter().filter_map(Lenient::get) {
+            let Some(id) = s.subscription_id.get().map(|i| i.to_ascii_lowercase()) else {
+                continue;
+            };
+            if excluded.contains(&id) || !seen.insert(id.clone()) {
+                continue;
+            }
+            out.push(SubscriptionInfo {
+                name: s.display_name.get().cloned().unwrap_or_default(),
+                tenant_id: s.tenant_id.get().cloned().unwrap_or_default(),
+                state: s.state.get().cloned(),
+                console_disabled: None,
+                id,
+            });
+        }
+    } else {
+        let mut seen = HashSet::new();
+        for id in &options.subscriptions {
+            let id = id.to_ascii_lowercase();
+            if excluded.contains(&id) || !seen.insert(id.clone()) {
+                continue;
+            }
+            match client
+                .get::<Subscription>(&format!(
+                    "/subscriptions/{id}?api-version={}",
+                    api::SUBSCRIPTIONS
+                ))
+                .await
+            {
+                Ok(s) => out.push(SubscriptionInfo {
+                    name: s.display_name.get().cloned().unwrap_or_default(),
+                    tenant_id: s.tenant_id.get().cloned().unwrap_or_default(),
+                    state: s.state.get().cloned(),
+                    console_disabled: None,
+                    id,
+                }),
+                Err(e) => {
+                    inventory
+                        .gaps
+                        .push(gap(Some(&id), GapScope::SUBSCRIPTION, &e));
+                    // Still read it: the listings say more precisely what is reachable.
+                    out.push(SubscriptionInfo {
+                        id,
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn gap(subscription: Option<&str>, what: &str, e: &ArmError) -> CoverageGap {
+    CoverageGap {
+        subscription_id: subscription.map(|s| s.to_ascii_lowercase()),
+        what: what.to_string(),
+        status: e.status(),
+        code: e.code().to_string(),
+        message: e.message(),
+    }
+}
+
+struct SubscriptionResult {
+    info: SubscriptionInfo,
+    instances: Vec<Instance>,
+    storage: Vec<StorageInfo>,
+    locks: Vec<LockInfo>,
+    gaps: Vec<CoverageGap>,
+}
+
+async fn read_subscription(
+    client: &ArmClient,
+    mut info: SubscriptionInfo,
+    progress: &Progress,
+) -> SubscriptionResult {
+    let sid = info.id.clone();
+    let gaps = Mutex::new(Vec::new());
+    let note = |what: &str, e: &ArmError| gaps.lock().unwrap().push(gap(Some(&sid), what, e));
+
+    let vms = async {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let stream = client.list::<VirtualMachine>(&format!(
+            "/subscriptions/{sid}/providers/Microsoft.Compute/virtualMachines?api-version={}&statusOnly=true",
+            api::COMPUTE
+        ));
+        futures::pin_mut!(stream);
+        while let Some(page) = stream.next().await {
+            match page {
+                Ok(items) => {
+                    for m in items.iter().filter_map(Lenient::get) {
+                        if let Some(i) = convert::vm(m, &sid) {
+                            if seen.insert(i.id.to_ascii_lowercase()) {
+                                progress.instances.fetch_add(1, Ordering::Relaxed);
+                                out.push(i);
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    note(GapScope::VIRTUAL_MACHINES, &e);
+                    break;
+                }
+            }
+        }
+        out
+    };
+
+    let scale_sets = async {
+        let (items, err) = client
+            .list_all::<VirtualMachineScaleSet>(&format!(
+                "/subscriptions/{sid}/providers/Microsoft.Compute/virtualMachineScaleSets?api-version={}",
+                api::COMPUTE
+            ))
+            .await;
+        if let Some(e) = err {
+            note(GapScope::SCALE_SETS, &e);
+        }
+        let uniform: Vec<(String, String, String)> = items
+            .iter()
+            .filter_map(Lenient::get)
+            .filter(|ss| {
+                // Flexible members are listed as VMs; everything else has instances here.
+                !ss.properties
+                    .get()
+                    .and_then(|p| p.orchestration_mode.get())
+                    .is_some_and(|m| m.eq_ignore_ascii_case("Flexible"))
+            })
+            .filter_map(|ss| {
+                Some((
+                    ss.id.get()?.clone(),
+                    ss.name.get().cloned().unwrap_or_default(),
+                    ss.location.get().cloned().unwrap_or_default(),
+                ))
+            })
+            .collect();
+        let sid_ref: &str = &sid;
+        let per_set = futures::stream::iter(uniform.into_iter())
+            .map(|(id, name, location)| async move {
+                let (items, err) = client
+                    .list_all::<ScaleSetVm>(&format!(
+                        "{id}/virtualMachines?api-version={}&$expand=instanceView",
+                        api::COMPUTE
+                    ))
+                    .await;
+                let instances: Vec<Instance> = items
+                    .iter()
+                    .filter_map(Lenient::get)
+                    .filter_map(|m| convert::scale_set_instance(m, sid_ref, &name, &location))
+                    .collect();
+                (name, instances, err)
+            })
+            .buffer_unordered(8)
+            .collect::<Vec<_>>()
+            .await;
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        for (name, instances, err) in per_set {
+            if let Some(e) = err {
+                let mut g = gap(Some(&sid), GapScope::SCALE_SET_INSTANCES, &e);
+                g.message = format!("scale set {name}: {}", g.message);
+                gaps.lock().unwrap().push(g);
+            }
+            for i in instances {
+                if seen.insert(i.id.to_ascii_lowercase()) {
+                    progress.instances.fetch_add(1, Ordering::Relaxed);
+                    out.push(i);
+                }
+            }
+        }
+        out
+    };
+
+    let storage = async {
+        let (items, err) = client
+            .list_all::<StorageAccount>(&format!(
+                "/subscriptions/{sid}/providers/Microsoft.Storage/storageAccounts?api-version={}",
+                api::STORAGE
+            ))
+            .await;
+        if let Some(e) = err {
+            note(GapScope::STORAGE_ACCOUNTS, &e);
+        }
+        let mut seen = HashSet::new();
+        items
+            .iter()
+            .filter_map(Lenient::get)
+            .filter_map(|m| convert::storage(m, &sid))
+            .filter(|s| seen.insert(s.id.to_ascii_lowercase()))
+            .collect::<Vec<_>>()
+    };
+
+    let console = async {
+        match client
+            .get::<ConsoleStatus>(&format!(
+                "/subscriptions/{sid}/providers/Microsoft.SerialConsole/consoleServices/default?api-version={}",
+                api::SERIAL_CONSOLE
+            ))
+            .await
+        {
+            Ok(c) => match c.properties.get().map(|p| &p.disabled) {
+                Some(Lenient::Value(d)) => Some(*d),
+                // A missing flag means the switch was never turned off.
+                Some(Lenient::Absent) | None => Some(false),
+                Some(Lenient::Invalid(v)) => {
+                    note(
+                        GapScope::CONSOLE,
+                        &ArmError::Decode(format!("properties.disabled is {v}")),
+                    );
+                    None
+                }
+            },
+            Err(e) => {
+                note(GapScope::CONSOLE, &e);
+                None
+            }
+        }
+    };
+
+    let locks = async {
+        let (items, err) = client
+            .list_all::<ManagementLock>(&format!(
+                "/subscriptions/{sid}/providers/Microsoft.Authorization/locks?api-version={}",
+                api::LOCKS
+            ))
+            .await;
+        if let Some(e) = err {
+            note(GapScope::LOCKS, &e);
+        }
+        items
+            .iter()
+            .filter_map(Lenient::get)
+            .filter_map(convert::lock)
+            .collect::<Vec<_>>()
+    };
+
+    let (mut vms, ss_instances, storage, console_disabled, locks) =
+        futures::join!(vms, scale_sets, storage, console, locks);
+    info.console_disabled = console_disabled;
+    vms.extend(ss_instances);
+    SubscriptionResult {
+        info,
+        instances: vms,
+        storage,
+        locks,
+        gaps: gaps.into_inner().unwrap(),
+    }
+}
+
+/// Instance counts by kind (for summaries).
+pub fn count_by_kind(instances: &[Instance]) -> BTreeMap<InstanceKind, usize> {
+    let mut m = BTreeMap::new();
+    for i in instances {
+        *m.entry(i.kind).or_default() += 1;
+    }
+    m
+}

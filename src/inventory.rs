@@ -1,0 +1,276 @@
+//! The inventory: plain data discovered from ARM, with no I/O. A scan saves it (`--save-inventory`)
+//! and `scready evaluate` re-runs the checks on it offline.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the inventory file format.
+pub const INVENTORY_SCHEMA_VERSION: u32 = 1;
+
+/// Everything a scan learned.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    /// Must be [`INVENTORY_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// When discovery started (RFC 3339, UTC).
+    pub scanned_at: String,
+    /// Cloud name.
+    pub cloud: String,
+    /// The audited principals (object ids); the scanning identity first.
+    #[serde(default)]
+    pub principals: Vec<PrincipalRef>,
+    /// Subscriptions in scope.
+    pub subscriptions: Vec<SubscriptionInfo>,
+    /// VMs and scale-set instances.
+    pub instances: Vec<Instance>,
+    /// Storage accounts of every visible subscription.
+    pub storage_accounts: Vec<StorageInfo>,
+    /// Management locks.
+    pub locks: Vec<LockInfo>,
+    /// Look-ups of blob hosts that no visible storage account has (host → exists).
+    #[serde(default)]
+    pub host_lookups: BTreeMap<String, HostExistence>,
+    /// What could not be read.
+    pub gaps: Vec<CoverageGap>,
+}
+
+/// An audited principal.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalRef {
+    /// Object id.
+    pub object_id: String,
+    /// Label (from `--principals FILE`, or `scanner`).
+    #[serde(default)]
+    pub label: String,
+}
+
+/// Whether a blob host exists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostExistence {
+    /// The name resolves: the account exists somewhere.
+    Exists,
+    /// The name does not resolve: no such account.
+    Missing,
+    /// The look-up itself failed.
+    Unknown(String),
+}
+
+/// A subscription in scope.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionInfo {
+    /// Subscription GUID (lower case).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Tenant.
+    #[serde(default)]
+    pub tenant_id: String,
+    /// `Enabled | Warned | PastDue | Disabled | Deleted`; absent when unknown.
+    pub state: Option<String>,
+    /// The subscription-wide console switch; absent when it could not be read.
+    pub console_disabled: Option<bool>,
+}
+
+/// What kind of instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceKind {
+    /// A standalone VM.
+    Vm,
+    /// A Uniform scale-set instance.
+    VmssInstance,
+    /// A VM in a Flexible scale set.
+    VmssFlexVm,
+}
+
+impl InstanceKind {
+    /// The report spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceKind::Vm => "vm",
+            InstanceKind::VmssInstance => "vmss_instance",
+            InstanceKind::VmssFlexVm => "vmss_flex_vm",
+        }
+    }
+}
+
+/// Boot diagnostics as configured in the model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "mode")]
+pub enum BootDiagnostics {
+    /// No `diagnosticsProfile` (never configured).
+    Absent,
+    /// `enabled: false`.
+    Disabled,
+    /// Enabled with managed storage (no `storageUri`).
+    Managed,
+    /// Enabled with a custom storage account.
+    Custom {
+        /// The `storageUri` as configured.
+        storage_uri: String,
+    },
+    /// The profile held values of unexpected types.
+    Invalid {
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+impl BootDiagnostics {
+    /// The report spelling (`disabled | managed | custom`, `unknown` for invalid data).
+    pub fn report_label(&self) -> &'static str {
+        match self {
+            BootDiagnostics::Absent | BootDiagnostics::Disabled => "disabled",
+            BootDiagnostics::Managed => "managed",
+            BootDiagnostics::Custom { .. } => "custom",
+            BootDiagnostics::Invalid { .. } => "unknown",
+        }
+    }
+}
+
+/// A VM or scale-set instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instance {
+    /// Resource id as ARM returned it.
+    pub id: String,
+    /// Name (`{scaleset}_{instanceId}` for Uniform instances).
+    pub name: String,
+    /// Subscription GUID (lower case).
+    pub subscription_id: String,
+    /// Resource group as ARM spelled it.
+    pub resource_group: String,
+    /// Kind.
+    pub kind: InstanceKind,
+    /// Scale set name, for scale-set instances and Flexible members.
+    pub scale_set: Option<String>,
+    /// Uniform instance id.
+    pub instance_id: Option<String>,
+    /// Region.
+    pub location: String,
+    /// `Linux | Windows`.
+    pub os_type: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Power state (`running`, `deallocated`, …); absent when the instance view has none.
+    pub power_state: Option<String>,
+    /// Whether an instance view was returned at all.
+    pub instance_view: bool,
+    /// Provisioning state from the model.
+    pub provisioning_state: Option<String>,
+    /// Boot diagnostics.
+    pub boot_diagnostics: BootDiagnostics,
+    /// An error-level boot-diagnostics status from the instance view.
+    pub boot_diagnostics_error: Option<String>,
+    /// `TrustedLaunch | ConfidentialVM | Standard`.
+    pub security_type: Option<String>,
+    /// UEFI secure boot.
+    pub secure_boot: Option<bool>,
+    /// Linux `disablePasswordAuthentication`.
+    pub disable_password_authentication: Option<bool>,
+    /// Uniform instances: whether the latest model is applied.
+    pub latest_model_applied: Option<bool>,
+    /// Fields that held values of unexpected types (field path and raw value).
+    #[serde(default)]
+    pub anomalies: Vec<String>,
+}
+
+/// A storage account.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageInfo {
+    /// Resource id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Subscription GUID (lower case).
+    pub subscription_id: String,
+    /// Resource group.
+    pub resource_group: String,
+    /// Region.
+    pub location: String,
+    /// Kind.
+    pub kind: Option<String>,
+    /// Blob host (lower case), e.g. `acct.blob.core.windows.net`.
+    pub blob_host: String,
+    /// Hierarchical namespace.
+    pub is_hns_enabled: Option<bool>,
+    /// Firewall default action.
+    pub network_default_action: Option<String>,
+    /// Shared key access (absent = platform default, allowed).
+    pub allow_shared_key_access: Option<bool>,
+    /// Minimum TLS version.
+    pub minimum_tls_version: Option<String>,
+}
+
+/// A management lock.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockInfo {
+    /// The locked scope (lower case): a subscription, resource group or resource id.
+    pub scope: String,
+    /// Lock name.
+    pub name: String,
+    /// `ReadOnly | CanNotDelete`.
+    pub level: String,
+}
+
+/// A listing that could not be read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageGap {
+    /// Subscription, when the gap is within one.
+    pub subscription_id: Option<String>,
+    /// What was being read (see [`GapScope`] for the values).
+    pub what: String,
+    /// HTTP status, when ARM answered.
+    pub status: Option<u16>,
+    /// ARM error code or failure kind.
+    pub code: String,
+    /// Message.
+    pub message: String,
+}
+
+/// The listings whose failure is a gap; the checks look gaps up by these names.
+pub struct GapScope;
+
+impl GapScope {
+    /// `GET /subscriptions` or a named subscription.
+    pub const SUBSCRIPTIONS: &'static str = "subscriptions";
+    /// The subscription resource (state).
+    pub const SUBSCRIPTION: &'static str = "subscription";
+    /// VM listing.
+    pub const VIRTUAL_MACHINES: &'static str = "virtual machines";
+    /// Scale set listing.
+    pub const SCALE_SETS: &'static str = "scale sets";
+    /// Instances of one scale set (the message names it).
+    pub const SCALE_SET_INSTANCES: &'static str = "scale set instances";
+    /// Storage accounts.
+    pub const STORAGE_ACCOUNTS: &'static str = "storage accounts";
+    /// The console switch.
+    pub const CONSOLE: &'static str = "serial console status";
+    /// Management locks.
+    pub const LOCKS: &'static str = "management locks";
+}
+
+impl Inventory {
+    /// True when any listing failed.
+    pub fn is_partial(&self) -> bool {
+        !self.gaps.is_empty()
+    }
+
+    /// The gap for (subscription, what), if that listing failed.
+    pub fn gap(&self, subscription_id: &str, what: &str) -> Option<&CoverageGap> {
+        self.gaps.iter().find(|g| {
+            g.what == what
+                && g.subscription_id
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(subscription_id))
+        })
+    }
+}
