@@ -2,6 +2,7 @@
 
 pub mod faults;
 pub mod fleet;
+pub mod generate;
 pub mod observe;
 pub mod rbac_data;
 pub mod throttle;
