@@ -1,5 +1,6 @@
 //! The fleet simulator: an HTTPS emulation of the ARM endpoints scready reads.
 
+pub mod demo;
 pub mod faults;
 pub mod fleet;
 pub mod generate;
