@@ -5,8 +5,10 @@
 //! paging, errors and read throttling, injects faults on request, and records every request.
 
 pub mod admin;
+pub mod demo;
 pub mod faults;
 pub mod fleet;
+pub mod generate;
 pub mod observe;
 pub mod rbac_data;
 pub mod reply;
