@@ -14,4 +14,7 @@ pub mod findings;
 pub mod inventory;
 pub mod policy;
 pub mod rbac;
+pub mod report;
+pub mod result;
+pub mod scan;
 pub mod sim;

@@ -1,5 +1,7 @@
 //! Command-line interface: argument parsing and dispatch to the library.
 
+mod offline;
+pub mod scan;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +19,18 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Discover every VM and scale-set instance, run the checks, write reports.
+    Scan(Box<scan::ScanArgs>),
+    /// Start the simulator with the built-in demo fleet, scan it, write reports/demo/.
+    Demo(scan::DemoArgs),
+    /// Re-run the checks offline on a saved inventory or report.json.
+    Evaluate(offline::EvaluateArgs),
+    /// Show the check catalogue.
+    Policy {
+        /// Policy command.
+        #[command(subcommand)]
+        command: offline::PolicyCommand,
+    },
     /// The ARM simulator alone: serve a fleet, or generate one.
     Sim {
         /// Simulator command.
@@ -43,6 +57,10 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Scan(args) => scan::run(*args).await,
+            Command::Demo(args) => scan::demo(args).await,
+            Command::Evaluate(args) => offline::evaluate(args).await,
+            Command::Policy { command } => offline::policy(command),
             Command::Sim { command } => sim::run(command).await,
         }
     });

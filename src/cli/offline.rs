@@ -1,0 +1,138 @@
+//! `scready evaluate` and `scready policy list|explain`: commands that send no request.
+
+use crate::checks::catalogue::{Evaluation as Mode, CATALOGUE};
+use crate::inventory::{Inventory, INVENTORY_SCHEMA_VERSION};
+use crate::policy::Policy;
+use crate::result::{RunInfo, ScanResult};
+use crate::scan::{self, FailOn};
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Options of `scready evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// A `report.json` or an inventory saved with `--save-inventory`.
+    #[arg(value_name = "FILE")]
+    pub input: PathBuf,
+    /// Policy file layered over the built-in policy.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Report formats, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "csv,json")]
+    pub format: Vec<String>,
+    /// Exit with 1 when findings reach this level.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Reads an inventory from an inventory file or a report.
+pub fn read_inventory(path: &std::path::Path) -> anyhow::Result<Inventory> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("{origin}: cannot read"))?;
+    let value: serde_json::Value = crate::config_file::from_json(&text, &origin)?;
+    let inventory_value = if value.get("inventory").is_some() && value.get("verdicts").is_some() {
+        let v = value.get("schema_version").and_then(|v| v.as_u64());
+        if v != Some(crate::result::REPORT_SCHEMA_VERSION as u64) {
+            anyhow::bail!("{origin}: report schema_version {v:?} is not {} (this build)", crate::result::REPORT_SCHEMA_VERSION);
+        }
+        value["inventory"].clone()
+    } else {
+        value
+    };
+    let v = inventory_value.get("schema_version").and_then(|v| v.as_u64());
+    if v != Some(INVENTORY_SCHEMA_VERSION as u64) {
+        anyhow::bail!("{origin}: inventory schema_version {v:?} is not {INVENTORY_SCHEMA_VERSION} (this build)");
+    }
+    let text = serde_json::to_string(&inventory_value)?;
+    Ok(crate::config_file::from_json(&text, &format!("{origin} (inventory)"))?)
+}
+
+/// `scready evaluate`.
+pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
+    let policy = Policy::load(args.policy.as_deref())?;
+    let sinks = crate::report::sinks(&args.format).map_err(anyhow::Error::msg)?;
+    let inventory = read_inventory(&args.input)?;
+    let out = args.out.clone().unwrap_or_else(scan::default_out_dir);
+    crate::report::check_writable(&out).map_err(anyhow::Error::msg)?;
+    let run = RunInfo {
+        tool: "scready".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started_at: inventory.scanned_at.clone(),
+        cloud: inventory.cloud.clone(),
+        status: "evaluated-offline".into(),
+        ..Default::default()
+    };
+    let result: ScanResult = scan::evaluate(inventory, Arc::new(policy), run, Default::default(), std::time::Instant::now()).await;
+    let written = crate::report::write_all(&result, &out, &sinks)?;
+    if !args.quiet {
+        print!("{}", crate::report::summary::text(&result, &written));
+    }
+    Ok(ExitCode::from(scan::exit_code(&result, args.fail_on)))
+}
+
+/// `scready policy` commands.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// The catalogue: every check id with its severity and title.
+    List {
+        /// Policy file layered over the built-in policy.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
+    /// One check in full: when it fails, the portal error, mitigation and remediation.
+    Explain {
+        /// Check id.
+        id: String,
+        /// Policy file layered over the built-in policy.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
+}
+
+/// Runs a policy command.
+pub fn policy(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        PolicyCommand::List { policy } => {
+            let p = Policy::load(policy.as_deref())?;
+            println!("{:<32} {:<8} {:<17} title", "check", "severity", "family");
+            for c in CATALOGUE {
+                let cp = p.check(c.id);
+                let family = match c.evaluation {
+                    Mode::Always => c.family.to_string(),
+                    Mode::OptIn => format!("{} (opt-in)", c.family),
+                    Mode::RuntimeOnly => format!("{} (runtime)", c.family),
+                };
+                println!("{:<32} {:<8} {:<17} {}", c.id, p.severity(c.id).as_str(), family, cp.title);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Explain { id, policy } => {
+            let p = Policy::load(policy.as_deref())?;
+            let Some(c) = crate::checks::catalogue::info(&id) else {
+                anyhow::bail!("unknown check id '{id}'; `scready policy list` shows the catalogue");
+            };
+            let cp = p.check(c.id);
+            println!("{} ({})", c.id, cp.title);
+            println!("severity:     {}", p.severity(c.id).as_str());
+            println!("family:       {}", c.family);
+            println!("fails when:   {}", c.fails_when);
+            println!("portal error: {}", if cp.portal_error.is_empty() { "(none documented)" } else { &cp.portal_error });
+            println!("mitigation:   {}", cp.mitigation);
+            println!("remediation:  {}", if cp.remediation.is_empty() { "(none)" } else { &cp.remediation });
+            if !cp.remediation_scale_set.is_empty() {
+                println!("  scale set:  {}", cp.remediation_scale_set);
+            }
+            println!("docs:         {}", cp.docs);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! `scready scan` and `scready demo`.
+
+use crate::arm::ArmClientOptions;
+use crate::auth::{AuthMode, StaticToken, TokenSource};
+use crate::cloud::Cloud;
+use crate::discover::DiscoverOptions;
+use crate::policy::Policy;
+use crate::scan::{self, FailOn, ScanOptions};
+use crate::sim::{SimConfig, Simulator};
+use anyhow::Context as _;
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Parses a subscription id: a GUID.
+pub fn subscription_id(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    let ok = t.len() == 36
+        && t.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    if ok {
+        Ok(t.to_ascii_lowercase())
+    } else {
+        Err(format!("'{s}' is not a subscription id (a GUID such as 00000000-0000-0000-0000-000000000000)"))
+    }
+}
+
+/// Options of `scready scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Scan only this subscription (repeatable); default: every subscription the credential sees.
+    #[arg(long = "subscription", value_name = "ID", value_parser = subscription_id)]
+    pub subscriptions: Vec<String>,
+    /// Skip this subscription (repeatable).
+    #[arg(long = "exclude-subscription", value_name = "ID", value_parser = subscription_id)]
+    pub exclude: Vec<String>,
+    /// Azure cloud.
+    #[arg(long, default_value = "public", value_parser = ["public", "usgov", "china", "custom"])]
+    pub cloud: String,
+    /// ARM endpoint (with --cloud custom).
+    #[arg(long, value_name = "URL")]
+    pub arm_endpoint: Option<url::Url>,
+    /// Entra ID authority host (with --cloud custom; default: the ARM endpoint).
+    #[arg(long, value_name = "URL")]
+    pub authority_host: Option<url::Url>,
+    /// An extra trusted root certificate (PEM), e.g. the simulator's CA.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+    /// How to authenticate.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub auth: AuthMode,
+    /// Policy file layered over the built-in policy.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Output directory (default: reports/<UTC timestamp>/, with reports/latest pointing at it).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Report formats, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "csv,json")]
+    pub format: Vec<String>,
+    /// Exit with 1 when findings reach this level.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    /// ARM requests in flight at once.
+    #[arg(long, default_value_t = 48)]
+    pub concurrency: usize,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub request_timeout: u64,
+    /// Also save the discovered inventory (for `scready evaluate`).
+    #[arg(long, value_name = "FILE")]
+    pub save_inventory: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn cloud_of(args: &ScanArgs) -> anyhow::Result<Cloud> {
+    if args.cloud == "custom" {
+        let arm = args
+            .arm_endpoint
+            .clone()
+            .context("--cloud custom needs --arm-endpoint URL")?;
+        Ok(Cloud::custom(arm, args.authority_host.clone()))
+    } else {
+        if args.arm_endpoint.is_some() || args.authority_host.is_some() {
+            anyhow::bail!("--arm-endpoint and --authority-host need --cloud custom");
+        }
+        Ok(Cloud::named(&args.cloud).expect("clap restricts the names"))
+    }
+}
+
+/// Builds scan options from arguments.
+pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
+    let ca_cert = match &args.ca_cert {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("--ca-cert {}", p.display()))?),
+        None => None,
+    };
+    if args.concurrency == 0 {
+        anyhow::bail!("--concurrency must be at least 1");
+    }
+    let (out, out_is_default) = match &args.out {
+        Some(o) => (o.clone(), false),
+        None => (scan::default_out_dir(), true),
+    };
+    Ok(ScanOptions {
+        cloud: cloud_of(args)?,
+        auth: args.auth,
+        ca_cert,
+        discover: DiscoverOptions {
+            subscriptions: args.subscriptions.clone(),
+            exclude: args.exclude.clone(),
+            subscription_parallelism: args.concurrency.max(4),
+        },
+        policy: args.policy.clone(),
+        out,
+        out_is_default,
+        formats: args.format.clone(),
+        fail_on: args.fail_on,
+        client: scan::default_client_options(args.concurrency, args.request_timeout),
+        save_inventory: args.save_inventory.clone(),
+        quiet: args.quiet,
+    })
+}
+
+/// `scready scan`.
+pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let options = options(&args)?;
+    let env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync> =
+        Arc::new(|k: &str| std::env::var(k).ok());
+    match scan::run(&options, env).await {
+        Ok(outcome) => {
+            if !options.quiet {
+                print!("{}", crate::report::summary::text(&outcome.result, &outcome.written));
+            }
+            Ok(ExitCode::from(outcome.exit_code))
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(super::EXIT_INCOMPLETE))
+        }
+    }
+}
+
+/// Options of `scready demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output directory.
+    #[arg(long, default_value = "reports/demo")]
+    pub out: PathBuf,
+    /// Report formats, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "csv,json")]
+    pub format: Vec<String>,
+}
+
+/// `scready demo`: the simulator with the built-in demo fleet, scanned end to end.
+pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let fleet = crate::sim::demo::demo_fleet();
+    let sim = Simulator::start(&fleet, SimConfig::default()).await?;
+    let scanner = crate::sim::generate::scanner_principal(&fleet)
+        .context("the demo fleet has no scanner principal")?;
+    let token = sim
+        .issue_token(&scanner.id)
+        .context("the simulator issues the scanner a token")?;
+    println!(
+        "demo: simulator at {} serving {} subscriptions and {} instances",
+        sim.base_url(),
+        fleet.subscriptions.len(),
+        fleet.instance_count()
+    );
+    let base = url::Url::parse(&sim.base_url())?;
+    let options = ScanOptions {
+        cloud: Cloud::custom(base.clone(), Some(base)),
+        auth: AuthMode::Token,
+        ca_cert: Some(sim.ca_pem().as_bytes().to_vec()),
+        discover: DiscoverOptions {
+            subscription_parallelism: 16,
+            ..Default::default()
+        },
+        policy: None,
+        out: args.out.clone(),
+        out_is_default: false,
+        formats: args.format.clone(),
+        fail_on: FailOn::Never,
+        client: ArmClientOptions::default(),
+        save_inventory: None,
+        quiet: false,
+    };
+    let http = crate::arm::client::http_client(options.ca_cert.as_deref(), options.client.request_timeout)
+        .map_err(anyhow::Error::msg)?;
+    let source: Arc<dyn TokenSource> = Arc::new(StaticToken::new(token));
+    let outcome = scan::run_with(&options, Policy::builtin(), http, source).await?;
+    print!("{}", crate::report::summary::text(&outcome.result, &outcome.written));
+    let stats = sim.stats();
+    println!(
+        "simulator: {} ARM requests served, {} writes attempted",
+        stats.arm_requests, stats.non_get_requests
+    );
+    sim.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,155 @@
+//! `instances.csv` and `findings.csv` (RFC 4180; header row; list cells `;`-separated).
+//!
+//! Cells that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or
+//! a carriage return) are prefixed with `'`, so hostile names and tags stay text.
+
+use super::ReportSink;
+use crate::result::ScanResult;
+use std::io::Write;
+
+/// `instances.csv` columns, in order (add columns only at the end).
+pub const INSTANCE_COLUMNS: &[&str] = &[
+    "subscription_id",
+    "subscription_name",
+    "resource_group",
+    "name",
+    "resource_id",
+    "kind",
+    "scale_set",
+    "location",
+    "os_type",
+    "power_state",
+    "provisioning_state",
+    "boot_diagnostics",
+    "storage_account",
+    "verdict",
+    "blockers",
+    "warnings",
+    "unknowns",
+    "first_fix",
+];
+
+/// `findings.csv` columns, in order (add columns only at the end).
+pub const FINDING_COLUMNS: &[&str] = &[
+    "resource_id",
+    "subscription_id",
+    "check_id",
+    "status",
+    "severity",
+    "message",
+    "mitigation",
+    "remediation",
+];
+
+/// Neutralises a cell that a spreadsheet would evaluate as a formula.
+pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}").into(),
+        _ => s.into(),
+    }
+}
+
+fn writer(out: &mut dyn Write) -> csv::Writer<&mut dyn Write> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out)
+}
+
+fn io(e: csv::Error) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+/// `instances.csv`: one row per VM or scale-set instance.
+pub struct InstancesCsv;
+
+impl ReportSink for InstancesCsv {
+    fn format(&self) -> &'static str {
+        "csv"
+    }
+    fn file_name(&self) -> &'static str {
+        "instances.csv"
+    }
+    fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+        let names: std::collections::HashMap<&str, &str> = r
+            .inventory
+            .subscriptions
+            .iter()
+            .map(|s| (s.id.as_str(), s.name.as_str()))
+            .collect();
+        let mut w = writer(out);
+        w.write_record(INSTANCE_COLUMNS).map_err(io)?;
+        for (i, v) in r.inventory.instances.iter().zip(&r.verdicts) {
+            let storage = crate::checks::storage::custom_host(i)
+                .map(|h| crate::discover::hosts::account_name(&h).unwrap_or(h))
+                .unwrap_or_default();
+            let row = [
+                i.subscription_id.as_str(),
+                names.get(i.subscription_id.as_str()).copied().unwrap_or(""),
+                &i.resource_group,
+                &i.name,
+                &i.id,
+                i.kind.as_str(),
+                i.scale_set.as_deref().unwrap_or(""),
+                &i.location,
+                i.os_type.as_deref().unwrap_or(""),
+                i.power_state.as_deref().unwrap_or(""),
+                i.provisioning_state.as_deref().unwrap_or(""),
+                i.boot_diagnostics.report_label(),
+                &storage,
+                v.verdict.as_str(),
+                &v.blockers.join(";"),
+                &v.warnings.join(";"),
+                &v.unknowns.join(";"),
+                &v.first_fix,
+            ];
+            w.write_record(row.iter().map(|c| safe_cell(c).into_owned()))
+                .map_err(io)?;
+        }
+        w.flush()
+    }
+}
+
+/// `findings.csv`: one row per (instance or subscription, check) that did not pass.
+pub struct FindingsCsv;
+
+impl ReportSink for FindingsCsv {
+    fn format(&self) -> &'static str {
+        "csv"
+    }
+    fn file_name(&self) -> &'static str {
+        "findings.csv"
+    }
+    fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut w = writer(out);
+        w.write_record(FINDING_COLUMNS).map_err(io)?;
+        for f in &r.findings {
+            let row = [
+                f.resource_id.as_str(),
+                &f.subscription_id,
+                &f.check_id,
+                f.status.as_str(),
+                f.severity.as_str(),
+                &f.message,
+                &f.mitigation,
+                &f.remediation,
+            ];
+            w.write_record(row.iter().map(|c| safe_cell(c).into_owned()))
+                .map_err(io)?;
+        }
+        w.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_prefixes_are_neutralised() {
+        for s in ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(safe_cell(s), format!("'{s}"));
+        }
+        assert_eq!(safe_cell("/subscriptions/x"), "/subscriptions/x");
+        assert_eq!(safe_cell(""), "");
+    }
+}

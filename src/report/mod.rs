@@ -1,0 +1,99 @@
+//! Report sinks: each turns the one [`ScanResult`] into a file; none re-derives a verdict.
+//! Files are written atomically (a temporary file in the same directory, then a rename).
+
+pub mod csv;
+pub mod json;
+pub mod summary;
+
+use crate::result::ScanResult;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// An output format.
+pub trait ReportSink: Send + Sync {
+    /// The `--format` name.
+    fn format(&self) -> &'static str;
+    /// The file name written in the output directory.
+    fn file_name(&self) -> &'static str;
+    /// Renders the report.
+    fn render(&self, result: &ScanResult, out: &mut dyn Write) -> std::io::Result<()>;
+}
+
+/// The sinks for `--format` names.
+pub fn sinks(formats: &[String]) -> Result<Vec<Box<dyn ReportSink>>, String> {
+    let mut out: Vec<Box<dyn ReportSink>> = Vec::new();
+    for f in formats {
+        match f.trim() {
+            "csv" => {
+                out.push(Box::new(csv::InstancesCsv));
+                out.push(Box::new(csv::FindingsCsv));
+            }
+            "json" => out.push(Box::new(json::JsonReport)),
+            "" => {}
+            other => return Err(format!("unknown format '{other}' (known: csv, json)")),
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".scready-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        write(&mut buffered)?;
+        buffered.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes every sink's file into `dir`; returns the paths written.
+pub fn write_all(result: &ScanResult, dir: &Path, sinks: &[Box<dyn ReportSink>]) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for sink in sinks {
+        let path = dir.join(sink.file_name());
+        write_atomic(&path, |w| sink.render(result, w))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Points `reports/latest` at `dir` (a relative symlink, replaced atomically).
+pub fn update_latest(dir: &Path) -> std::io::Result<()> {
+    let Some(parent) = dir.parent() else {
+        return Ok(());
+    };
+    let Some(name) = dir.file_name() else {
+        return Ok(());
+    };
+    let link = parent.join("latest");
+    #[cfg(unix)]
+    {
+        let tmp = parent.join(format!(".latest-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(name, &tmp)?;
+        std::fs::rename(&tmp, &link)?;
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(&link, name.to_string_lossy().as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Checks that reports can be written into `dir` (before any request is sent).
+pub fn check_writable(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("--out {}: cannot create the directory: {e}", dir.display()))?;
+    tempfile::Builder::new()
+        .prefix(".scready-probe-")
+        .tempfile_in(dir)
+        .map(|_| ())
+        .map_err(|e| format!("--out {}: cannot write there: {e}", dir.display()))
+}

@@ -1,0 +1,103 @@
+//! The one-screen summary printed after a scan.
+
+use crate::findings::Verdict;
+use crate::result::ScanResult;
+use std::fmt::Write;
+
+/// Renders the summary as plain text.
+pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
+    let mut s = String::new();
+    let total = r.coverage.instances;
+    let _ = writeln!(
+        s,
+        "scready {}: {} instances in {} subscriptions ({} cloud), {} ARM requests ({} retried, {} throttled), {:.1} s",
+        r.run.version,
+        total,
+        r.coverage.subscriptions,
+        r.run.cloud,
+        r.coverage.calls.requests,
+        r.coverage.calls.retries,
+        r.coverage.calls.throttled,
+        r.run.duration_ms as f64 / 1000.0
+    );
+    for v in Verdict::ALL {
+        let n = r.count(v);
+        let pct = if total == 0 {
+            0.0
+        } else {
+            n as f64 * 100.0 / total as f64
+        };
+        let _ = writeln!(s, "  {:<21} {:>7}  {:>5.1}%", v.as_str(), n, pct);
+    }
+    if !r.summary.blocking_checks.is_empty() {
+        let _ = writeln!(s, "top blocking checks:");
+        for (check, n) in r.summary.blocking_checks.iter().take(8) {
+            let _ = writeln!(s, "  {check:<32} {n:>7}");
+        }
+    }
+    let sub_findings: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.resource_id.starts_with("/subscriptions/") && f.resource_id.matches('/').count() == 2)
+        .collect();
+    if !sub_findings.is_empty() {
+        let _ = writeln!(s, "subscription findings:");
+        for f in sub_findings.iter().take(8) {
+            let _ = writeln!(s, "  {:<8} {:<30} {}", f.status.as_str(), f.check_id, f.subscription_id);
+        }
+        if sub_findings.len() > 8 {
+            let _ = writeln!(s, "  … and {} more", sub_findings.len() - 8);
+        }
+    }
+    if r.coverage.gaps.is_empty() {
+        let _ = writeln!(s, "coverage: complete");
+    } else {
+        let _ = writeln!(
+            s,
+            "coverage: PARTIAL, {} listing(s) could not be read:",
+            r.coverage.gaps.len()
+        );
+        for g in r.coverage.gaps.iter().take(10) {
+            let status = g.status.map(|x| format!("HTTP {x} ")).unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "  {} {}: {status}{}: {}",
+                g.subscription_id.as_deref().unwrap_or("(tenant)"),
+                g.what,
+                g.code,
+                one_line(&g.message, 120)
+            );
+        }
+        if r.coverage.gaps.len() > 10 {
+            let _ = writeln!(s, "  … and {} more (see report.json)", r.coverage.gaps.len() - 10);
+        }
+    }
+    for w in &r.policy.expired_waivers {
+        let _ = writeln!(
+            s,
+            "expired waiver no longer applies: {} ({}, expired {})",
+            w.reason, w.origin, w.expires
+        );
+    }
+    if !written.is_empty() {
+        let dir = written[0]
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let names: Vec<String> = written
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        let _ = writeln!(s, "reports: {dir}/ ({})", names.join(", "));
+    }
+    s
+}
+
+fn one_line(s: &str, max: usize) -> String {
+    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if flat.chars().count() > max {
+        format!("{}…", flat.chars().take(max).collect::<String>())
+    } else {
+        flat
+    }
+}

@@ -1,0 +1,236 @@
+//! One scan end to end: credentials → ARM client → discovery → evaluation → reports.
+//! Errors say which phase failed.
+
+use crate::arm::client::http_client;
+use crate::arm::{ArmClient, ArmClientOptions};
+use crate::auth::{self, AuthMode, AuthSettings, TokenSource};
+use crate::checks;
+use crate::cloud::Cloud;
+use crate::discover::{self, hosts::HostResolver, DiscoverOptions, Progress};
+use crate::findings::{FindingStatus, Verdict};
+use crate::inventory::Inventory;
+use crate::policy::Policy;
+use crate::report;
+use crate::result::{RunInfo, ScanResult};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The phase a scan failed in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScanError {
+    /// Bad options or policy.
+    #[error("configuration: {0}")]
+    Configuration(String),
+    /// No token.
+    #[error("credentials: {0}")]
+    Credentials(String),
+    /// Reports could not be written.
+    #[error("writing reports: {0}")]
+    Output(String),
+}
+
+/// When a scan's exit code is 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Any blocked instance or failing error-severity finding.
+    Error,
+    /// Any failing finding, warnings included.
+    Warning,
+    /// Never.
+    Never,
+}
+
+/// Everything a scan needs.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// The cloud.
+    pub cloud: Cloud,
+    /// Credential mode.
+    pub auth: AuthMode,
+    /// Extra trusted root (PEM).
+    pub ca_cert: Option<Vec<u8>>,
+    /// Discovery scope.
+    pub discover: DiscoverOptions,
+    /// Policy file to layer over the built-in one.
+    pub policy: Option<PathBuf>,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Whether `out` was chosen by default (then `latest` is updated).
+    pub out_is_default: bool,
+    /// `--format` names.
+    pub formats: Vec<String>,
+    /// Exit-code threshold.
+    pub fail_on: FailOn,
+    /// ARM client settings.
+    pub client: ArmClientOptions,
+    /// Also write the inventory here.
+    pub save_inventory: Option<PathBuf>,
+    /// Print nothing on success.
+    pub quiet: bool,
+}
+
+/// What a finished scan produced.
+#[derive(Debug)]
+pub struct ScanOutcome {
+    /// The result.
+    pub result: ScanResult,
+    /// Files written.
+    pub written: Vec<PathBuf>,
+    /// The process exit code (0, 1 or 2).
+    pub exit_code: u8,
+}
+
+/// The exit code for a result: 2 when incomplete, 1 when findings reach `fail_on`, else 0.
+pub fn exit_code(r: &ScanResult, fail_on: FailOn) -> u8 {
+    if r.run.partial {
+        return 2;
+    }
+    let hit = match fail_on {
+        FailOn::Never => false,
+        FailOn::Error => {
+            r.count(Verdict::Blocked) > 0
+                || r.findings.iter().any(|f| f.status == FindingStatus::Fail)
+        }
+        FailOn::Warning => r
+            .findings
+            .iter()
+            .any(|f| matches!(f.status, FindingStatus::Fail | FindingStatus::Warn)),
+    };
+    u8::from(hit)
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`, for waiver expiry.
+pub fn today() -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::OffsetDateTime::now_utc()
+        .date()
+        .format(&fmt)
+        .unwrap_or_default()
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Evaluates an inventory (on the blocking pool, where rayon runs) and assembles the result.
+pub async fn evaluate(
+    inventory: Inventory,
+    policy: Arc<Policy>,
+    mut run: RunInfo,
+    calls: crate::arm::CallStats,
+    started: Instant,
+) -> ScanResult {
+    let today = today();
+    tokio::task::spawn_blocking(move || {
+        let evaluation = checks::evaluate(&inventory, &policy, &today);
+        run.finished_at = now_rfc3339();
+        run.duration_ms = started.elapsed().as_millis() as u64;
+        ScanResult::new(run, &policy, calls, inventory, evaluation)
+    })
+    .await
+    .expect("evaluation does not panic")
+}
+
+/// Runs a scan with a credential from `--auth`.
+pub async fn run(
+    options: &ScanOptions,
+    env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+) -> Result<ScanOutcome, ScanError> {
+    let http = http_client(options.ca_cert.as_deref(), options.client.request_timeout)
+        .map_err(|e| ScanError::Configuration(format!("--ca-cert: {e}")))?;
+    // Everything that can be checked locally is checked before the first request.
+    let policy = Policy::load(options.policy.as_deref())
+        .map_err(|e| ScanError::Configuration(e.to_string()))?;
+    report::sinks(&options.formats).map_err(ScanError::Configuration)?;
+    report::check_writable(&options.out).map_err(ScanError::Output)?;
+    let settings = AuthSettings {
+        mode: options.auth,
+        cloud: options.cloud.clone(),
+        http: http.clone(),
+        env,
+    };
+    let source = auth::token_source(&settings)
+        .await
+        .map_err(|e| ScanError::Credentials(e.to_string()))?;
+    run_with(options, policy, http, source).await
+}
+
+/// Runs a scan with a given token source (the demo uses the simulator's token).
+pub async fn run_with(
+    options: &ScanOptions,
+    policy: Policy,
+    http: reqwest::Client,
+    source: Arc<dyn TokenSource>,
+) -> Result<ScanOutcome, ScanError> {
+    let started = Instant::now();
+    let sinks = report::sinks(&options.formats).map_err(ScanError::Configuration)?;
+    report::check_writable(&options.out).map_err(ScanError::Output)?;
+    let client = ArmClient::new(
+        options.cloud.arm_endpoint.clone(),
+        http.clone(),
+        source,
+        &options.client,
+    )
+    .map_err(|e| ScanError::Configuration(e.to_string()))?;
+    let resolver = HostResolver::new(&options.cloud, http);
+    let progress = Arc::new(Progress::default());
+    let run = RunInfo {
+        tool: "scready".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started_at: now_rfc3339(),
+        cloud: options.cloud.name.clone(),
+        requested_subscriptions: options.discover.subscriptions.clone(),
+        excluded_subscriptions: options.discover.exclude.clone(),
+        ..Default::default()
+    };
+    let inventory = discover::discover(
+        &client,
+        &options.cloud,
+        &resolver,
+        &options.discover,
+        progress,
+    )
+    .await;
+    if let Some(path) = &options.save_inventory {
+        report::write_atomic(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, &inventory).map_err(std::io::Error::other)
+        })
+        .map_err(|e| ScanError::Output(format!("{}: {e}", path.display())))?;
+    }
+    let mut result = evaluate(inventory, Arc::new(policy), run, client.stats(), started).await;
+    result.run.status = if result.run.partial { "partial" } else { "complete" }.into();
+    let written = report::write_all(&result, &options.out, &sinks)
+        .map_err(|e| ScanError::Output(format!("{}: {e}", options.out.display())))?;
+    if options.out_is_default {
+        let _ = report::update_latest(&options.out);
+    }
+    let exit_code = exit_code(&result, options.fail_on);
+    Ok(ScanOutcome {
+        result,
+        written,
+        exit_code,
+    })
+}
+
+/// The default output directory: `reports/<UTC timestamp>/`.
+pub fn default_out_dir() -> PathBuf {
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]-[minute]-[second]Z"
+    );
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(&fmt)
+        .unwrap_or_else(|_| "scan".into());
+    PathBuf::from("reports").join(stamp)
+}
+
+/// Default ARM client settings for a scan.
+pub fn default_client_options(concurrency: usize, timeout_secs: u64) -> ArmClientOptions {
+    ArmClientOptions {
+        concurrency,
+        request_timeout: Duration::from_secs(timeout_secs.max(1)),
+        ..ArmClientOptions::default()
+    }
+}
