@@ -158,6 +158,9 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).trim().to_string()
 }
 
+/// Environment lookup: the process environment in production, a map in tests.
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Everything needed to build a credential.
 #[derive(Clone)]
 pub struct AuthSettings {
@@ -168,7 +171,7 @@ pub struct AuthSettings {
     /// HTTP client used by credentials that call the identity platform (trusts `--ca-cert`).
     pub http: reqwest::Client,
     /// Environment lookup (the process environment in production).
-    pub env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub env: EnvLookup,
 }
 
 impl std::fmt::Debug for AuthSettings {

@@ -23,7 +23,12 @@ pub struct FileError {
 pub fn from_toml<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, FileError> {
     let de = toml::Deserializer::parse(text).map_err(|e| toml_error(text, origin, ".", e))?;
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
+        // `toml::Spanned` wraps values in a private field; it is not part of the user's path.
+        let field = e
+            .path()
+            .to_string()
+            .replace("$__serde_spanned_private_value.", "")
+            .replace(".$__serde_spanned_private_value", "");
         toml_error(text, origin, &field, e.into_inner())
     })
 }

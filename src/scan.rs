@@ -135,10 +135,7 @@ pub async fn evaluate(
 }
 
 /// Runs a scan with a credential from `--auth`.
-pub async fn run(
-    options: &ScanOptions,
-    env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
-) -> Result<ScanOutcome, ScanError> {
+pub async fn run(options: &ScanOptions, env: auth::EnvLookup) -> Result<ScanOutcome, ScanError> {
     let http = http_client(options.ca_cert.as_deref(), options.client.request_timeout)
         .map_err(|e| ScanError::Configuration(format!("--ca-cert: {e}")))?;
     // Everything that can be checked locally is checked before the first request.
@@ -201,7 +198,12 @@ pub async fn run_with(
         .map_err(|e| ScanError::Output(format!("{}: {e}", path.display())))?;
     }
     let mut result = evaluate(inventory, Arc::new(policy), run, client.stats(), started).await;
-    result.run.status = if result.run.partial { "partial" } else { "complete" }.into();
+    result.run.status = if result.run.partial {
+        "partial"
+    } else {
+        "complete"
+    }
+    .into();
     let written = report::write_all(&result, &options.out, &sinks)
         .map_err(|e| ScanError::Output(format!("{}: {e}", options.out.display())))?;
     if options.out_is_default {
@@ -217,9 +219,7 @@ pub async fn run_with(
 
 /// The default output directory: `reports/<UTC timestamp>/`.
 pub fn default_out_dir() -> PathBuf {
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]-[minute]-[second]Z"
-    );
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]-[minute]-[second]Z");
     let stamp = time::OffsetDateTime::now_utc()
         .format(&fmt)
         .unwrap_or_else(|_| "scan".into());

@@ -87,8 +87,11 @@ pub const SUBSCRIPTION_CHECKS: &[(&str, SubscriptionCheck)] = &[
     ("subscription-not-enabled", subscription::not_enabled),
 ];
 
+/// A check of the scanner's environment.
+pub type EnvironmentCheck = fn(&Context) -> Outcome;
+
 /// Environment checks (about the scanner's network), evaluated once per scan.
-pub const ENVIRONMENT_CHECKS: &[(&str, fn(&Context) -> Outcome)] =
+pub const ENVIRONMENT_CHECKS: &[(&str, EnvironmentCheck)] =
     &[("websocket-blocked", environment::websocket_blocked)];
 
 /// The result of evaluating an inventory.

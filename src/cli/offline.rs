@@ -42,18 +42,26 @@ pub fn read_inventory(path: &std::path::Path) -> anyhow::Result<Inventory> {
     let inventory_value = if value.get("inventory").is_some() && value.get("verdicts").is_some() {
         let v = value.get("schema_version").and_then(|v| v.as_u64());
         if v != Some(crate::result::REPORT_SCHEMA_VERSION as u64) {
-            anyhow::bail!("{origin}: report schema_version {v:?} is not {} (this build)", crate::result::REPORT_SCHEMA_VERSION);
+            anyhow::bail!(
+                "{origin}: report schema_version {v:?} is not {} (this build)",
+                crate::result::REPORT_SCHEMA_VERSION
+            );
         }
         value["inventory"].clone()
     } else {
         value
     };
-    let v = inventory_value.get("schema_version").and_then(|v| v.as_u64());
+    let v = inventory_value
+        .get("schema_version")
+        .and_then(|v| v.as_u64());
     if v != Some(INVENTORY_SCHEMA_VERSION as u64) {
         anyhow::bail!("{origin}: inventory schema_version {v:?} is not {INVENTORY_SCHEMA_VERSION} (this build)");
     }
     let text = serde_json::to_string(&inventory_value)?;
-    Ok(crate::config_file::from_json(&text, &format!("{origin} (inventory)"))?)
+    Ok(crate::config_file::from_json(
+        &text,
+        &format!("{origin} (inventory)"),
+    )?)
 }
 
 /// `scready evaluate`.
@@ -71,7 +79,14 @@ pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         status: "evaluated-offline".into(),
         ..Default::default()
     };
-    let result: ScanResult = scan::evaluate(inventory, Arc::new(policy), run, Default::default(), std::time::Instant::now()).await;
+    let result: ScanResult = scan::evaluate(
+        inventory,
+        Arc::new(policy),
+        run,
+        Default::default(),
+        std::time::Instant::now(),
+    )
+    .await;
     let written = crate::report::write_all(&result, &out, &sinks)?;
     if !args.quiet {
         print!("{}", crate::report::summary::text(&result, &written));
@@ -111,7 +126,13 @@ pub fn policy(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
                     Mode::OptIn => format!("{} (opt-in)", c.family),
                     Mode::RuntimeOnly => format!("{} (runtime)", c.family),
                 };
-                println!("{:<32} {:<8} {:<17} {}", c.id, p.severity(c.id).as_str(), family, cp.title);
+                println!(
+                    "{:<32} {:<8} {:<17} {}",
+                    c.id,
+                    p.severity(c.id).as_str(),
+                    family,
+                    cp.title
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -125,9 +146,23 @@ pub fn policy(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
             println!("severity:     {}", p.severity(c.id).as_str());
             println!("family:       {}", c.family);
             println!("fails when:   {}", c.fails_when);
-            println!("portal error: {}", if cp.portal_error.is_empty() { "(none documented)" } else { &cp.portal_error });
+            println!(
+                "portal error: {}",
+                if cp.portal_error.is_empty() {
+                    "(none documented)"
+                } else {
+                    &cp.portal_error
+                }
+            );
             println!("mitigation:   {}", cp.mitigation);
-            println!("remediation:  {}", if cp.remediation.is_empty() { "(none)" } else { &cp.remediation });
+            println!(
+                "remediation:  {}",
+                if cp.remediation.is_empty() {
+                    "(none)"
+                } else {
+                    &cp.remediation
+                }
+            );
             if !cp.remediation_scale_set.is_empty() {
                 println!("  scale set:  {}", cp.remediation_scale_set);
             }

@@ -24,7 +24,9 @@ pub fn subscription_id(s: &str) -> Result<String, String> {
     if ok {
         Ok(t.to_ascii_lowercase())
     } else {
-        Err(format!("'{s}' is not a subscription id (a GUID such as 00000000-0000-0000-0000-000000000000)"))
+        Err(format!(
+            "'{s}' is not a subscription id (a GUID such as 00000000-0000-0000-0000-000000000000)"
+        ))
     }
 }
 
@@ -129,12 +131,14 @@ pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
 /// `scready scan`.
 pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let options = options(&args)?;
-    let env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync> =
-        Arc::new(|k: &str| std::env::var(k).ok());
+    let env: crate::auth::EnvLookup = Arc::new(|k: &str| std::env::var(k).ok());
     match scan::run(&options, env).await {
         Ok(outcome) => {
             if !options.quiet {
-                print!("{}", crate::report::summary::text(&outcome.result, &outcome.written));
+                print!(
+                    "{}",
+                    crate::report::summary::text(&outcome.result, &outcome.written)
+                );
             }
             Ok(ExitCode::from(outcome.exit_code))
         }
@@ -189,11 +193,15 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         save_inventory: None,
         quiet: false,
     };
-    let http = crate::arm::client::http_client(options.ca_cert.as_deref(), options.client.request_timeout)
-        .map_err(anyhow::Error::msg)?;
+    let http =
+        crate::arm::client::http_client(options.ca_cert.as_deref(), options.client.request_timeout)
+            .map_err(anyhow::Error::msg)?;
     let source: Arc<dyn TokenSource> = Arc::new(StaticToken::new(token));
     let outcome = scan::run_with(&options, Policy::builtin(), http, source).await?;
-    print!("{}", crate::report::summary::text(&outcome.result, &outcome.written));
+    print!(
+        "{}",
+        crate::report::summary::text(&outcome.result, &outcome.written)
+    );
     let stats = sim.stats();
     println!(
         "simulator: {} ARM requests served, {} writes attempted",

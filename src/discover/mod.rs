@@ -79,7 +79,7 @@ pub async fn discover(
         .subscriptions_total
         .store(subs.len() as u64, Ordering::Relaxed);
     let parallelism = options.subscription_parallelism.max(1);
-    let results: Vec<SubscriptionResult> = futures::stream::iter(subs.into_iter())
+    let results: Vec<SubscriptionResult> = futures::stream::iter(subs)
         .map(|sub| {
             let progress = progress.clone();
             async move {
@@ -260,9 +260,15 @@ async fn read_subscription(
         if let Some(e) = err {
             note(GapScope::SCALE_SETS, &e);
         }
+        let mut seen_sets = HashSet::new();
         let uniform: Vec<(String, String, String)> = items
             .iter()
             .filter_map(Lenient::get)
+            .filter(|ss| {
+                ss.id
+                    .get()
+                    .is_some_and(|id| seen_sets.insert(id.to_ascii_lowercase()))
+            })
             .filter(|ss| {
                 // Flexible members are listed as VMs; everything else has instances here.
                 !ss.properties
@@ -279,7 +285,7 @@ async fn read_subscription(
             })
             .collect();
         let sid_ref: &str = &sid;
-        let per_set = futures::stream::iter(uniform.into_iter())
+        let per_set = futures::stream::iter(uniform)
             .map(|(id, name, location)| async move {
                 let (items, err) = client
                     .list_all::<ScaleSetVm>(&format!(

@@ -37,7 +37,10 @@ pub fn sinks(formats: &[String]) -> Result<Vec<Box<dyn ReportSink>>, String> {
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed.
-pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".scready-")
@@ -54,7 +57,11 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::
 }
 
 /// Writes every sink's file into `dir`; returns the paths written.
-pub fn write_all(result: &ScanResult, dir: &Path, sinks: &[Box<dyn ReportSink>]) -> std::io::Result<Vec<PathBuf>> {
+pub fn write_all(
+    result: &ScanResult,
+    dir: &Path,
+    sinks: &[Box<dyn ReportSink>],
+) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
     for sink in sinks {
@@ -90,7 +97,8 @@ pub fn update_latest(dir: &Path) -> std::io::Result<()> {
 
 /// Checks that reports can be written into `dir` (before any request is sent).
 pub fn check_writable(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("--out {}: cannot create the directory: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("--out {}: cannot create the directory: {e}", dir.display()))?;
     tempfile::Builder::new()
         .prefix(".scready-probe-")
         .tempfile_in(dir)

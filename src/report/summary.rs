@@ -38,12 +38,20 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
     let sub_findings: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.resource_id.starts_with("/subscriptions/") && f.resource_id.matches('/').count() == 2)
+        .filter(|f| {
+            f.resource_id.starts_with("/subscriptions/") && f.resource_id.matches('/').count() == 2
+        })
         .collect();
     if !sub_findings.is_empty() {
         let _ = writeln!(s, "subscription findings:");
         for f in sub_findings.iter().take(8) {
-            let _ = writeln!(s, "  {:<8} {:<30} {}", f.status.as_str(), f.check_id, f.subscription_id);
+            let _ = writeln!(
+                s,
+                "  {:<8} {:<30} {}",
+                f.status.as_str(),
+                f.check_id,
+                f.subscription_id
+            );
         }
         if sub_findings.len() > 8 {
             let _ = writeln!(s, "  … and {} more", sub_findings.len() - 8);
@@ -69,7 +77,11 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
             );
         }
         if r.coverage.gaps.len() > 10 {
-            let _ = writeln!(s, "  … and {} more (see report.json)", r.coverage.gaps.len() - 10);
+            let _ = writeln!(
+                s,
+                "  … and {} more (see report.json)",
+                r.coverage.gaps.len() - 10
+            );
         }
     }
     for w in &r.policy.expired_waivers {
@@ -94,7 +106,10 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
 }
 
 fn one_line(s: &str, max: usize) -> String {
-    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if flat.chars().count() > max {
         format!("{}…", flat.chars().take(max).collect::<String>())
     } else {

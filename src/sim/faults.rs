@@ -71,7 +71,8 @@ impl FaultKind {
 pub struct FaultRule {
     /// The fault.
     pub fault: FaultKind,
-    /// Only requests whose path contains this (case-insensitive).
+    /// Only requests whose path contains this (case-insensitive); a trailing `$` anchors it
+    /// at the end of the path.
     pub path: Option<String>,
     /// Only requests for this subscription.
     pub subscription: Option<String>,
@@ -319,7 +320,12 @@ impl FaultPlan {
                 continue;
             }
             if let Some(p) = &r.path {
-                if !path_lower.contains(&p.to_ascii_lowercase()) {
+                let p = p.to_ascii_lowercase();
+                let hit = match p.strip_suffix('$') {
+                    Some(anchored) => path_lower.ends_with(anchored),
+                    None => path_lower.contains(&p),
+                };
+                if !hit {
                     continue;
                 }
             }

@@ -1,0 +1,401 @@
+//! The `scready` binary as users run it: every `--auth` mode against the simulator's identity
+//! endpoints, configuration errors before any request, policies, `evaluate`, `policy`.
+
+mod common;
+
+use common::*;
+use scready::sim::{SimConfig, Simulator};
+use std::path::Path;
+use std::process::Output;
+
+/// Runs the binary with a clean environment plus `env`.
+async fn scready(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_scready"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", cwd)
+        .current_dir(cwd)
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().await.expect("scready runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+struct Setup {
+    sim: Simulator,
+    dir: tempfile::TempDir,
+    ca: String,
+}
+
+async fn setup() -> Setup {
+    let sim = Simulator::start(&fleet("small.toml"), SimConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, sim.ca_pem()).unwrap();
+    Setup {
+        ca: ca.display().to_string(),
+        sim,
+        dir,
+    }
+}
+
+impl Setup {
+    fn scan_args<'a>(&'a self, auth: &'a str, out: &'a str) -> Vec<String> {
+        vec![
+            "scan".into(),
+            "--cloud".into(),
+            "custom".into(),
+            "--arm-endpoint".into(),
+            self.sim.base_url(),
+            "--ca-cert".into(),
+            self.ca.clone(),
+            "--auth".into(),
+            auth.into(),
+            "--out".into(),
+            out.into(),
+        ]
+    }
+
+    async fn run(&self, auth: &str, out: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut args = self.scan_args(auth, out);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        scready(&refs, env, self.dir.path()).await
+    }
+
+    fn instances(&self, out: &str) -> usize {
+        let text =
+            std::fs::read_to_string(self.dir.path().join(out).join("instances.csv")).unwrap();
+        text.lines().count() - 1
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_secret_credential_scans_the_fleet() {
+    let s = setup().await;
+    let out = s
+        .run(
+            "client-secret",
+            "r1",
+            &[],
+            &[
+                ("AZURE_TENANT_ID", TENANT),
+                ("AZURE_CLIENT_ID", "c1c1c1c1-0000-4000-8000-000000000001"),
+                ("AZURE_CLIENT_SECRET", "scanner-secret"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "blocked instances: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("11 instances in 2 subscriptions"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(s.instances("r1"), 11);
+    for f in ["instances.csv", "findings.csv", "report.json"] {
+        assert!(s.dir.path().join("r1").join(f).exists(), "{f}");
+    }
+    let stats = s.sim.stats();
+    assert_eq!(stats.token_requests, 1);
+    assert_eq!(stats.non_get_requests, 0);
+    // The secret appears nowhere in the output or the reports.
+    for f in ["instances.csv", "findings.csv", "report.json"] {
+        let body = std::fs::read_to_string(s.dir.path().join("r1").join(f)).unwrap();
+        assert!(!body.contains("scanner-secret"));
+    }
+    assert!(
+        !text(&out.stdout).contains("scanner-secret")
+            && !text(&out.stderr).contains("scanner-secret")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_credential_stops_the_scan_before_any_listing() {
+    let s = setup().await;
+    let out = s
+        .run(
+            "client-secret",
+            "r1",
+            &[],
+            &[
+                ("AZURE_TENANT_ID", TENANT),
+                ("AZURE_CLIENT_ID", "c1c1c1c1-0000-4000-8000-000000000001"),
+                ("AZURE_CLIENT_SECRET", "wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("credentials: client secret credential:") && err.contains("7000215"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong"), "the secret is not echoed: {err}");
+    assert_eq!(s.sim.stats().arm_requests, 0, "nothing was listed");
+
+    let out = s
+        .run("client-secret", "r2", &[], &[("AZURE_TENANT_ID", TENANT)])
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("AZURE_CLIENT_ID is not set"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = s.run("token", "r3", &[], &[]).await;
+    assert!(
+        text(&out.stderr).contains(
+            "credentials: static token (SCREADY_ACCESS_TOKEN): SCREADY_ACCESS_TOKEN is not set"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(s.sim.stats().arm_requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_token_managed_identity_workload_identity_and_auto() {
+    let s = setup().await;
+    let token = s.sim.issue_token(SCANNER).unwrap();
+    let out = s
+        .run("token", "tok", &[], &[("SCREADY_ACCESS_TOKEN", &token)])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(s.instances("tok"), 11);
+
+    let endpoint = s.sim.identity_endpoint();
+    let header = s.sim.identity_header().to_string();
+    let mi_env = [
+        ("IDENTITY_ENDPOINT", endpoint.as_str()),
+        ("IDENTITY_HEADER", header.as_str()),
+    ];
+    let out = s.run("managed-identity", "mi", &[], &mi_env).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(s.instances("mi"), 11);
+    let mi_requests = s
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/msi/token"))
+        .count();
+    assert_eq!(mi_requests, 1);
+    assert!(s
+        .sim
+        .requests()
+        .iter()
+        .any(|r| r.principal.as_deref() == Some("aaaaaaaa-0000-4000-8000-000000000004")));
+
+    // Workload identity: a federated token file, exchanged at the simulator's token endpoint.
+    let federated = s.dir.path().join("federated-token");
+    std::fs::write(
+        &federated,
+        s.sim
+            .issue_federated_token("c1c1c1c1-0000-4000-8000-000000000005"),
+    )
+    .unwrap();
+    let federated = federated.display().to_string();
+    let wi_env = [
+        ("AZURE_TENANT_ID", TENANT),
+        ("AZURE_CLIENT_ID", "c1c1c1c1-0000-4000-8000-000000000005"),
+        ("AZURE_FEDERATED_TOKEN_FILE", federated.as_str()),
+    ];
+    let out = s.run("workload-identity", "wi", &[], &wi_env).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(s
+        .sim
+        .requests()
+        .iter()
+        .any(|r| r.principal.as_deref() == Some("aaaaaaaa-0000-4000-8000-000000000005")));
+
+    // auto picks workload identity first when its token file is configured…
+    let before = s.sim.stats().token_requests;
+    let out = s.run("auto", "auto1", &[], &wi_env).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(s.sim.stats().token_requests, before + 1);
+    // …and managed identity (here the simulator's endpoint) when it is not.
+    let out = s.run("auto", "auto2", &[], &mi_env).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(s.instances("auto2"), 11);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_errors_are_reported_before_any_request() {
+    let s = setup().await;
+    let token = s.sim.issue_token(SCANNER).unwrap();
+    let env = [("SCREADY_ACCESS_TOKEN", token.as_str())];
+
+    let out = scready(&["scan", "--subscription", "not-a-guid"], &[], s.dir.path()).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("'not-a-guid' is not a subscription id"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let blocker = s.dir.path().join("a-file");
+    std::fs::write(&blocker, "x").unwrap();
+    let bad_out = format!("{}/sub", blocker.display());
+    let out = s.run("token", &bad_out, &[], &env).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--out"), "{}", text(&out.stderr));
+
+    let policy = s.dir.path().join("p.toml");
+    std::fs::write(
+        &policy,
+        "[checks.vm-not-running]\nseverity = \"error\"\nseverty = \"warning\"\n",
+    )
+    .unwrap();
+    let p = policy.display().to_string();
+    let out = s.run("token", "r", &["--policy", &p], &env).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{p}:3:1: checks.vm-not-running.severty")),
+        "{err}"
+    );
+
+    std::fs::write(
+        &policy,
+        "[checks.vm-not-running]\nseverity = \"critical\"\n",
+    )
+    .unwrap();
+    let out = s.run("token", "r", &["--policy", &p], &env).await;
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{p}:2:")) && err.contains("critical"),
+        "{err}"
+    );
+    assert_eq!(
+        s.sim.stats().arm_requests,
+        0,
+        "no request before the configuration is valid"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waivers_apply_until_they_expire_and_expired_ones_are_reported() {
+    let s = setup().await;
+    let token = s.sim.issue_token(SCANNER).unwrap();
+    let env = [("SCREADY_ACCESS_TOKEN", token.as_str())];
+    let policy = s.dir.path().join("w.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[[waivers]]\nchecks = [\"vm-not-running\"]\nresource = \"/subscriptions/*/resourceGroups/rg-app/*\"\nreason = \"app-03 is parked\"\nexpires = 2999-12-31\n\n[[waivers]]\nchecks = [\"boot-diagnostics-disabled\"]\nsubscription = \"{SUB_PROD}\"\nreason = \"old exception\"\nexpires = 2020-01-01\n"
+        ),
+    )
+    .unwrap();
+    let p = policy.display().to_string();
+    let out = s.run("token", "w", &["--policy", &p], &env).await;
+    assert_ne!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "expired waiver no longer applies: old exception ({p}:7, expired 2020-01-01)"
+        )),
+        "{stdout}"
+    );
+    let findings = std::fs::read_to_string(s.dir.path().join("w/findings.csv")).unwrap();
+    let app03 = findings
+        .lines()
+        .find(|l| l.contains("/app-03,") && l.contains("vm-not-running"))
+        .unwrap();
+    assert!(app03.contains(",waived,"), "{app03}");
+    let db01 = findings
+        .lines()
+        .find(|l| l.contains("/db-01,") && l.contains("boot-diagnostics-disabled"))
+        .unwrap();
+    assert!(
+        db01.contains(",fail,"),
+        "the expired waiver no longer applies: {db01}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.dir.path().join("w/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        report["policy"]["expired_waivers"][0]["reason"],
+        "old exception"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_output_is_timestamped_with_a_latest_link_and_evaluate_reruns_offline() {
+    let s = setup().await;
+    let token = s.sim.issue_token(SCANNER).unwrap();
+    let mut args = s.scan_args("token", "x");
+    args.truncate(args.len() - 2); // no --out
+    args.extend(["--save-inventory".to_string(), "inventory.json".to_string()]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = scready(&refs, &[("SCREADY_ACCESS_TOKEN", &token)], s.dir.path()).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let latest = s.dir.path().join("reports/latest");
+    let target = std::fs::read_link(&latest).unwrap();
+    assert!(target.to_string_lossy().ends_with('Z'), "{target:?}");
+    let scanned = std::fs::read_to_string(latest.join("instances.csv")).unwrap();
+
+    let arm_before = s.sim.stats().arm_requests;
+    for input in ["inventory.json", "reports/latest/report.json"] {
+        let out = scready(&["evaluate", input, "--out", "offline"], &[], s.dir.path()).await;
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let again = std::fs::read_to_string(s.dir.path().join("offline/instances.csv")).unwrap();
+        assert_eq!(
+            again, scanned,
+            "offline evaluation gives the same rows ({input})"
+        );
+    }
+    assert_eq!(
+        s.sim.stats().arm_requests,
+        arm_before,
+        "evaluate sends nothing"
+    );
+
+    let truncated = std::fs::read_to_string(s.dir.path().join("inventory.json")).unwrap();
+    std::fs::write(
+        s.dir.path().join("cut.json"),
+        &truncated[..truncated.len() / 2],
+    )
+    .unwrap();
+    let out = scready(&["evaluate", "cut.json"], &[], s.dir.path()).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("cut.json:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn policy_list_and_explain() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = scready(&["policy", "list"], &[], dir.path()).await;
+    assert!(out.status.success());
+    let list = text(&out.stdout);
+    assert_eq!(list.lines().count(), 25, "header + 24 checks");
+    assert!(list.contains("boot-diagnostics-disabled") && list.contains("concurrent-connection"));
+    let out = scready(
+        &["policy", "explain", "storage-uri-not-https"],
+        &[],
+        dir.path(),
+    )
+    .await;
+    let e = text(&out.stdout);
+    assert!(
+        e.contains("portal error:") && e.contains("remediation:  az vm boot-diagnostics enable"),
+        "{e}"
+    );
+    let out = scready(&["policy", "explain", "nope"], &[], dir.path()).await;
+    assert_eq!(out.status.code(), Some(2));
+}
