@@ -204,3 +204,70 @@ fn serve_refuses_a_non_loopback_address() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
 }
+
+#[test]
+fn generate_writes_a_valid_seeded_fleet_and_rejects_a_bad_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fleet.json");
+    let run = |path: &std::path::Path, seed: &str| {
+        scready()
+            .args([
+                "sim",
+                "generate",
+                "--subscriptions",
+                "4",
+                "--vms-per-subscription",
+                "30",
+                "--scale-sets",
+                "2",
+                "--instances-per-scale-set",
+                "5",
+                "--seed",
+                seed,
+                "--out",
+            ])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let o = run(&out, "7");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let fleet = scready::sim::fleet::Fleet::load(&out).expect("the generated fleet loads");
+    assert_eq!(fleet.subscriptions.len(), 4);
+    assert_eq!(fleet.instance_count(), 4 * (30 + 2 * 5));
+    let again = dir.path().join("again.json");
+    run(&again, "7");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&again).unwrap(),
+        "same seed, same fleet"
+    );
+    let toml_out = dir.path().join("fleet.toml");
+    assert!(run(&toml_out, "7").status.success());
+    assert_eq!(
+        scready::sim::fleet::Fleet::load(&toml_out)
+            .unwrap()
+            .instance_count(),
+        160
+    );
+
+    let mix = dir.path().join("mix.toml");
+    std::fs::write(
+        &mix,
+        "storage_firewall_deny = 0.5\npower_deallocated = 1.5\n",
+    )
+    .unwrap();
+    let o = scready()
+        .args(["sim", "generate", "--out"])
+        .arg(&out)
+        .arg("--mix")
+        .arg(&mix)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("mix.toml:2:") && err.contains("power_deallocated"),
+        "{err}"
+    );
+}

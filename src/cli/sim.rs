@@ -16,6 +16,34 @@ use std::process::ExitCode;
 pub enum SimCommand {
     /// Serve a fleet over HTTPS on loopback until interrupted.
     Serve(ServeArgs),
+    /// Write a generated fleet with a seeded, realistic mix of every catalogue condition.
+    Generate(GenerateArgs),
+}
+
+/// Options of `scready sim generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of subscriptions.
+    #[arg(long, default_value_t = 3)]
+    pub subscriptions: usize,
+    /// VMs per subscription.
+    #[arg(long, default_value_t = 20)]
+    pub vms_per_subscription: usize,
+    /// Scale sets per subscription.
+    #[arg(long, default_value_t = 1)]
+    pub scale_sets: usize,
+    /// Instances (or Flexible members) per scale set.
+    #[arg(long, default_value_t = 5)]
+    pub instances_per_scale_set: usize,
+    /// Random seed: the same seed gives the same fleet.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Condition rates (TOML); see docs/fleet-format.md.
+    #[arg(long, value_name = "FILE")]
+    pub mix: Option<PathBuf>,
+    /// Where to write the fleet (.json or .toml).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// Options of `scready sim serve`.
@@ -60,6 +88,7 @@ pub struct ServeArgs {
 pub async fn run(command: SimCommand) -> anyhow::Result<ExitCode> {
     match command {
         SimCommand::Serve(args) => serve(args).await,
+        SimCommand::Generate(args) => generate(args),
     }
 }
 
@@ -130,6 +159,49 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     println!(
         "stopped after {} ARM requests ({} throttled, {} faults injected)",
         stats.arm_requests, stats.throttled, stats.faults_injected
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
+    use crate::sim::generate::{self, GenerateOptions, Mix};
+    let mix = match &args.mix {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            Mix::from_toml(&text, &path.display().to_string())?
+        }
+        None => Mix::default(),
+    };
+    let options = GenerateOptions {
+        subscriptions: args.subscriptions,
+        vms_per_subscription: args.vms_per_subscription,
+        scale_sets: args.scale_sets,
+        instances_per_scale_set: args.instances_per_scale_set,
+        seed: args.seed,
+        mix,
+    };
+    if options.subscriptions == 0 {
+        bail!("--subscriptions must be at least 1");
+    }
+    let fleet = generate::generate(&options);
+    let is_toml = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let text = if is_toml {
+        fleet.to_toml()
+    } else {
+        fleet.to_json()
+    };
+    crate::report::write_atomic(&args.out, |w| w.write_all(text.as_bytes()))
+        .with_context(|| format!("{}: cannot write", args.out.display()))?;
+    println!(
+        "wrote {} ({} subscriptions, {} instances, seed {})",
+        args.out.display(),
+        fleet.subscriptions.len(),
+        fleet.instance_count(),
+        args.seed
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,126 @@
+//! Real recorded Azure traffic (Azure CLI serial-console test cassettes, see
+//! `tests/fixtures/arm/SOURCES.md`) through the same models, conversion and checks a scan uses.
+
+mod common;
+
+use common::fixture;
+use scready::arm::models::{ConsoleStatus, Page, StorageAccount, VirtualMachine};
+use scready::checks::evaluate;
+use scready::discover::convert;
+use scready::findings::{FindingStatus, Verdict};
+use scready::inventory::{Inventory, SubscriptionInfo, INVENTORY_SCHEMA_VERSION};
+use scready::policy::Policy;
+
+const SUB: &str = "00000000-0000-0000-0000-000000000000";
+
+fn read<T: serde::de::DeserializeOwned>(rel: &str) -> T {
+    serde_json::from_slice(&std::fs::read(fixture(&format!("arm/recordings/{rel}"))).unwrap())
+        .unwrap()
+}
+
+fn policy() -> Policy {
+    Policy::load(Some(&fixture("policies/config-only.toml"))).unwrap()
+}
+
+/// An inventory with the recorded VM, the recorded storage accounts and a console switch.
+fn inventory(vm_file: &str, console: &str) -> Inventory {
+    let vm: VirtualMachine = read(&format!("decoded/{vm_file}"));
+    let console: ConsoleStatus = read(&format!("decoded/{console}"));
+    let accounts: Page<StorageAccount> = read("real_StorageAccounts_List_2021-04-01.SUBSET.json");
+    Inventory {
+        schema_version: INVENTORY_SCHEMA_VERSION,
+        cloud: "public".into(),
+        subscriptions: vec![SubscriptionInfo {
+            id: SUB.into(),
+            name: "recorded".into(),
+            tenant_id: String::new(),
+            state: Some("Enabled".into()),
+            console_disabled: console.properties.get().unwrap().disabled.get().copied(),
+        }],
+        instances: vec![convert::vm(&vm, SUB).unwrap()],
+        storage_accounts: accounts
+            .value
+            .iter()
+            .filter_map(|a| convert::storage(a.get()?, SUB))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn checks_of(inv: &Inventory) -> (Verdict, Vec<(String, FindingStatus)>) {
+    let e = evaluate(inv, &policy(), "2026-01-01");
+    let findings = e
+        .findings
+        .iter()
+        .map(|f| (f.check_id.clone(), f.status))
+        .collect();
+    (e.verdicts[0].verdict, findings)
+}
+
+const CONSOLE_ON: &str = "01_GET_consoleServices_default_disabled-false.json";
+const CONSOLE_OFF: &str = "07_GET_consoleServices_default_disabled-true.json";
+
+#[test]
+fn running_vm_without_boot_diagnostics_is_blocked_by_boot_diagnostics_disabled() {
+    let inv = inventory(
+        "02_GET_vm_expand-instanceView_running_NO-bootDiagnostics.json",
+        CONSOLE_ON,
+    );
+    let (verdict, findings) = checks_of(&inv);
+    assert_eq!(verdict, Verdict::Blocked);
+    assert!(findings.contains(&("boot-diagnostics-disabled".into(), FindingStatus::Fail)));
+    assert!(
+        !findings.iter().any(|(c, _)| c == "vm-not-running"),
+        "it is running"
+    );
+}
+
+#[test]
+fn deallocated_and_stopped_vms_are_blocked_by_vm_not_running() {
+    for file in [
+        "03_GET_vm_expand-instanceView_deallocated_NO-bootDiagnostics.json",
+        "04_GET_vm_expand-instanceView_stopped_agent-NotReady.json",
+    ] {
+        let inv = inventory(file, CONSOLE_ON);
+        let (verdict, findings) = checks_of(&inv);
+        assert_eq!(verdict, Verdict::Blocked, "{file}");
+        assert!(
+            findings.contains(&("vm-not-running".into(), FindingStatus::Fail)),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn the_vm_with_a_storage_uri_passes_the_boot_diagnostics_and_storage_checks() {
+    let inv = inventory(
+        "06_GET_vm_expand-instanceView_running_bootDiagnostics-storageUri.json",
+        CONSOLE_ON,
+    );
+    let (verdict, findings) = checks_of(&inv);
+    // The recorded account cli000002 is found among the recorded storage accounts, in the VM's
+    // region, without firewall: every boot-diagnostics and storage check passes, nothing blocks.
+    for (check, _) in &findings {
+        assert!(
+            !check.starts_with("storage-") && check != "boot-diagnostics-disabled",
+            "{check}"
+        );
+    }
+    // The recorded VM is SSH-key only, which the console's login warning rightly reports.
+    assert_eq!(
+        findings,
+        vec![("linux-no-password-user".into(), FindingStatus::Warn)]
+    );
+    assert_eq!(verdict, Verdict::ReadyWithWarnings);
+}
+
+#[test]
+fn the_recorded_console_switch_off_blocks_with_subscription_console_disabled() {
+    let inv = inventory(
+        "06_GET_vm_expand-instanceView_running_bootDiagnostics-storageUri.json",
+        CONSOLE_OFF,
+    );
+    let (verdict, findings) = checks_of(&inv);
+    assert_eq!(verdict, Verdict::Blocked);
+    assert!(findings.contains(&("subscription-console-disabled".into(), FindingStatus::Fail)));
+}
