@@ -121,6 +121,7 @@ impl std::fmt::Debug for IdentityToken {
 impl IdentityToken {
     /// A token source from a credential factory.
     pub fn new(name: &str, scope: &str, factory: Factory) -> Result<IdentityToken, AuthError> {
+        // Building a credential sends nothing; the first token request does.
         let current = factory()?;
         Ok(IdentityToken {
             name: name.to_string(),
@@ -212,9 +213,12 @@ impl AuthSettings {
     }
 }
 
-/// Builds the token source for `--auth`. For `auto`, each candidate is asked for a token in
-/// order and the first that succeeds is used; the error lists why each one failed.
-pub async fn token_source(settings: &AuthSettings) -> Result<Arc<dyn TokenSource>, AuthError> {
+/// Builds the token source for `--auth` and returns it with the mode that produced a token.
+/// For `auto`, each candidate is asked for a token in order and the first that succeeds is
+/// used; the error lists why each one failed.
+pub async fn token_source(
+    settings: &AuthSettings,
+) -> Result<(Arc<dyn TokenSource>, AuthMode), AuthError> {
     match settings.mode {
         AuthMode::Auto => {
             let mut reasons = Vec::new();
@@ -234,7 +238,7 @@ pub async fn token_source(settings: &AuthSettings) -> Result<Arc<dyn TokenSource
                 }
                 match build(settings, mode) {
                     Ok(source) => match source.token().await {
-                        Ok(_) => return Ok(source),
+                        Ok(_) => return Ok((source, mode)),
                         Err(e) => reasons.push(e.to_string()),
                     },
                     Err(e) => reasons.push(e.to_string()),
@@ -248,7 +252,7 @@ pub async fn token_source(settings: &AuthSettings) -> Result<Arc<dyn TokenSource
         mode => {
             let source = build(settings, mode)?;
             source.token().await?;
-            Ok(source)
+            Ok((source, mode))
         }
     }
 }
@@ -323,6 +327,25 @@ fn build(settings: &AuthSettings, mode: AuthMode) -> Result<Arc<dyn TokenSource>
         AuthMode::Auto => unreachable!("auto is resolved by token_source"),
     };
     Ok(Arc::new(IdentityToken::new(mode.label(), &scope, factory)?))
+}
+
+/// A token source for Microsoft Graph (group memberships) with the credential `mode` that
+/// worked for ARM, or why there is none. No token is requested until one is needed. With
+/// `--auth token`, a Graph token may be given in `SCREADY_GRAPH_TOKEN`.
+pub fn graph_token_source(
+    settings: &AuthSettings,
+    mode: AuthMode,
+) -> Result<Arc<dyn TokenSource>, String> {
+    let mut graph = settings.clone();
+    graph.cloud.arm_scope = settings.cloud.graph_scope.clone();
+    match mode {
+        AuthMode::Token => match settings.var("SCREADY_GRAPH_TOKEN") {
+            Some(t) => Ok(Arc::new(StaticToken::new(t.trim())) as Arc<dyn TokenSource>),
+            None => Err("a static ARM token cannot read Microsoft Graph (set SCREADY_GRAPH_TOKEN to a Graph token)".into()),
+        },
+        AuthMode::Auto => Err("no credential was chosen".into()),
+        mode => build(&graph, mode).map_err(|e| e.to_string()),
+    }
 }
 
 /// The object id (`oid` claim) of a JWT access token, read without verifying the signature

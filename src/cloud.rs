@@ -25,8 +25,13 @@ pub struct Cloud {
     pub arm_scope: String,
     /// Blob endpoint suffix, e.g. `blob.core.windows.net`.
     pub blob_suffix: String,
-    /// The Serial Console service host probed for reachability.
-    pub serial_console_host: String,
+    /// The Serial Console hosts (`host:port`) probed for reachability; empty where the cloud
+    /// has no Serial Console.
+    pub serial_console_hosts: Vec<String>,
+    /// Microsoft Graph endpoint (group memberships).
+    pub graph_endpoint: Url,
+    /// The scope Graph tokens are requested for.
+    pub graph_scope: String,
     /// How storage host existence is looked up.
     pub host_lookup: HostLookup,
 }
@@ -44,7 +49,9 @@ impl Cloud {
             authority_host: url("https://login.microsoftonline.com/"),
             arm_scope: "https://management.azure.com/.default".into(),
             blob_suffix: "blob.core.windows.net".into(),
-            serial_console_host: "portal.serialconsole.azure.com".into(),
+            serial_console_hosts: vec!["portal.serialconsole.azure.com:443".into()],
+            graph_endpoint: url("https://graph.microsoft.com/"),
+            graph_scope: "https://graph.microsoft.com/.default".into(),
             host_lookup: HostLookup::Dns,
         }
     }
@@ -57,7 +64,9 @@ impl Cloud {
             authority_host: url("https://login.microsoftonline.us/"),
             arm_scope: "https://management.usgovcloudapi.net/.default".into(),
             blob_suffix: "blob.core.usgovcloudapi.net".into(),
-            serial_console_host: "portal.serialconsole.azure.us".into(),
+            serial_console_hosts: vec!["portal.serialconsole.azure.us:443".into()],
+            graph_endpoint: url("https://graph.microsoft.us/"),
+            graph_scope: "https://graph.microsoft.us/.default".into(),
             host_lookup: HostLookup::Dns,
         }
     }
@@ -70,15 +79,18 @@ impl Cloud {
             authority_host: url("https://login.chinacloudapi.cn/"),
             arm_scope: "https://management.chinacloudapi.cn/.default".into(),
             blob_suffix: "blob.core.chinacloudapi.cn".into(),
-            serial_console_host: "portal.serialconsole.azure.cn".into(),
+            // Serial Console is not offered in Azure China.
+            serial_console_hosts: Vec::new(),
+            graph_endpoint: url("https://microsoftgraph.chinacloudapi.cn/"),
+            graph_scope: "https://microsoftgraph.chinacloudapi.cn/.default".into(),
             host_lookup: HostLookup::Dns,
         }
     }
 
     /// A custom cloud (an Azure Stack hub, or scready's simulator).
     ///
-    /// The authority host defaults to the ARM endpoint; storage host look-ups and the Serial
-    /// Console probe go to the ARM endpoint's host too, so nothing leaves that endpoint.
+    /// The authority host defaults to the ARM endpoint; storage host look-ups, Graph and the
+    /// Serial Console probe go to the ARM endpoint's host too, so nothing leaves that endpoint.
     pub fn custom(arm_endpoint: Url, authority_host: Option<Url>) -> Cloud {
         let authority = authority_host.unwrap_or_else(|| arm_endpoint.clone());
         let mut lookup = arm_endpoint.clone();
@@ -87,11 +99,13 @@ impl Cloud {
             name: "custom".into(),
             arm_scope: "https://management.azure.com/.default".into(),
             blob_suffix: "blob.core.windows.net".into(),
-            serial_console_host: format!(
+            serial_console_hosts: vec![format!(
                 "{}:{}",
                 arm_endpoint.host_str().unwrap_or("127.0.0.1"),
                 arm_endpoint.port_or_known_default().unwrap_or(443)
-            ),
+            )],
+            graph_endpoint: arm_endpoint.clone(),
+            graph_scope: "https://graph.microsoft.com/.default".into(),
             host_lookup: HostLookup::Endpoint(lookup),
             arm_endpoint,
             authority_host: authority,

@@ -33,17 +33,150 @@ pub struct Inventory {
     pub host_lookups: BTreeMap<String, HostExistence>,
     /// What could not be read.
     pub gaps: Vec<CoverageGap>,
+    /// Role assignments, role definitions, deny assignments and memberships, when read.
+    #[serde(default)]
+    pub access: Option<AccessInventory>,
+    /// The Serial Console reachability probe, when run.
+    #[serde(default)]
+    pub environment: Option<EnvironmentProbe>,
+    /// Guest checks (`--guest-checks`), when run: instance id (lower case) → result.
+    #[serde(default)]
+    pub guest: Option<BTreeMap<String, GuestResult>>,
+}
+
+/// What the access checks need, read once per subscription (never per instance).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessInventory {
+    /// Role assignments at, above and below each subscription.
+    pub role_assignments: Vec<AssignmentRef>,
+    /// Role definitions referenced by the assignments, by GUID (lower case).
+    pub role_definitions: BTreeMap<String, RoleDefinitionRef>,
+    /// Deny assignments at, above and below each subscription.
+    pub deny_assignments: Vec<DenyRef>,
+    /// The scanning identity's effective permissions (permissions API) by scope (lower case):
+    /// resource groups, and resources with assignments below their resource group.
+    pub caller_permissions: BTreeMap<String, Vec<crate::rbac::PermissionBlock>>,
+    /// Transitive group memberships of the audited principals.
+    pub memberships: BTreeMap<String, Membership>,
+}
+
+/// A role assignment as listed for a subscription.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentRef {
+    /// The subscription whose listing returned it (it applies within that subscription).
+    pub listed_in: String,
+    /// Scope (lower case).
+    pub scope: String,
+    /// Principal object id (lower case).
+    pub principal_id: String,
+    /// `User | Group | ServicePrincipal | …`.
+    pub principal_type: String,
+    /// Role definition GUID (lower case).
+    pub role_definition: String,
+    /// ABAC condition, if any.
+    pub condition: Option<String>,
+}
+
+/// A role definition's name and permission blocks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDefinitionRef {
+    /// Display name.
+    pub name: String,
+    /// Permission blocks.
+    pub blocks: Vec<crate::rbac::PermissionBlock>,
+}
+
+/// A deny assignment as listed for a subscription.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenyRef {
+    /// The subscription whose listing returned it.
+    pub listed_in: String,
+    /// Name.
+    pub name: String,
+    /// Scope (lower case).
+    pub scope: String,
+    /// Denied actions minus exemptions, as blocks.
+    pub blocks: Vec<crate::rbac::PermissionBlock>,
+    /// Principals denied (lower case; the all-zero GUID is everyone).
+    pub principals: Vec<String>,
+    /// Principals exempted (lower case).
+    pub exclude_principals: Vec<String>,
+    /// When true, only the scope itself is covered.
+    pub do_not_apply_to_child_scopes: bool,
+}
+
+/// Group memberships of a principal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Membership {
+    /// Every group the principal belongs to, directly or not (lower case).
+    Known(Vec<String>),
+    /// They could not be read.
+    Unknown(String),
+}
+
+/// The reachability probe of the Serial Console service.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentProbe {
+    /// One result per host probed.
+    pub hosts: Vec<HostProbe>,
+}
+
+/// One probed host.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostProbe {
+    /// `host:port`.
+    pub target: String,
+    /// Whether DNS, TCP and the TLS handshake all succeeded.
+    pub reachable: bool,
+    /// What failed, or `ok`.
+    pub detail: String,
+}
+
+/// A guest check result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuestResult {
+    /// The `sacsvr` service as reported by the guest.
+    Sac {
+        /// Start type (`Automatic`, `Manual`, `Disabled`), or `NotInstalled`.
+        start_type: String,
+        /// Status (`Running`, `Stopped`, …).
+        status: String,
+    },
+    /// The guest could not be asked.
+    Error(String),
 }
 
 /// An audited principal.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrincipalRef {
-    /// Object id.
+    /// Object id (lower case).
     pub object_id: String,
-    /// Label (from `--principals FILE`, or `scanner`).
+    /// Label (from `--principals FILE`, or `scanning identity`).
     #[serde(default)]
     pub label: String,
+    /// True for the identity that ran the scan (judged with the permissions API).
+    #[serde(default)]
+    pub scanner: bool,
+}
+
+impl PrincipalRef {
+    /// `label (object id)`, or the id alone.
+    pub fn display(&self) -> String {
+        if self.label.is_empty() {
+            self.object_id.clone()
+        } else {
+            format!("{} ({})", self.label, self.object_id)
+        }
+    }
 }
 
 /// Whether a blob host exists.
@@ -256,6 +389,14 @@ impl GapScope {
     pub const CONSOLE: &'static str = "serial console status";
     /// Management locks.
     pub const LOCKS: &'static str = "management locks";
+    /// Role assignments.
+    pub const ROLE_ASSIGNMENTS: &'static str = "role assignments";
+    /// Deny assignments.
+    pub const DENY_ASSIGNMENTS: &'static str = "deny assignments";
+    /// A role definition (the message names it).
+    pub const ROLE_DEFINITIONS: &'static str = "role definitions";
+    /// The scanning identity's permissions at a scope (the message names it).
+    pub const PERMISSIONS: &'static str = "permissions";
 }
 
 impl Inventory {

@@ -13,6 +13,7 @@ pub mod discover;
 pub mod findings;
 pub mod inventory;
 pub mod policy;
+pub mod probe;
 pub mod rbac;
 pub mod report;
 pub mod result;

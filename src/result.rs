@@ -92,6 +92,9 @@ pub struct ScanResult {
     pub verdicts: Vec<InstanceVerdict>,
     /// Findings.
     pub findings: Vec<Finding>,
+    /// One access verdict per (instance, audited principal).
+    #[serde(default)]
+    pub access: Vec<crate::checks::AccessVerdict>,
     /// The inventory evaluated (re-evaluate offline with `scready evaluate report.json`).
     pub inventory: Inventory,
 }
@@ -156,6 +159,7 @@ impl ScanResult {
             summary,
             verdicts: evaluation.verdicts,
             findings: evaluation.findings,
+            access: evaluation.access,
             inventory,
         }
     }

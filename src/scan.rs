@@ -68,6 +68,70 @@ pub struct ScanOptions {
     pub save_inventory: Option<PathBuf>,
     /// Print nothing on success.
     pub quiet: bool,
+    /// Access checks, network probe and guest checks.
+    pub access: AccessOptions,
+}
+
+/// Whose access is audited, and the environment and guest checks.
+#[derive(Clone, Debug)]
+pub struct AccessOptions {
+    /// Principals to audit (`--principal`, `--principals`); empty: the scanning identity.
+    pub principals: Vec<crate::inventory::PrincipalRef>,
+    /// Probe the Serial Console hosts (`websocket-blocked`).
+    pub network_probe: bool,
+    /// Hosts to probe instead of the cloud's (`host:port`).
+    pub serial_console_endpoints: Vec<String>,
+    /// Run the opt-in guest checks with these limits.
+    pub guest: Option<crate::discover::guest::GuestOptions>,
+}
+
+impl Default for AccessOptions {
+    fn default() -> Self {
+        AccessOptions {
+            principals: Vec::new(),
+            network_probe: true,
+            serial_console_endpoints: Vec::new(),
+            guest: None,
+        }
+    }
+}
+
+/// Parses a `--principals` file: one object id per line, optionally followed by a label
+/// (after whitespace or a comma); `#` starts a comment.
+pub fn read_principals(
+    path: &std::path::Path,
+) -> Result<Vec<crate::inventory::PrincipalRef>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (id, label) = match line.find(|c: char| c.is_whitespace() || c == ',') {
+            Some(i) => (
+                &line[..i],
+                line[i + 1..].trim_matches(|c: char| c.is_whitespace() || c == ','),
+            ),
+            None => (line, ""),
+        };
+        let id = crate::cli::scan::subscription_id(id).map_err(|_| {
+            format!(
+                "{}:{}: '{id}' is not an object id (a GUID)",
+                path.display(),
+                n + 1
+            )
+        })?;
+        out.push(crate::inventory::PrincipalRef {
+            object_id: id,
+            label: label.to_string(),
+            scanner: false,
+        });
+    }
+    if out.is_empty() {
+        return Err(format!("{}: no object id in the file", path.display()));
+    }
+    Ok(out)
 }
 
 /// What a finished scan produced.
@@ -149,10 +213,18 @@ pub async fn run(options: &ScanOptions, env: auth::EnvLookup) -> Result<ScanOutc
         http: http.clone(),
         env,
     };
-    let source = auth::token_source(&settings)
+    let (source, mode) = auth::token_source(&settings)
         .await
         .map_err(|e| ScanError::Credentials(e.to_string()))?;
-    run_with(options, policy, http, source).await
+    let graph = auth::graph_token_source(&settings, mode);
+    run_with(options, policy, http, source, graph).await
+}
+
+/// Whether group memberships may be needed (the access checks are on).
+fn needs_graph(options: &ScanOptions, policy: &Policy) -> bool {
+    let _ = options;
+    policy.severity("rbac-vm-access") != crate::policy::Severity::Off
+        || policy.severity("rbac-storage-access") != crate::policy::Severity::Off
 }
 
 /// Runs a scan with a given token source (the demo uses the simulator's token).
@@ -161,18 +233,21 @@ pub async fn run_with(
     policy: Policy,
     http: reqwest::Client,
     source: Arc<dyn TokenSource>,
+    graph: Result<Arc<dyn TokenSource>, String>,
 ) -> Result<ScanOutcome, ScanError> {
     let started = Instant::now();
     let sinks = report::sinks(&options.formats).map_err(ScanError::Configuration)?;
     report::check_writable(&options.out).map_err(ScanError::Output)?;
+    let mut client_options = options.client.clone();
+    client_options.allow_run_command = options.access.guest.is_some();
     let client = ArmClient::new(
         options.cloud.arm_endpoint.clone(),
         http.clone(),
-        source,
-        &options.client,
+        source.clone(),
+        &client_options,
     )
     .map_err(|e| ScanError::Configuration(e.to_string()))?;
-    let resolver = HostResolver::new(&options.cloud, http);
+    let resolver = HostResolver::new(&options.cloud, http.clone());
     let progress = Arc::new(Progress::default());
     let run = RunInfo {
         tool: "scready".into(),
@@ -183,7 +258,7 @@ pub async fn run_with(
         excluded_subscriptions: options.discover.exclude.clone(),
         ..Default::default()
     };
-    let inventory = discover::discover(
+    let mut inventory = discover::discover(
         &client,
         &options.cloud,
         &resolver,
@@ -191,6 +266,46 @@ pub async fn run_with(
         progress,
     )
     .await;
+    inventory.principals = audited_principals(&options.access, source.as_ref()).await;
+    if !inventory.principals.is_empty() && needs_graph(options, &policy) {
+        let graph_client = match graph {
+            Ok(g) => ArmClient::new(
+                options.cloud.graph_endpoint.clone(),
+                http.clone(),
+                g,
+                &options.client,
+            )
+            .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        discover::access::discover_access(
+            &client,
+            graph_client.as_ref().map_err(Clone::clone),
+            &mut inventory,
+        )
+        .await;
+    }
+    if options.access.network_probe
+        && policy.severity("websocket-blocked") != crate::policy::Severity::Off
+    {
+        let targets = if options.access.serial_console_endpoints.is_empty() {
+            options.cloud.serial_console_hosts.clone()
+        } else {
+            options.access.serial_console_endpoints.clone()
+        };
+        inventory.environment = Some(
+            crate::probe::probe(
+                &targets,
+                &resolver,
+                options.ca_cert.as_deref(),
+                Duration::from_secs(10),
+            )
+            .await,
+        );
+    }
+    if let Some(guest) = &options.access.guest {
+        inventory.guest = Some(discover::guest::run(&client, &inventory, guest).await);
+    }
     if let Some(path) = &options.save_inventory {
         report::write_atomic(path, |w| {
             serde_json::to_writer_pretty(&mut *w, &inventory).map_err(std::io::Error::other)
@@ -215,6 +330,30 @@ pub async fn run_with(
         written,
         exit_code,
     })
+}
+
+/// The principals whose access is audited: the named ones, else the scanning identity (its
+/// object id read from its token).
+async fn audited_principals(
+    access: &AccessOptions,
+    source: &dyn TokenSource,
+) -> Vec<crate::inventory::PrincipalRef> {
+    if !access.principals.is_empty() {
+        return access.principals.clone();
+    }
+    let oid = source
+        .token()
+        .await
+        .ok()
+        .and_then(|t| auth::object_id(t.secret()));
+    match oid {
+        Some(oid) => vec![crate::inventory::PrincipalRef {
+            object_id: oid.to_ascii_lowercase(),
+            label: "scanning identity".into(),
+            scanner: true,
+        }],
+        None => Vec::new(),
+    }
 }
 
 /// The default output directory: `reports/<UTC timestamp>/`.

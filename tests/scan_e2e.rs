@@ -49,6 +49,7 @@ fn options(sim: &Simulator, out: &Path, policy: Option<&str>) -> ScanOptions {
         client: fast_client(),
         save_inventory: None,
         quiet: true,
+        access: scan::AccessOptions::default(),
     }
 }
 
@@ -69,7 +70,7 @@ async fn scan_with(sim: &Simulator, options: &ScanOptions) -> ScanOutcome {
 fn instances(dir: &Path) -> BTreeMap<String, (String, String, String, String)> {
     let mut r = csv::Reader::from_path(dir.join("instances.csv")).unwrap();
     let headers = r.headers().unwrap().clone();
-    assert_eq!(headers.len(), 18);
+    assert_eq!(headers.len(), 19);
     let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
     let (name, verdict, b, w, u) = (
         col("name"),
@@ -228,7 +229,8 @@ async fn every_condition_yields_the_expected_verdict_and_findings() {
             "severity",
             "message",
             "mitigation",
-            "remediation"
+            "remediation",
+            "principal_id"
         ]
     );
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
@@ -529,21 +531,30 @@ async fn only_named_subscriptions_are_scanned_and_exclusions_apply() {
 }
 
 #[tokio::test]
-async fn access_checks_without_evaluation_are_unknown_never_a_silent_pass() {
+async fn with_the_default_policy_the_scanning_identity_is_audited_and_a_reader_cannot_connect() {
     let (_fleet, sim) = demo_sim(SimConfig::default()).await;
     let out = tempfile::tempdir().unwrap();
     let outcome = scan_with(&sim, &options(&sim, out.path(), None)).await;
+    assert_eq!(outcome.result.inventory.principals.len(), 1);
+    assert!(outcome.result.inventory.principals[0].scanner);
+    assert_eq!(outcome.result.inventory.principals[0].object_id, SCANNER);
     let got = instances(out.path());
-    for (name, (verdict, _, _, unknowns)) in &got {
-        assert!(unknowns.contains("rbac-vm-access"), "{name}");
-        assert_ne!(
-            verdict, "ready",
-            "{name} cannot be ready while access is not evaluated"
-        );
+    // The scanner holds Reader only: it may list everything but connect nowhere.
+    for (name, (verdict, blockers, _, _)) in &got {
+        assert_eq!(verdict, "blocked", "{name}");
+        assert!(blockers.contains("rbac-vm-access"), "{name}: {blockers}");
     }
-    assert!(outcome
+    let f = outcome
         .result
         .findings
         .iter()
-        .any(|f| f.check_id == "rbac-vm-access" && f.message.starts_with("not evaluated")));
+        .find(|f| f.check_id == "rbac-vm-access")
+        .unwrap();
+    assert!(
+        f.message
+            .contains("lacks Microsoft.SerialConsole/serialPorts/connect/action"),
+        "{}",
+        f.message
+    );
+    assert_eq!(f.principal_id.as_deref(), Some(SCANNER));
 }

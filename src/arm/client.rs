@@ -45,6 +45,8 @@ pub struct ArmClientOptions {
     pub rate_limit: RateLimit,
     /// Re-reads of a page whose body was not valid JSON.
     pub decode_retries: u32,
+    /// Allow the one non-GET request scready knows: Run Command, for `--guest-checks`.
+    pub allow_run_command: bool,
 }
 
 impl Default for ArmClientOptions {
@@ -58,6 +60,7 @@ impl Default for ArmClientOptions {
             retry_max_elapsed: Duration::from_secs(120),
             rate_limit: RateLimit::default(),
             decode_retries: 2,
+            allow_run_command: false,
         }
     }
 }
@@ -111,6 +114,15 @@ struct LimitPolicy {
     in_flight: Arc<Semaphore>,
     limiter: Arc<RateLimiter>,
     counters: Arc<Counters>,
+    allow_run_command: bool,
+}
+
+/// The read-only guard: GET, and the Run Command POST when guest checks are on.
+fn permitted(method: Method, url: &Url, allow_run_command: bool) -> bool {
+    method == Method::Get
+        || (allow_run_command
+            && method == Method::Post
+            && url.path().to_ascii_lowercase().ends_with("/runcommand"))
 }
 
 #[async_trait]
@@ -121,12 +133,13 @@ impl Policy for LimitPolicy {
         request: &mut Request,
         next: &[Arc<dyn Policy>],
     ) -> PolicyResult {
-        if request.method() != Method::Get {
+        if !permitted(request.method(), request.url(), self.allow_run_command) {
             return Err(azure_core::Error::with_message(
                 azure_core::error::ErrorKind::Other,
                 format!(
-                    "scready sends only GET requests to ARM, not {}",
-                    request.method()
+                    "scready is read-only: it refuses to send {} {}",
+                    request.method(),
+                    request.url().path()
                 ),
             ));
         }
@@ -270,6 +283,7 @@ impl ArmClient {
             in_flight: Arc::new(Semaphore::new(options.concurrency.max(1))),
             limiter: limiter.clone(),
             counters: counters.clone(),
+            allow_run_command: options.allow_run_command,
         });
         let auth = Arc::new(AuthPolicy {
             source,
@@ -353,6 +367,48 @@ impl ArmClient {
             return Err(ArmError::from_response(status, &bytes));
         }
         Ok(bytes)
+    }
+
+    /// Starts a Run Command on a VM (`--guest-checks` only) and returns the URL to poll.
+    pub async fn start_run_command(
+        &self,
+        vm_id: &str,
+        body: &serde_json::Value,
+    ) -> Result<Url, ArmError> {
+        let url = self.url(&format!(
+            "{vm_id}/runCommand?api-version={}",
+            crate::discover::api::COMPUTE
+        ))?;
+        let mut request = Request::new(url.clone(), Method::Post);
+        request.insert_header("content-type", "application/json");
+        request.set_body(serde_json::to_vec(body).map_err(|e| ArmError::Refused(e.to_string()))?);
+        self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .pipeline
+            .send(
+                &Context::new(),
+                &mut request,
+                Some(azure_core::http::PipelineSendOptions {
+                    skip_checks: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(|e| ArmError::Transport(chain(&e)))?;
+        let status = u16::from(response.status());
+        if !(200..300).contains(&status) {
+            return Err(ArmError::from_response(status, response.body().as_ref()));
+        }
+        let header = azure_core::http::headers::HeaderName::from_static("azure-asyncoperation");
+        let location = response.headers().get_str(&header).map_err(|_| {
+            ArmError::Decode("Run Command answered without Azure-AsyncOperation".into())
+        })?;
+        Url::parse(location).map_err(|e| ArmError::Decode(format!("Azure-AsyncOperation: {e}")))
+    }
+
+    /// GETs an absolute URL on the ARM endpoint (e.g. an operation status) and parses it.
+    pub async fn get_absolute<T: DeserializeOwned>(&self, url: &Url) -> Result<T, ArmError> {
+        self.get_url(url).await
     }
 
     /// GETs one resource and parses it; a body that is not valid JSON is re-read a few times.
@@ -495,6 +551,21 @@ pub fn http_client(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_get_and_the_run_command_post_pass_the_guard() {
+        let vm = Url::parse("https://h/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/v/runCommand?api-version=1").unwrap();
+        let other = Url::parse("https://h/subscriptions/s/providers/Microsoft.SerialConsole/consoleServices/default/disableConsole").unwrap();
+        assert!(permitted(Method::Get, &other, false));
+        assert!(
+            !permitted(Method::Post, &vm, false),
+            "off without --guest-checks"
+        );
+        assert!(permitted(Method::Post, &vm, true));
+        assert!(!permitted(Method::Post, &other, true));
+        assert!(!permitted(Method::Put, &vm, true));
+        assert!(!permitted(Method::Delete, &other, true));
+    }
 
     #[test]
     fn limit_key_is_the_subscription() {

@@ -46,8 +46,13 @@ pub struct Page<T> {
     /// The items of this page; an item that is not even an object is kept as `Invalid`.
     #[serde(default = "Vec::new")]
     pub value: Vec<Lenient<T>>,
-    /// The absolute URL of the next page, absent or `null` on the last page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The absolute URL of the next page, absent or `null` on the last page (Graph calls it
+    /// `@odata.nextLink`).
+    #[serde(
+        default,
+        alias = "@odata.nextLink",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub next_link: Option<String>,
 }
 
@@ -603,4 +608,99 @@ pub struct TokenResponse {
     pub ext_expires_in: i64,
     /// The bearer token.
     pub access_token: String,
+}
+
+lenient_struct! {
+    /// A principal in a deny assignment.
+    pub struct DenyPrincipal {
+        /// Object id (`00000000-0000-0000-0000-000000000000` with type `SystemDefined` is everyone).
+        pub id: String,
+        /// Principal type.
+        #[serde(rename = "type")]
+        pub principal_type: String,
+    }
+}
+
+lenient_struct! {
+    /// `properties` of a deny assignment.
+    pub struct DenyAssignmentProperties {
+        /// Display name.
+        pub deny_assignment_name: String,
+        /// Denied permissions.
+        pub permissions: Vec<Permission>,
+        /// Scope.
+        pub scope: String,
+        /// When true, child scopes are not covered.
+        pub do_not_apply_to_child_scopes: bool,
+        /// Principals denied.
+        pub principals: Vec<DenyPrincipal>,
+        /// Principals exempted.
+        pub exclude_principals: Vec<DenyPrincipal>,
+        /// Created by the platform (managed applications, blueprints, …).
+        pub is_system_protected: bool,
+    }
+}
+
+lenient_struct! {
+    /// A deny assignment (`DenyAssignments_ListForScope`).
+    pub struct DenyAssignment {
+        /// Id.
+        pub id: String,
+        /// Name (GUID).
+        pub name: String,
+        /// `Microsoft.Authorization/denyAssignments`.
+        #[serde(rename = "type")]
+        pub resource_type: String,
+        /// Properties.
+        pub properties: DenyAssignmentProperties,
+    }
+}
+
+lenient_struct! {
+    /// A directory object in a Graph list (`transitiveMemberOf`).
+    pub struct DirectoryObject {
+        /// Object id.
+        pub id: String,
+        /// `#microsoft.graph.group`, …
+        #[serde(rename = "@odata.type")]
+        pub odata_type: String,
+    }
+}
+
+lenient_struct! {
+    /// The result of a Run Command operation (`properties.output`).
+    pub struct RunCommandOutput {
+        /// Standard output and error as statuses (`ComponentStatus/StdOut/succeeded`, …).
+        pub value: Vec<InstanceViewStatus>,
+    }
+}
+
+lenient_struct! {
+    /// `properties` of a finished Run Command operation.
+    pub struct RunCommandProperties {
+        /// Output.
+        pub output: RunCommandOutput,
+    }
+}
+
+lenient_struct! {
+    /// The status of a long-running operation (`Azure-AsyncOperation`).
+    pub struct OperationStatus {
+        /// `InProgress | Succeeded | Failed | Canceled`.
+        pub status: String,
+        /// Result of a Run Command.
+        pub properties: RunCommandProperties,
+        /// Error of a failed operation.
+        pub error: OperationError,
+    }
+}
+
+lenient_struct! {
+    /// The error of a failed operation.
+    pub struct OperationError {
+        /// Code.
+        pub code: String,
+        /// Message.
+        pub message: String,
+    }
 }

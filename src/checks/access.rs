@@ -1,20 +1,229 @@
-//! Access: whether the audited principals may open Serial Console on the instance.
+//! Access: whether each audited principal may open Serial Console on an instance, judged as
+//! Azure does — assignments at every scope containing the resource (a scale-set instance
+//! inherits from its scale set), `actions` minus the same role's `notActions`, deny assignments,
+//! conditions reported as unknown rather than guessed, groups expanded when memberships are
+//! known. The scanning identity is judged from the permissions API, which already includes its
+//! groups.
 
+use super::context::gap_reason;
+use super::storage::{resolve, StorageRef};
 use super::{Context, Outcome};
-use crate::inventory::{BootDiagnostics, Instance};
-
-const NOT_EVALUATED: &str =
-    "not evaluated: this version of scready does not evaluate role assignments";
+use crate::inventory::{
+    AccessInventory, BootDiagnostics, GapScope, Instance, Membership, PrincipalRef,
+};
+use crate::rbac::{any_allows, normalize_scope, scope_chain};
+use crate::sim::fleet::EVERYONE;
 
 /// `rbac-vm-access`: the principal needs the policy's VM actions at the VM's scope.
-pub fn vm_access(_i: &Instance, _ctx: &Context) -> Outcome {
-    Outcome::Unknown(NOT_EVALUATED.into())
+pub fn vm_access(i: &Instance, p: &PrincipalRef, ctx: &Context) -> Outcome {
+    can(
+        p,
+        &i.id,
+        &i.subscription_id,
+        &ctx.policy.access.vm_actions,
+        ctx,
+    )
 }
 
-/// `rbac-storage-access`: the principal needs the storage actions on a custom account.
-pub fn storage_access(i: &Instance, _ctx: &Context) -> Outcome {
-    match i.boot_diagnostics {
-        BootDiagnostics::Custom { .. } => Outcome::Unknown(NOT_EVALUATED.into()),
+/// `rbac-storage-access`: the principal needs the storage actions on a custom
+/// boot-diagnostics account (managed boot diagnostics need none).
+pub fn storage_access(i: &Instance, p: &PrincipalRef, ctx: &Context) -> Outcome {
+    match &i.boot_diagnostics {
+        BootDiagnostics::Custom { .. } => {}
+        BootDiagnostics::Invalid { reason } => return Outcome::Unknown(reason.clone()),
+        _ => return Outcome::NotApplicable,
+    }
+    match resolve(i, ctx) {
+        StorageRef::Found(sa) => can(
+            p,
+            &sa.id,
+            &sa.subscription_id,
+            &ctx.policy.access.storage_actions,
+            ctx,
+        ),
+        StorageRef::Unknown(why) | StorageRef::Invalid(why) => Outcome::Unknown(why),
+        // A missing or invisible account fails its own storage checks.
         _ => Outcome::NotApplicable,
+    }
+}
+
+fn groups_of<'a>(access: &'a AccessInventory, principal: &str) -> Result<&'a [String], &'a str> {
+    match access.memberships.get(principal) {
+        Some(Membership::Known(g)) => Ok(g),
+        Some(Membership::Unknown(why)) => Err(why),
+        // Memberships are read only when some assignment names a group.
+        None => Ok(&[]),
+    }
+}
+
+/// Whether `p` may perform every action at `resource_id`.
+fn can(
+    p: &PrincipalRef,
+    resource_id: &str,
+    subscription: &str,
+    actions: &[String],
+    ctx: &Context,
+) -> Outcome {
+    let Some(access) = &ctx.inventory.access else {
+        return Outcome::Unknown(
+            "not evaluated: role assignments were not read in this scan".into(),
+        );
+    };
+    let who = p.display();
+    let chain: Vec<String> = scope_chain(resource_id, &[])
+        .into_iter()
+        .filter(|s| s != "/")
+        .collect();
+    let resource = normalize_scope(resource_id);
+    if let Some(g) = ctx.gap(subscription, GapScope::DENY_ASSIGNMENTS) {
+        return Outcome::Unknown(gap_reason(g));
+    }
+    let groups = groups_of(access, &p.object_id);
+    let mut unsure: Vec<String> = Vec::new();
+    let mut missing: Vec<String> = Vec::new();
+
+    // Grants.
+    if p.scanner {
+        let found = chain
+            .iter()
+            .find_map(|s| access.caller_permissions.get(s).map(|b| (s, b)));
+        let Some((_, blocks)) = found else {
+            let gap = ctx.inventory.gaps.iter().find(|g| {
+                g.what == GapScope::PERMISSIONS
+                    && chain
+                        .iter()
+                        .any(|s| g.message.starts_with(&format!("{s}:")))
+            });
+            return Outcome::Unknown(match gap {
+                Some(g) => gap_reason(g),
+                None => format!(
+                    "the permissions of {who} were not read at any scope containing {resource_id}"
+                ),
+            });
+        };
+        for a in actions {
+            if !any_allows(blocks, a) {
+                missing.push(a.clone());
+            }
+        }
+    } else {
+        if let Some(g) = ctx.gap(subscription, GapScope::ROLE_ASSIGNMENTS) {
+            return Outcome::Unknown(gap_reason(g));
+        }
+        let applicable: Vec<_> = access
+            .role_assignments
+            .iter()
+            .filter(|a| a.listed_in == subscription)
+            .filter(|a| {
+                a.scope == "/"
+                    || a.scope.starts_with("/providers/microsoft.management/")
+                    || chain.contains(&a.scope)
+            })
+            .collect();
+        for action in actions {
+            let mut granted = false;
+            let mut maybe = None;
+            for a in &applicable {
+                let mine = a.principal_id == p.object_id;
+                let via_group = !mine && matches!(groups, Ok(g) if g.contains(&a.principal_id));
+                let unknown_group =
+                    !mine && a.principal_type.eq_ignore_ascii_case("Group") && groups.is_err();
+                if !(mine || via_group || unknown_group) {
+                    continue;
+                }
+                let Some(def) = access.role_definitions.get(&a.role_definition) else {
+                    maybe.get_or_insert_with(|| {
+                        format!("role definition {} could not be read", a.role_definition)
+                    });
+                    continue;
+                };
+                if !any_allows(&def.blocks, action) {
+                    continue;
+                }
+                if unknown_group {
+                    maybe.get_or_insert_with(|| {
+                        format!(
+                            "{action} is granted to group {} ({}), but whether {who} is a member is unknown: {}",
+                            a.principal_id,
+                            def.name,
+                            groups.err().unwrap_or_default()
+                        )
+                    });
+                } else if let Some(cond) = &a.condition {
+                    maybe.get_or_insert_with(|| {
+                        format!("{action} is granted by {} only under a condition, which scready does not evaluate: {cond}", def.name)
+                    });
+                } else {
+                    granted = true;
+                    break;
+                }
+            }
+            if !granted {
+                match maybe {
+                    Some(why) => unsure.push(why),
+                    None => missing.push(action.clone()),
+                }
+            }
+        }
+    }
+
+    // Denies.
+    for d in access
+        .deny_assignments
+        .iter()
+        .filter(|d| d.listed_in == subscription)
+    {
+        let covers = if d.do_not_apply_to_child_scopes {
+            d.scope == resource
+        } else {
+            d.scope == "/"
+                || d.scope.starts_with("/providers/microsoft.management/")
+                || chain.contains(&d.scope)
+        };
+        if !covers {
+            continue;
+        }
+        let denied_actions: Vec<&String> = actions
+            .iter()
+            .filter(|a| any_allows(&d.blocks, a))
+            .collect();
+        if denied_actions.is_empty() {
+            continue;
+        }
+        let member = |ids: &[String]| -> Option<bool> {
+            if ids.iter().any(|x| x == &p.object_id || x == EVERYONE) {
+                return Some(true);
+            }
+            match groups {
+                Ok(g) => Some(ids.iter().any(|x| g.contains(x))),
+                Err(_) => None,
+            }
+        };
+        match (member(&d.principals), member(&d.exclude_principals)) {
+            (Some(true), Some(false)) => {
+                return Outcome::Fail(format!(
+                    "{who} is denied {} at {} by deny assignment '{}'",
+                    denied_actions.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                    d.scope,
+                    d.name
+                ))
+            }
+            (Some(false), _) => {}
+            _ => unsure.push(format!(
+                "deny assignment '{}' at {} may apply to {who} through a group whose membership is unknown",
+                d.name, d.scope
+            )),
+        }
+    }
+
+    if !missing.is_empty() {
+        Outcome::Fail(format!(
+            "{who} lacks {} at {resource_id}",
+            missing.join(", ")
+        ))
+    } else if !unsure.is_empty() {
+        Outcome::Unknown(unsure.join("; "))
+    } else {
+        Outcome::Pass
     }
 }

@@ -1,21 +1,73 @@
 //! The scanner's environment and guest-side checks.
 
 use super::{Context, Outcome};
-use crate::inventory::Instance;
+use crate::discover::guest::eligible;
+use crate::inventory::{GuestResult, Instance};
 
-/// `websocket-blocked`: whether this network can open TLS to the Serial Console host.
-pub fn websocket_blocked(_ctx: &Context) -> Outcome {
-    Outcome::Unknown(
-        "not evaluated: this version of scready does not probe the Serial Console host".into(),
-    )
+/// `websocket-blocked`: whether this network can open TLS to the Serial Console hosts.
+/// Skipped (`--no-network-probe`, or an offline inventory without a probe): not evaluated.
+pub fn websocket_blocked(ctx: &Context) -> Outcome {
+    let Some(probe) = &ctx.inventory.environment else {
+        return Outcome::NotApplicable;
+    };
+    let failed: Vec<String> = probe
+        .hosts
+        .iter()
+        .filter(|h| !h.reachable)
+        .map(|h| format!("{} ({})", h.target, h.detail))
+        .collect();
+    if probe.hosts.is_empty() {
+        Outcome::Unknown("no Serial Console host is known for this cloud".into())
+    } else if failed.is_empty() {
+        Outcome::Pass
+    } else {
+        Outcome::Fail(format!(
+            "this network cannot open a TLS connection to {}",
+            failed.join(", ")
+        ))
+    }
 }
 
-/// `windows-sac-helper`: the Windows `sacsvr` service (opt-in guest check).
-pub fn windows_sac_helper(i: &Instance, _ctx: &Context) -> Outcome {
-    match i.os_type.as_deref() {
-        Some(os) if os.eq_ignore_ascii_case("Windows") => Outcome::Unknown(
-            "not evaluated: this version of scready does not run guest checks".into(),
-        ),
-        _ => Outcome::NotApplicable,
+/// `windows-sac-helper` (opt-in, `--guest-checks`): the `sacsvr` service must be Automatic
+/// and Running.
+pub fn windows_sac_helper(i: &Instance, ctx: &Context) -> Outcome {
+    let Some(results) = &ctx.inventory.guest else {
+        return Outcome::NotApplicable;
+    };
+    if !i
+        .os_type
+        .as_deref()
+        .is_some_and(|o| o.eq_ignore_ascii_case("Windows"))
+    {
+        return Outcome::NotApplicable;
+    }
+    if !eligible(i) {
+        return if i.power_state.as_deref() == Some("running") {
+            Outcome::Unknown(
+                "guest checks run on VMs and Flexible members, not on Uniform scale-set instances"
+                    .into(),
+            )
+        } else {
+            Outcome::NotApplicable
+        };
+    }
+    match results.get(&i.id.to_ascii_lowercase()) {
+        None => Outcome::Unknown("the guest check was not run on this VM".into()),
+        Some(GuestResult::Error(e)) => Outcome::Unknown(e.clone()),
+        Some(GuestResult::Sac { start_type, status }) => {
+            if start_type.eq_ignore_ascii_case("Automatic")
+                && status.eq_ignore_ascii_case("Running")
+            {
+                Outcome::Pass
+            } else if start_type == "NotInstalled" {
+                Outcome::Fail(
+                    "the sacsvr service is not installed: SAC cannot open a command prompt".into(),
+                )
+            } else {
+                Outcome::Fail(format!(
+                    "the sacsvr service is {start_type} and {status}; SAC cannot open a command prompt"
+                ))
+            }
+        }
     }
 }

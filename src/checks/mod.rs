@@ -12,7 +12,7 @@ pub mod storage;
 pub mod subscription;
 
 use crate::findings::{Finding, FindingStatus, InstanceVerdict, Verdict};
-use crate::inventory::{Instance, InstanceKind, Inventory, SubscriptionInfo};
+use crate::inventory::{Instance, InstanceKind, Inventory, PrincipalRef, SubscriptionInfo};
 use crate::policy::{render, Policy, Severity, Waiver};
 pub use context::Context;
 use rayon::prelude::*;
@@ -58,8 +58,6 @@ pub const INSTANCE_CHECKS: &[(&str, InstanceCheck)] = &[
     ("storage-shared-key-disabled", storage::shared_key_disabled),
     ("storage-region-mismatch", storage::region_mismatch),
     ("storage-min-tls", storage::min_tls),
-    ("rbac-vm-access", access::vm_access),
-    ("rbac-storage-access", access::storage_access),
     (
         "provisioning-incomplete",
         compute_state::provisioning_incomplete,
@@ -76,6 +74,15 @@ pub const INSTANCE_CHECKS: &[(&str, InstanceCheck)] = &[
     ),
     ("resource-lock-readonly", compute_state::readonly_lock),
     ("windows-sac-helper", environment::windows_sac_helper),
+];
+
+/// A check of one audited principal's access to an instance.
+pub type AccessCheck = fn(&Instance, &PrincipalRef, &Context) -> Outcome;
+
+/// Access checks, run once per (instance, audited principal).
+pub const ACCESS_CHECKS: &[(&str, AccessCheck)] = &[
+    ("rbac-vm-access", access::vm_access),
+    ("rbac-storage-access", access::storage_access),
 ];
 
 /// Subscription checks in catalogue order.
@@ -103,6 +110,34 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
     /// Waivers that have expired and no longer apply.
     pub expired_waivers: Vec<Waiver>,
+    /// One access verdict per (instance, audited principal).
+    pub access: Vec<AccessVerdict>,
+}
+
+/// Whether one principal can open Serial Console on one instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccessVerdict {
+    /// The instance.
+    pub resource_id: String,
+    /// The principal's object id.
+    pub principal_id: String,
+    /// The principal's label.
+    pub label: String,
+    /// `ready` (may connect), `blocked` (may not) or `unknown`.
+    pub verdict: Verdict,
+    /// Failing or undecided access checks with their status and message.
+    pub checks: Vec<AccessCheckResult>,
+}
+
+/// One access check's result for one principal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccessCheckResult {
+    /// Check id.
+    pub check_id: String,
+    /// Status.
+    pub status: FindingStatus,
+    /// Why.
+    pub message: String,
 }
 
 /// A classified outcome of one check on one resource.
@@ -112,6 +147,7 @@ struct Judged {
     severity: Severity,
     message: String,
     waiver: Option<String>,
+    principal: Option<String>,
 }
 
 /// Turns an outcome into a finding status and severity, or `None` when it passed or is off.
@@ -164,6 +200,7 @@ fn judge(
         severity,
         message,
         waiver: waiver.map(|w| format!("{} ({}, expires {})", w.reason, w.origin, w.expires)),
+        principal: None,
     })
 }
 
@@ -210,7 +247,7 @@ fn finding_from(
         mitigation: cp.mitigation.clone(),
         remediation,
         waiver: j.waiver.clone(),
-        principal_id: None,
+        principal_id: j.principal.clone(),
     }
 }
 
@@ -269,11 +306,77 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
         }
     }
 
-    let per_instance: Vec<(InstanceVerdict, Vec<Finding>)> = inventory
+    // Audited principals; an inventory without any still gets the access checks, as unknown.
+    let unevaluated = [PrincipalRef {
+        object_id: String::new(),
+        label: "no audited principal".into(),
+        scanner: false,
+    }];
+    let principals: &[PrincipalRef] = if inventory.principals.is_empty() {
+        &unevaluated
+    } else {
+        &inventory.principals
+    };
+
+    let per_instance: Vec<(InstanceVerdict, Vec<Finding>, Vec<AccessVerdict>)> = inventory
         .instances
         .par_iter()
         .map(|i| {
             let mut own: Vec<(Judged, String)> = Vec::new();
+            let mut access_verdicts = Vec::new();
+            let mut denied = Vec::new();
+            for p in principals {
+                let mut results = Vec::new();
+                for (id, f) in ACCESS_CHECKS {
+                    let outcome = if p.object_id.is_empty() {
+                        Outcome::Unknown("not evaluated: no principal was audited".into())
+                    } else {
+                        f(i, p, &ctx)
+                    };
+                    if let Some(mut j) = judge(
+                        policy,
+                        id,
+                        outcome,
+                        today,
+                        (&i.id, &i.subscription_id, &i.tags),
+                    ) {
+                        j.principal = (!p.object_id.is_empty()).then(|| p.object_id.clone());
+                        results.push(AccessCheckResult {
+                            check_id: id.to_string(),
+                            status: j.status,
+                            message: j.message.clone(),
+                        });
+                        let values = {
+                            let mut v = instance_values(i, &ctx);
+                            v.insert("principal_id", p.object_id.clone());
+                            v
+                        };
+                        let remediation = render(&policy.check(id).remediation, &values);
+                        own.push((j, remediation));
+                    }
+                }
+                let verdict = if results.iter().any(|r| r.status == FindingStatus::Fail) {
+                    denied.push(if p.label.is_empty() {
+                        p.object_id.clone()
+                    } else {
+                        p.label.clone()
+                    });
+                    Verdict::Blocked
+                } else if results.iter().any(|r| r.status == FindingStatus::Unknown) {
+                    Verdict::Unknown
+                } else {
+                    Verdict::Ready
+                };
+                if !p.object_id.is_empty() {
+                    access_verdicts.push(AccessVerdict {
+                        resource_id: i.id.clone(),
+                        principal_id: p.object_id.clone(),
+                        label: p.label.clone(),
+                        verdict,
+                        checks: results,
+                    });
+                }
+            }
             for (id, f) in INSTANCE_CHECKS {
                 if let Some(j) = judge(
                     policy,
@@ -312,14 +415,18 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                     env.iter()
                         .map(|j| (j, policy.check(j.check).remediation.as_str())),
                 );
-            (verdict_of(&i.id, all), findings)
+            let mut verdict = verdict_of(&i.id, all);
+            verdict.principals_denied = denied;
+            (verdict, findings, access_verdicts)
         })
         .collect();
 
     let mut verdicts = Vec::with_capacity(per_instance.len());
-    for (v, f) in per_instance {
+    let mut access = Vec::new();
+    for (v, f, a) in per_instance {
         verdicts.push(v);
         findings.extend(f);
+        access.extend(a);
     }
     let expired_waivers = policy
         .waivers
@@ -331,6 +438,7 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
         verdicts,
         findings,
         expired_waivers,
+        access,
     }
 }
 
@@ -352,27 +460,32 @@ fn verdict_of<'a>(
     let mut blocking_unknown = false;
     let mut judged: Vec<(&Judged, &str)> = judged.collect();
     judged.sort_by_key(|(j, _)| catalogue::position(j.check));
+    let push = |list: &mut Vec<String>, check: &str| {
+        if list.last().map(String::as_str) != Some(check) {
+            list.push(check.to_string());
+        }
+    };
     for (j, remediation) in judged {
         match (j.status, j.severity) {
             (FindingStatus::Fail, _) => {
                 if v.blockers.is_empty() {
                     v.first_fix = remediation.to_string();
                 }
-                v.blockers.push(j.check.to_string());
+                push(&mut v.blockers, j.check);
             }
             (FindingStatus::Warn, Severity::Info) => {}
             (FindingStatus::Warn, _) => {
                 if v.warnings.is_empty() {
                     warning_fix = remediation.to_string();
                 }
-                v.warnings.push(j.check.to_string());
+                push(&mut v.warnings, j.check);
             }
             (FindingStatus::Unknown, s) => {
                 if s == Severity::Error {
                     blocking_unknown = true;
                 }
                 if s != Severity::Info {
-                    v.unknowns.push(j.check.to_string());
+                    push(&mut v.unknowns, j.check);
                 }
             }
             (FindingStatus::Waived, _) => {}

@@ -75,6 +75,27 @@ pub struct ScanArgs {
     /// Also save the discovered inventory (for `scready evaluate`).
     #[arg(long, value_name = "FILE")]
     pub save_inventory: Option<PathBuf>,
+    /// Audit this principal's access (repeatable); default: the scanning identity.
+    #[arg(long = "principal", value_name = "OBJECT_ID", value_parser = subscription_id)]
+    pub principals: Vec<String>,
+    /// Audit the principals listed in a file: one object id per line, optionally a label.
+    #[arg(long = "principals", value_name = "FILE")]
+    pub principals_file: Option<PathBuf>,
+    /// Skip the Serial Console reachability probe (websocket-blocked).
+    #[arg(long)]
+    pub no_network_probe: bool,
+    /// Probe this Serial Console host instead of the cloud's (HOST[:PORT], repeatable).
+    #[arg(long = "serial-console-endpoint", value_name = "HOST[:PORT]")]
+    pub serial_console_endpoints: Vec<String>,
+    /// Opt-in: ask running Windows VMs, through Run Command, about the sacsvr service.
+    #[arg(long)]
+    pub guest_checks: bool,
+    /// With --guest-checks: ask at most this many VMs.
+    #[arg(long, default_value_t = 20)]
+    pub guest_checks_max: usize,
+    /// With --guest-checks: give each VM this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub guest_check_timeout: u64,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -125,6 +146,36 @@ pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
         client: scan::default_client_options(args.concurrency, args.request_timeout),
         save_inventory: args.save_inventory.clone(),
         quiet: args.quiet,
+        access: access_options(args)?,
+    })
+}
+
+fn access_options(args: &ScanArgs) -> anyhow::Result<scan::AccessOptions> {
+    let mut principals: Vec<crate::inventory::PrincipalRef> = args
+        .principals
+        .iter()
+        .map(|id| crate::inventory::PrincipalRef {
+            object_id: id.clone(),
+            label: String::new(),
+            scanner: false,
+        })
+        .collect();
+    if let Some(file) = &args.principals_file {
+        principals.extend(scan::read_principals(file).map_err(anyhow::Error::msg)?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    principals.retain(|p| seen.insert(p.object_id.clone()));
+    Ok(scan::AccessOptions {
+        principals,
+        network_probe: !args.no_network_probe,
+        serial_console_endpoints: args.serial_console_endpoints.clone(),
+        guest: args
+            .guest_checks
+            .then(|| crate::discover::guest::GuestOptions {
+                max: args.guest_checks_max,
+                timeout: std::time::Duration::from_secs(args.guest_check_timeout.max(1)),
+                ..Default::default()
+            }),
     })
 }
 
@@ -175,6 +226,22 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         fleet.subscriptions.len(),
         fleet.instance_count()
     );
+    // The preflight question: can the on-call operator open Serial Console everywhere?
+    let oncall = fleet
+        .principals
+        .iter()
+        .find(|p| p.display_name.as_deref() == Some(crate::sim::generate::ONCALL_USER_NAME))
+        .map(|p| crate::inventory::PrincipalRef {
+            object_id: p.id.to_ascii_lowercase(),
+            label: p.display_name.clone().unwrap_or_default(),
+            scanner: false,
+        });
+    if let Some(p) = &oncall {
+        println!(
+            "demo: auditing the Serial Console access of {}",
+            p.display()
+        );
+    }
     let base = url::Url::parse(&sim.base_url())?;
     let options = ScanOptions {
         cloud: Cloud::custom(base.clone(), Some(base)),
@@ -192,12 +259,20 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         client: ArmClientOptions::default(),
         save_inventory: None,
         quiet: false,
+        access: scan::AccessOptions {
+            principals: oncall.iter().cloned().collect(),
+            ..Default::default()
+        },
     };
     let http =
         crate::arm::client::http_client(options.ca_cert.as_deref(), options.client.request_timeout)
             .map_err(anyhow::Error::msg)?;
     let source: Arc<dyn TokenSource> = Arc::new(StaticToken::new(token));
-    let outcome = scan::run_with(&options, Policy::builtin(), http, source).await?;
+    let graph: Arc<dyn TokenSource> = Arc::new(StaticToken::new(
+        sim.issue_graph_token(&scanner.id)
+            .context("the simulator issues a Graph token")?,
+    ));
+    let outcome = scan::run_with(&options, Policy::builtin(), http, source, Ok(graph)).await?;
     print!(
         "{}",
         crate::report::summary::text(&outcome.result, &outcome.written)

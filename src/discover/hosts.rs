@@ -103,6 +103,40 @@ impl HostResolver {
         }
     }
 
+    /// The addresses of `host`: an IP literal as is, else the system resolver (real clouds) or
+    /// the simulator's look-up endpoint (`--cloud custom`).
+    pub async fn resolve(&self, host: &str) -> Result<Vec<std::net::IpAddr>, String> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+            return Ok(vec![ip]);
+        }
+        match &self.lookup {
+            HostLookup::Dns => {
+                let fut = tokio::net::lookup_host((bare.to_string(), 443));
+                match tokio::time::timeout(Duration::from_secs(10), fut).await {
+                    Err(_) => Err(format!("DNS look-up of {bare} timed out")),
+                    Ok(Err(e)) => Err(format!("cannot resolve {bare}: {e}")),
+                    Ok(Ok(addrs)) => Ok(addrs.map(|a| a.ip()).collect()),
+                }
+            }
+            HostLookup::Endpoint(url) => {
+                let mut u = url.clone();
+                u.query_pairs_mut().append_pair("name", bare);
+                let resp = self.http.get(u).send().await.map_err(|e| e.to_string())?;
+                let body = resp.bytes().await.map_err(|e| e.to_string())?;
+                let v: serde_json::Value =
+                    serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+                if v.get("exists").and_then(|b| b.as_bool()) != Some(true) {
+                    return Err(format!("cannot resolve {bare}: no such host"));
+                }
+                Ok(v.get("addresses")
+                    .and_then(|a| a.as_array())
+                    .map(|a| a.iter().filter_map(|x| x.as_str()?.parse().ok()).collect())
+                    .unwrap_or_default())
+            }
+        }
+    }
+
     /// Looks up every host (a few at a time).
     pub async fn lookup_all(&self, hosts: &[String]) -> BTreeMap<String, HostExistence> {
         use futures::StreamExt;

@@ -6,7 +6,9 @@
 //! that fails after retries becomes a [`CoverageGap`]; the scan goes on. Boot-diagnostics blob
 //! hosts that match no visible storage account are looked up once each.
 
+pub mod access;
 pub mod convert;
+pub mod guest;
 pub mod hosts;
 
 use crate::arm::models::{
@@ -194,7 +196,7 @@ async fn subscriptions(
     out
 }
 
-fn gap(subscription: Option<&str>, what: &str, e: &ArmError) -> CoverageGap {
+pub(crate) fn gap(subscription: Option<&str>, what: &str, e: &ArmError) -> CoverageGap {
     CoverageGap {
         subscription_id: subscription.map(|s| s.to_ascii_lowercase()),
         what: what.to_string(),

@@ -27,6 +27,7 @@ pub const INSTANCE_COLUMNS: &[&str] = &[
     "warnings",
     "unknowns",
     "first_fix",
+    "principals_denied",
 ];
 
 /// `findings.csv` columns, in order (add columns only at the end).
@@ -39,6 +40,7 @@ pub const FINDING_COLUMNS: &[&str] = &[
     "message",
     "mitigation",
     "remediation",
+    "principal_id",
 ];
 
 /// Neutralises a cell that a spreadsheet would evaluate as a formula.
@@ -101,6 +103,7 @@ impl ReportSink for InstancesCsv {
                 &v.warnings.join(";"),
                 &v.unknowns.join(";"),
                 &v.first_fix,
+                &v.principals_denied.join(";"),
             ];
             w.write_record(row.iter().map(|c| safe_cell(c).into_owned()))
                 .map_err(io)?;
@@ -132,6 +135,7 @@ impl ReportSink for FindingsCsv {
                 &f.message,
                 &f.mitigation,
                 &f.remediation,
+                f.principal_id.as_deref().unwrap_or(""),
             ];
             w.write_record(row.iter().map(|c| safe_cell(c).into_owned()))
                 .map_err(io)?;

@@ -57,6 +57,45 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
             let _ = writeln!(s, "  … and {} more", sub_findings.len() - 8);
         }
     }
+    let mut by_principal: std::collections::BTreeMap<(&str, &str), [usize; 3]> = Default::default();
+    for a in &r.access {
+        let e = by_principal
+            .entry((a.principal_id.as_str(), a.label.as_str()))
+            .or_default();
+        match a.verdict {
+            Verdict::Blocked => e[1] += 1,
+            Verdict::Unknown => e[2] += 1,
+            _ => e[0] += 1,
+        }
+    }
+    if !by_principal.is_empty() {
+        let _ = writeln!(
+            s,
+            "Serial Console access (may connect / may not / unknown):"
+        );
+        for ((id, label), [ok, no, unknown]) in by_principal {
+            let who = if label.is_empty() {
+                id.to_string()
+            } else {
+                format!("{label} ({id})")
+            };
+            let _ = writeln!(s, "  {who}: {ok} / {no} / {unknown}");
+        }
+    }
+    if let Some(env) = &r.inventory.environment {
+        for h in &env.hosts {
+            let _ = writeln!(
+                s,
+                "network probe: {} {}",
+                h.target,
+                if h.reachable {
+                    "reachable".to_string()
+                } else {
+                    format!("NOT reachable: {}", h.detail)
+                }
+            );
+        }
+    }
     if r.coverage.gaps.is_empty() {
         let _ = writeln!(s, "coverage: complete");
     } else {

@@ -50,9 +50,17 @@ pub fn handle(
             Reply::json(&"cleared")
         }
         ("GET", "/_sim/dns") => {
-            let name = param("name").unwrap_or("").to_ascii_lowercase();
-            let exists = state.world.read().unwrap().blob_hosts.contains(&name);
-            Reply::json(&serde_json::json!({"name": name, "exists": exists}))
+            // The simulator's name service: storage blob hosts of the fleet, and localhost.
+            let name = param("name")
+                .unwrap_or("")
+                .trim_end_matches('.')
+                .to_ascii_lowercase();
+            let exists =
+                name == "localhost" || state.world.read().unwrap().blob_hosts.contains(&name);
+            let addresses: Vec<&str> = if exists { vec!["127.0.0.1"] } else { vec![] };
+            Reply::json(
+                &serde_json::json!({"name": name, "exists": exists, "addresses": addresses}),
+            )
         }
         ("GET", "/_sim/token") => {
             let world = state.world.read().unwrap().clone();

@@ -38,6 +38,9 @@ pub struct Fleet {
     /// Role assignments at any scope.
     #[serde(default)]
     pub role_assignments: Vec<RoleAssignmentSpec>,
+    /// Deny assignments at any scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny_assignments: Vec<DenyAssignmentSpec>,
     /// Subscriptions and everything in them.
     #[serde(default)]
     pub subscriptions: Vec<SubscriptionSpec>,
@@ -122,6 +125,9 @@ pub struct Principal {
     /// endpoint when the request names no client id).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub managed_identity: bool,
+    /// May read group memberships in Microsoft Graph (`GroupMember.Read.All` or similar).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub graph_reader: bool,
 }
 
 /// A management group.
@@ -177,6 +183,32 @@ pub struct RoleAssignmentSpec {
     /// Assignment GUID; derived from the other fields when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+}
+
+/// The object id that stands for every principal in a deny assignment.
+pub const EVERYONE: &str = "00000000-0000-0000-0000-000000000000";
+
+/// A deny assignment: the listed principals may not perform the actions at the scope.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenyAssignmentSpec {
+    /// Name.
+    pub name: String,
+    /// Scope, as for role assignments.
+    pub scope: String,
+    /// Denied actions (wildcards allowed).
+    pub actions: Vec<String>,
+    /// Actions exempted from `actions`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_actions: Vec<String>,
+    /// Principals denied (object ids; `00000000-0000-0000-0000-000000000000` is everyone).
+    pub principals: Vec<String>,
+    /// Principals exempted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_principals: Vec<String>,
+    /// When true, child scopes are not covered.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub do_not_apply_to_child_scopes: bool,
 }
 
 /// A subscription and its resources.
@@ -369,6 +401,9 @@ pub struct VmSpec {
     /// Windows guest: the `sacsvr` service as Run Command reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sac_service: Option<SacServiceSpec>,
+    /// How Run Command ends on this VM: `succeeded` (default), `failed` or `timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_command: Option<String>,
 }
 
 fn default_os() -> String {
@@ -641,6 +676,28 @@ impl Fleet {
                 ));
             }
         }
+        for (i, d) in self.deny_assignments.iter().enumerate() {
+            if !d.scope.starts_with('/') {
+                return Err(bad(
+                    format!("deny_assignments[{i}].scope"),
+                    format!("scope '{}' must start with '/'", d.scope),
+                ));
+            }
+            if d.actions.is_empty() {
+                return Err(bad(
+                    format!("deny_assignments[{i}].actions"),
+                    "a deny assignment denies at least one action".into(),
+                ));
+            }
+            for (j, p) in d.principals.iter().enumerate() {
+                if p != EVERYONE && !principal_ids.contains(&p.to_ascii_lowercase()) {
+                    return Err(bad(
+                        format!("deny_assignments[{i}].principals[{j}]"),
+                        format!("unknown principal '{p}'"),
+                    ));
+                }
+            }
+        }
         let mut sub_ids = HashSet::new();
         for (s, sub) in self.subscriptions.iter().enumerate() {
             let at = |f: &str| format!("subscriptions[{s}].{f}");
@@ -688,6 +745,14 @@ impl Fleet {
                 check_power(&vm.power_state)
                     .map_err(|m| bad(at(&format!("vms[{i}].power_state")), m))?;
                 check_os(&vm.os_type).map_err(|m| bad(at(&format!("vms[{i}].os_type")), m))?;
+                if let Some(rc) = &vm.run_command {
+                    if !["succeeded", "failed", "timeout"].contains(&rc.as_str()) {
+                        return Err(bad(
+                            at(&format!("vms[{i}].run_command")),
+                            format!("'{rc}' is not succeeded, failed or timeout"),
+                        ));
+                    }
+                }
                 if let Some(ss) = &vm.scale_set {
                     let found = sub.scale_sets.iter().find(|x| {
                         x.name.eq_ignore_ascii_case(ss)

@@ -604,11 +604,13 @@ impl<'a> Generator<'a> {
             client_secret: None,
             member_of: Vec::new(),
             managed_identity: false,
+            graph_reader: false,
         };
         self.fleet.principals = vec![
             Principal {
                 client_id: Some(SCANNER_CLIENT_ID.into()),
                 client_secret: Some(SCANNER_CLIENT_SECRET.into()),
+                graph_reader: true,
                 ..principal(
                     scanner.clone(),
                     SCANNER_NAME,
@@ -1110,6 +1112,7 @@ impl<'a> Generator<'a> {
             scale_set,
             tags: tags(&[("env", self.plans[s].env), ("app", app)]),
             sac_service,
+            run_command: None,
         }
     }
 

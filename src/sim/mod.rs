@@ -9,6 +9,8 @@ pub mod demo;
 pub mod faults;
 pub mod fleet;
 pub mod generate;
+pub mod graph;
+pub mod guest;
 pub mod observe;
 pub mod rbac_data;
 pub mod reply;
@@ -162,6 +164,7 @@ impl Simulator {
             started: std::time::Instant::now(),
             addr,
             shutdown: shutdown_rx,
+            operations: Mutex::new(Default::default()),
         });
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config.clone());
         let task = tokio::spawn(server::serve(listener, acceptor, state.clone()));
@@ -214,6 +217,18 @@ impl Simulator {
             self.state
                 .tokens
                 .issue(&info.id, &info.tenant, None, true)
+                .0,
+        )
+    }
+
+    /// Issues a Microsoft Graph token for a principal of the fleet.
+    pub fn issue_graph_token(&self, principal: &str) -> Option<String> {
+        let world = self.state.world.read().unwrap().clone();
+        let info = world.principals.get(&principal.to_ascii_lowercase())?;
+        Some(
+            self.state
+                .tokens
+                .issue_for(tokens::GRAPH_AUDIENCE, &info.id, &info.tenant, None, true)
                 .0,
         )
     }

@@ -533,6 +533,22 @@ fn authorization(ctx: &Ctx, scope: &str, rest: &[&str]) -> Reply {
             reply.is_page = true;
             reply
         }
+        ["denyassignments"] => {
+            let filter = ctx.param("$filter").unwrap_or("").to_ascii_lowercase();
+            let above: std::collections::HashSet<String> =
+                ctx.world.scopes_above(&norm).into_iter().collect();
+            let items: Vec<_> = ctx
+                .world
+                .denies
+                .iter()
+                .filter(|(s, _)| {
+                    above.contains(s)
+                        || (!filter.contains("atscope()") && rbac::scope_contains(&norm, s))
+                })
+                .map(|(_, m)| m.clone())
+                .collect();
+            ctx.page(&items)
+        }
         ["locks"] => match sub {
             Some(sub) => locks(ctx, sub, &norm),
             None => unknown_resource_type(ctx),

@@ -59,6 +59,8 @@ pub struct State {
     pub addr: SocketAddr,
     /// Fires when the simulator stops.
     pub shutdown: watch::Receiver<bool>,
+    /// Run Command operations in progress.
+    pub operations: Mutex<std::collections::HashMap<String, super::guest::Operation>>,
 }
 
 fn full(bytes: Vec<u8>) -> Body {
@@ -156,8 +158,25 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
         record(&state, &p, 0, started, &reply, None, None, None);
         return to_response(reply);
     }
+    if lower_path.starts_with("/v1.0/") {
+        let (reply, principal) = super::graph::handle(
+            &state,
+            &p.method,
+            &p.path,
+            &p.query,
+            p.authorization.as_deref(),
+            &p.host,
+        );
+        record(&state, &p, 0, started, &reply, principal, None, None);
+        return to_response(reply);
+    }
+    let body = if p.method == "GET" {
+        Vec::new()
+    } else {
+        read_body(req).await
+    };
     state.observer.enter();
-    let response = arm_request(&state, &p, started).await;
+    let response = arm_request(&state, &p, body, started).await;
     state.observer.leave();
     response
 }
@@ -210,7 +229,12 @@ fn record(
     );
 }
 
-async fn arm_request(state: &Arc<State>, p: &Parsed, started: Instant) -> Response<Body> {
+async fn arm_request(
+    state: &Arc<State>,
+    p: &Parsed,
+    body: Vec<u8>,
+    started: Instant,
+) -> Response<Body> {
     let number = state.request_number.fetch_add(1, Ordering::SeqCst) + 1;
     let latency = *state.latency.lock().unwrap();
     if latency.fixed_ms > 0 || latency.jitter_ms > 0 {
@@ -279,7 +303,9 @@ async fn arm_request(state: &Arc<State>, p: &Parsed, started: Instant) -> Respon
         )
     };
 
-    if p.method != "GET" {
+    let lower_path = p.path.to_ascii_lowercase();
+    let is_run_command = p.method == "POST" && lower_path.ends_with("/runcommand");
+    if p.method != "GET" && !is_run_command {
         let reply = Reply::error(
             405,
             "MethodNotAllowed",
@@ -453,7 +479,14 @@ async fn arm_request(state: &Arc<State>, p: &Parsed, started: Instant) -> Respon
         page_size: state.page_size.load(Ordering::Relaxed),
         paging_fault,
     };
-    let reply = routes::route(&ctx);
+    let lower: Vec<&str> = ctx.lower.iter().map(String::as_str).collect();
+    let reply = match lower.as_slice() {
+        _ if is_run_command => super::guest::start_run_command(state, &ctx, &body),
+        ["subscriptions", sub, "providers", "microsoft.compute", "locations", _, "operations", op] => {
+            super::guest::operation_status(state, sub, op)
+        }
+        _ => routes::route(&ctx),
+    };
     let mut reply = with_rate_headers(reply, remaining, subscription.is_some());
     reply = reply.with_header(
         "x-ms-request-id",
@@ -650,9 +683,11 @@ fn token_endpoint(state: &State, path: &str, body: &[u8]) -> Reply {
             &format!("Application '{client_id}' is not in tenant '{tenant}'."),
         );
     }
-    let (token, lifetime) = state
-        .tokens
-        .issue(&principal, &info.tenant, Some(client_id), true);
+    let audience = super::tokens::audience_for_scope(get("scope").unwrap_or(""));
+    let (token, lifetime) =
+        state
+            .tokens
+            .issue_for(audience, &principal, &info.tenant, Some(client_id), true);
     Reply::json(&crate::arm::models::TokenResponse {
         token_type: "Bearer".into(),
         expires_in: lifetime as i64,
@@ -690,7 +725,10 @@ fn managed_identity_endpoint(state: &State, p: &Parsed) -> Reply {
         );
     };
     let info = &world.principals[&principal];
-    let (token, lifetime) = state.tokens.issue(&principal, &info.tenant, None, true);
+    let audience = super::tokens::audience_for_scope(&resource);
+    let (token, lifetime) = state
+        .tokens
+        .issue_for(audience, &principal, &info.tenant, None, true);
     Reply::json(&serde_json::json!({
         "access_token": token,
         "expires_on": (super::tokens::now_secs() + lifetime).to_string(),

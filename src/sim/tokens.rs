@@ -13,6 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The audience of ARM tokens.
 pub const ARM_AUDIENCE: &str = "https://management.azure.com/";
+/// The audience of Microsoft Graph tokens.
+pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
 /// The audience of federated (workload identity) assertions.
 pub const FEDERATION_AUDIENCE: &str = "api://AzureADTokenExchange";
 
@@ -67,6 +69,17 @@ pub struct TokenAuthority {
     pub lifetime_secs: AtomicU64,
 }
 
+/// The audience a token request is for, from its scope or resource.
+pub fn audience_for_scope(scope: &str) -> &'static str {
+    let s = scope.to_ascii_lowercase();
+    if s.contains("graph.microsoft") || s.contains("graph.windows") || s.contains("microsoftgraph")
+    {
+        GRAPH_AUDIENCE
+    } else {
+        ARM_AUDIENCE
+    }
+}
+
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {
     SystemTime::now()
@@ -91,11 +104,23 @@ impl TokenAuthority {
 
     /// Issues an ARM access token for a principal.
     pub fn issue(&self, oid: &str, tid: &str, appid: Option<&str>, is_app: bool) -> (String, u64) {
+        self.issue_for(ARM_AUDIENCE, oid, tid, appid, is_app)
+    }
+
+    /// Issues an access token for an audience (ARM or Graph).
+    pub fn issue_for(
+        &self,
+        audience: &str,
+        oid: &str,
+        tid: &str,
+        appid: Option<&str>,
+        is_app: bool,
+    ) -> (String, u64) {
         let now = now_secs();
         let lifetime = self.lifetime_secs.load(Ordering::Relaxed);
         let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
         let claims = Claims {
-            aud: ARM_AUDIENCE.to_string(),
+            aud: audience.to_string(),
             iss: format!("https://sts.windows.net/{tid}/"),
             iat: now,
             nbf: now.saturating_sub(300),
@@ -164,7 +189,7 @@ impl TokenAuthority {
         }
         let seq: u64 = claims.uti.parse().unwrap_or(0);
         if claims.exp <= now_secs()
-            || (audience == ARM_AUDIENCE && seq < self.valid_from_seq.load(Ordering::SeqCst))
+            || (audience != FEDERATION_AUDIENCE && seq < self.valid_from_seq.load(Ordering::SeqCst))
         {
             return Err(TokenError::Expired { exp: claims.exp });
         }

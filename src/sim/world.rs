@@ -22,6 +22,8 @@ pub struct PrincipalInfo {
     pub groups: Vec<String>,
     /// Whether this is the host's managed identity.
     pub managed_identity: bool,
+    /// May read group memberships in Microsoft Graph.
+    pub graph_reader: bool,
 }
 
 /// A role assignment resolved against its role definition.
@@ -79,6 +81,8 @@ pub struct World {
     pub roles: Vec<RoleDef>,
     /// Role assignments.
     pub assignments: Vec<AssignmentInfo>,
+    /// Deny assignments with their normalised scope.
+    pub denies: Vec<(String, DenyAssignment)>,
     /// Management group parents.
     pub mg_parent: HashMap<String, Option<String>>,
     /// Blob hosts of every storage account that exists (served or external), lower case.
@@ -179,6 +183,7 @@ impl World {
                     tenant: p.tenant.clone().unwrap_or_else(|| default_tenant.clone()),
                     groups,
                     managed_identity: p.managed_identity,
+                    graph_reader: p.graph_reader,
                 },
             );
             if let Some(c) = &p.client_id {
@@ -285,7 +290,61 @@ impl World {
                 blob_hosts.insert(h);
             }
         }
+        let denies = fleet
+            .deny_assignments
+            .iter()
+            .map(|d| {
+                let guid = stable_guid(&format!("deny|{}|{}", d.name, d.scope));
+                let prefix = if rbac::normalize_scope(&d.scope) == "/" {
+                    String::new()
+                } else {
+                    d.scope.trim_end_matches('/').to_string()
+                };
+                let who = |ids: &Vec<String>| -> Vec<DenyPrincipal> {
+                    ids.iter()
+                        .map(|id| DenyPrincipal {
+                            id: id.clone().into(),
+                            principal_type: if id == EVERYONE {
+                                "SystemDefined".to_string()
+                            } else {
+                                principals
+                                    .get(&id.to_ascii_lowercase())
+                                    .map(|p: &PrincipalInfo| p.principal_type.as_str().to_string())
+                                    .unwrap_or_else(|| "User".to_string())
+                            }
+                            .into(),
+                        })
+                        .collect()
+                };
+                let model = DenyAssignment {
+                    id: format!(
+                        "{prefix}/providers/Microsoft.Authorization/denyAssignments/{guid}"
+                    )
+                    .into(),
+                    name: guid.clone().into(),
+                    resource_type: "Microsoft.Authorization/denyAssignments".to_string().into(),
+                    properties: DenyAssignmentProperties {
+                        deny_assignment_name: d.name.clone().into(),
+                        permissions: vec![Permission {
+                            actions: d.actions.clone().into(),
+                            not_actions: d.not_actions.clone().into(),
+                            data_actions: Vec::<String>::new().into(),
+                            not_data_actions: Vec::<String>::new().into(),
+                        }]
+                        .into(),
+                        scope: d.scope.clone().into(),
+                        do_not_apply_to_child_scopes: d.do_not_apply_to_child_scopes.into(),
+                        principals: who(&d.principals).into(),
+                        exclude_principals: who(&d.exclude_principals).into(),
+                        is_system_protected: false.into(),
+                    }
+                    .into(),
+                };
+                (rbac::normalize_scope(&d.scope), model)
+            })
+            .collect();
         World {
+            denies,
             tenants: fleet.tenants.iter().map(|t| t.id.clone()).collect(),
             principals,
             clients,

@@ -1,0 +1,285 @@
+//! Discovery for the access checks. The number of calls grows with subscriptions, resource
+//! groups and distinct roles, never with instances:
+//!
+//! - per subscription: role assignments (at, above and below it) and deny assignments;
+//! - per distinct role definition referenced: the definition;
+//! - for the scanning identity: the permissions API once per resource group that holds an
+//!   instance or a boot-diagnostics account, and once per resource where some assignment exists
+//!   below its resource group (Azure's answer already includes the identity's groups);
+//! - for named principals: their transitive group memberships from Microsoft Graph, when any
+//!   assignment or deny assignment names a group.
+
+use super::gap;
+use crate::arm::models::{
+    DenyAssignment, DirectoryObject, Permission, RoleAssignment, RoleDefinition,
+};
+use crate::arm::{ArmClient, Lenient};
+use crate::inventory::*;
+use crate::rbac::{normalize_scope, PermissionBlock};
+use futures::StreamExt;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// API version of Microsoft.Authorization.
+pub const AUTHORIZATION_API: &str = "2022-04-01";
+
+fn blocks(perms: &[Permission]) -> Vec<PermissionBlock> {
+    perms
+        .iter()
+        .map(|p| PermissionBlock {
+            actions: p.actions.get().cloned().unwrap_or_default(),
+            not_actions: p.not_actions.get().cloned().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn guid_of(id: &str) -> String {
+    id.rsplit('/').next().unwrap_or(id).to_ascii_lowercase()
+}
+
+/// Reads what the access checks need into `inventory.access`.
+pub async fn discover_access(
+    arm: &ArmClient,
+    graph: Result<&ArmClient, String>,
+    inventory: &mut Inventory,
+) {
+    let mut access = AccessInventory::default();
+    let subs: Vec<String> = inventory
+        .subscriptions
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
+
+    // Role and deny assignments, per subscription.
+    let per_sub: Vec<_> = futures::stream::iter(subs.iter().cloned())
+        .map(|sid| async move {
+            let (ras, ra_err) = arm
+                .list_all::<RoleAssignment>(&format!(
+                    "/subscriptions/{sid}/providers/Microsoft.Authorization/roleAssignments?api-version={AUTHORIZATION_API}"
+                ))
+                .await;
+            let (das, da_err) = arm
+                .list_all::<DenyAssignment>(&format!(
+                    "/subscriptions/{sid}/providers/Microsoft.Authorization/denyAssignments?api-version={AUTHORIZATION_API}"
+                ))
+                .await;
+            (sid, ras, ra_err, das, da_err)
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let mut definition_ids: BTreeMap<String, String> = BTreeMap::new();
+    for (sid, ras, ra_err, das, da_err) in per_sub {
+        if let Some(e) = ra_err {
+            inventory
+                .gaps
+                .push(gap(Some(&sid), GapScope::ROLE_ASSIGNMENTS, &e));
+        }
+        if let Some(e) = da_err {
+            inventory
+                .gaps
+                .push(gap(Some(&sid), GapScope::DENY_ASSIGNMENTS, &e));
+        }
+        for ra in ras.iter().filter_map(Lenient::get) {
+            let Some(p) = ra.properties.get() else {
+                continue;
+            };
+            let (Some(def), Some(principal), Some(scope)) = (
+                p.role_definition_id.get(),
+                p.principal_id.get(),
+                p.scope.get(),
+            ) else {
+                continue;
+            };
+            definition_ids
+                .entry(guid_of(def))
+                .or_insert_with(|| def.clone());
+            access.role_assignments.push(AssignmentRef {
+                listed_in: sid.clone(),
+                scope: normalize_scope(scope),
+                principal_id: principal.to_ascii_lowercase(),
+                principal_type: p.principal_type.get().cloned().unwrap_or_default(),
+                role_definition: guid_of(def),
+                condition: p.condition.get().cloned().filter(|c| !c.trim().is_empty()),
+            });
+        }
+        for da in das.iter().filter_map(Lenient::get) {
+            let Some(p) = da.properties.get() else {
+                continue;
+            };
+            let ids = |l: &Lenient<Vec<crate::arm::models::DenyPrincipal>>| -> Vec<String> {
+                l.get()
+                    .map(|v| {
+                        v.iter()
+                            .filter_map(|d| d.id.get().map(|i| i.to_ascii_lowercase()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            access.deny_assignments.push(DenyRef {
+                listed_in: sid.clone(),
+                name: p.deny_assignment_name.get().cloned().unwrap_or_default(),
+                scope: normalize_scope(p.scope.get().map(String::as_str).unwrap_or("/")),
+                blocks: blocks(p.permissions.get().map(Vec::as_slice).unwrap_or(&[])),
+                principals: ids(&p.principals),
+                exclude_principals: ids(&p.exclude_principals),
+                do_not_apply_to_child_scopes: p
+                    .do_not_apply_to_child_scopes
+                    .get()
+                    .copied()
+                    .unwrap_or(false),
+            });
+        }
+    }
+
+    // The role definitions referenced, once each.
+    let defs: Vec<_> = futures::stream::iter(definition_ids)
+        .map(|(guid, id)| async move {
+            let r = arm
+                .get::<RoleDefinition>(&format!("{id}?api-version={AUTHORIZATION_API}"))
+                .await;
+            (guid, r)
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    for (guid, r) in defs {
+        match r {
+            Ok(d) => {
+                let props = d.properties.get();
+                access.role_definitions.insert(
+                    guid,
+                    RoleDefinitionRef {
+                        name: props
+                            .and_then(|p| p.role_name.get().cloned())
+                            .unwrap_or_default(),
+                        blocks: blocks(
+                            props
+                                .and_then(|p| p.permissions.get())
+                                .map(Vec::as_slice)
+                                .unwrap_or(&[]),
+                        ),
+                    },
+                );
+            }
+            Err(e) => {
+                let mut g = gap(None, GapScope::ROLE_DEFINITIONS, &e);
+                g.message = format!("role definition {guid}: {}", g.message);
+                inventory.gaps.push(g);
+            }
+        }
+    }
+
+    // The scanning identity: the permissions API per resource group, and per resource with an
+    // assignment below its resource group.
+    if inventory.principals.iter().any(|p| p.scanner) {
+        let mut targets: BTreeSet<String> = BTreeSet::new();
+        let mut resources: Vec<String> = Vec::new();
+        for i in &inventory.instances {
+            targets.insert(normalize_scope(&format!(
+                "/subscriptions/{}/resourceGroups/{}",
+                i.subscription_id, i.resource_group
+            )));
+            resources.push(normalize_scope(&i.id));
+        }
+        for s in &inventory.storage_accounts {
+            targets.insert(normalize_scope(&format!(
+                "/subscriptions/{}/resourceGroups/{}",
+                s.subscription_id, s.resource_group
+            )));
+            resources.push(normalize_scope(&s.id));
+        }
+        let deep: BTreeSet<&str> = access
+            .role_assignments
+            .iter()
+            .map(|a| a.scope.as_str())
+            .filter(|s| s.split('/').filter(|x| !x.is_empty()).count() > 4)
+            .collect();
+        for scope in deep {
+            if resources
+                .iter()
+                .any(|r| crate::rbac::scope_contains(scope, r))
+            {
+                targets.insert(scope.to_string());
+            }
+        }
+        let results: Vec<_> = futures::stream::iter(targets)
+            .map(|scope| async move {
+                let (items, err) = arm
+                    .list_all::<Permission>(&format!(
+                        "{scope}/providers/Microsoft.Authorization/permissions?api-version={AUTHORIZATION_API}"
+                    ))
+                    .await;
+                (scope, items, err)
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        for (scope, items, err) in results {
+            match err {
+                Some(e) => {
+                    let sub = scope.split('/').nth(2).map(str::to_string);
+                    let mut g = gap(sub.as_deref(), GapScope::PERMISSIONS, &e);
+                    g.message = format!("{scope}: {}", g.message);
+                    inventory.gaps.push(g);
+                }
+                None => {
+                    let perms: Vec<Permission> =
+                        items.into_iter().filter_map(Lenient::into_option).collect();
+                    access.caller_permissions.insert(scope, blocks(&perms));
+                }
+            }
+        }
+    }
+
+    // Group memberships, only when some assignment or deny assignment names a group.
+    let groups_matter = access
+        .role_assignments
+        .iter()
+        .any(|a| a.principal_type.eq_ignore_ascii_case("Group"))
+        || access.deny_assignments.iter().any(|d| {
+            d.principals
+                .iter()
+                .any(|p| p != crate::sim::fleet::EVERYONE)
+        });
+    if groups_matter {
+        let principals: Vec<String> = inventory
+            .principals
+            .iter()
+            .map(|p| p.object_id.clone())
+            .collect();
+        let memberships: Vec<_> = futures::stream::iter(principals)
+            .map(|id| {
+                let graph = graph.clone();
+                async move {
+                    let m = match graph {
+                        Err(why) => Membership::Unknown(format!("group memberships cannot be read: {why}")),
+                        Ok(g) => {
+                            let (items, err) = g
+                                .list_all::<DirectoryObject>(&format!(
+                                    "/v1.0/directoryObjects/{id}/transitiveMemberOf/microsoft.graph.group?$select=id&$top=999"
+                                ))
+                                .await;
+                            match err {
+                                Some(e) => Membership::Unknown(format!(
+                                    "group memberships cannot be read from Microsoft Graph: {e}"
+                                )),
+                                None => Membership::Known(
+                                    items
+                                        .iter()
+                                        .filter_map(Lenient::get)
+                                        .filter_map(|o| o.id.get().map(|i| i.to_ascii_lowercase()))
+                                        .collect(),
+                                ),
+                            }
+                        }
+                    };
+                    (id, m)
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        access.memberships = memberships.into_iter().collect();
+    }
+    inventory.access = Some(access);
+}
