@@ -103,8 +103,14 @@ pub struct DenyRef {
     pub blocks: Vec<crate::rbac::PermissionBlock>,
     /// Principals denied (lower case; the all-zero GUID is everyone).
     pub principals: Vec<String>,
+    /// Those of `principals` that are groups.
+    #[serde(default)]
+    pub group_principals: Vec<String>,
     /// Principals exempted (lower case).
     pub exclude_principals: Vec<String>,
+    /// Those of `exclude_principals` that are groups.
+    #[serde(default)]
+    pub exclude_group_principals: Vec<String>,
     /// When true, only the scope itself is covered.
     pub do_not_apply_to_child_scopes: bool,
 }

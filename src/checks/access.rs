@@ -76,7 +76,7 @@ fn can(
         .collect();
     let resource = normalize_scope(resource_id);
     if let Some(g) = ctx.gap(subscription, GapScope::DENY_ASSIGNMENTS) {
-        return Outcome::Unknown(gap_reason(g));
+        return Outcome::Unknown(format!("{who}: {}", gap_reason(g)));
     }
     let groups = groups_of(access, &p.object_id);
     let mut unsure: Vec<String> = Vec::new();
@@ -95,7 +95,7 @@ fn can(
                         .any(|s| g.message.starts_with(&format!("{s}:")))
             });
             return Outcome::Unknown(match gap {
-                Some(g) => gap_reason(g),
+                Some(g) => format!("{who}: {}", gap_reason(g)),
                 None => format!(
                     "the permissions of {who} were not read at any scope containing {resource_id}"
                 ),
@@ -108,7 +108,7 @@ fn can(
         }
     } else {
         if let Some(g) = ctx.gap(subscription, GapScope::ROLE_ASSIGNMENTS) {
-            return Outcome::Unknown(gap_reason(g));
+            return Outcome::Unknown(format!("{who}: {}", gap_reason(g)));
         }
         let applicable: Vec<_> = access
             .role_assignments
@@ -190,16 +190,22 @@ fn can(
         if denied_actions.is_empty() {
             continue;
         }
-        let member = |ids: &[String]| -> Option<bool> {
+        // Some(true): p is covered; Some(false): it is not; None: only a group of unknown
+        // membership could cover it.
+        let member = |ids: &[String], group_ids: &[String]| -> Option<bool> {
             if ids.iter().any(|x| x == &p.object_id || x == EVERYONE) {
                 return Some(true);
             }
             match groups {
-                Ok(g) => Some(ids.iter().any(|x| g.contains(x))),
+                Ok(g) => Some(group_ids.iter().any(|x| g.contains(x))),
+                Err(_) if group_ids.is_empty() => Some(false),
                 Err(_) => None,
             }
         };
-        match (member(&d.principals), member(&d.exclude_principals)) {
+        match (
+            member(&d.principals, &d.group_principals),
+            member(&d.exclude_principals, &d.exclude_group_principals),
+        ) {
             (Some(true), Some(false)) => {
                 return Outcome::Fail(format!(
                     "{who} is denied {} at {} by deny assignment '{}'",
@@ -222,7 +228,7 @@ fn can(
             missing.join(", ")
         ))
     } else if !unsure.is_empty() {
-        Outcome::Unknown(unsure.join("; "))
+        Outcome::Unknown(format!("{who}: {}", unsure.join("; ")))
     } else {
         Outcome::Pass
     }

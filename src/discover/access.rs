@@ -106,10 +106,18 @@ pub async fn discover_access(
             let Some(p) = da.properties.get() else {
                 continue;
             };
-            let ids = |l: &Lenient<Vec<crate::arm::models::DenyPrincipal>>| -> Vec<String> {
+            let ids = |l: &Lenient<Vec<crate::arm::models::DenyPrincipal>>,
+                       groups_only: bool|
+             -> Vec<String> {
                 l.get()
                     .map(|v| {
                         v.iter()
+                            .filter(|d| {
+                                !groups_only
+                                    || d.principal_type
+                                        .get()
+                                        .is_some_and(|t| t.eq_ignore_ascii_case("Group"))
+                            })
                             .filter_map(|d| d.id.get().map(|i| i.to_ascii_lowercase()))
                             .collect()
                     })
@@ -120,8 +128,10 @@ pub async fn discover_access(
                 name: p.deny_assignment_name.get().cloned().unwrap_or_default(),
                 scope: normalize_scope(p.scope.get().map(String::as_str).unwrap_or("/")),
                 blocks: blocks(p.permissions.get().map(Vec::as_slice).unwrap_or(&[])),
-                principals: ids(&p.principals),
-                exclude_principals: ids(&p.exclude_principals),
+                principals: ids(&p.principals, false),
+                group_principals: ids(&p.principals, true),
+                exclude_principals: ids(&p.exclude_principals, false),
+                exclude_group_principals: ids(&p.exclude_principals, true),
                 do_not_apply_to_child_scopes: p
                     .do_not_apply_to_child_scopes
                     .get()
@@ -236,11 +246,10 @@ pub async fn discover_access(
         .role_assignments
         .iter()
         .any(|a| a.principal_type.eq_ignore_ascii_case("Group"))
-        || access.deny_assignments.iter().any(|d| {
-            d.principals
-                .iter()
-                .any(|p| p != crate::sim::fleet::EVERYONE)
-        });
+        || access
+            .deny_assignments
+            .iter()
+            .any(|d| !d.group_principals.is_empty() || !d.exclude_group_principals.is_empty());
     if groups_matter {
         let principals: Vec<String> = inventory
             .principals
