@@ -4,7 +4,7 @@ use crate::checks::catalogue::{Evaluation as Mode, CATALOGUE};
 use crate::inventory::{Inventory, INVENTORY_SCHEMA_VERSION};
 use crate::policy::Policy;
 use crate::result::{RunInfo, ScanResult};
-use crate::scan::{self, FailOn};
+use crate::scan;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -17,21 +17,9 @@ pub struct EvaluateArgs {
     /// A `report.json` or an inventory saved with `--save-inventory`.
     #[arg(value_name = "FILE")]
     pub input: PathBuf,
-    /// Policy file layered over the built-in policy.
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
-    /// Output directory.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Report formats, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "csv,json")]
-    pub format: Vec<String>,
-    /// Exit with 1 when findings reach this level.
-    #[arg(long, value_enum, default_value = "error")]
-    pub fail_on: FailOn,
-    /// Print nothing but errors.
-    #[arg(long, short)]
-    pub quiet: bool,
+    /// Policy, output and exit code.
+    #[command(flatten)]
+    pub report: super::scan::ReportArgs,
 }
 
 /// Reads an inventory from an inventory file or a report.
@@ -66,10 +54,14 @@ pub fn read_inventory(path: &std::path::Path) -> anyhow::Result<Inventory> {
 
 /// `scready evaluate`.
 pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let policy = Policy::load(args.policy.as_deref())?;
-    let sinks = crate::report::sinks(&args.format).map_err(anyhow::Error::msg)?;
+    let policy = Policy::load(args.report.policy.as_deref())?;
+    let sinks = crate::report::sinks(&args.report.format).map_err(anyhow::Error::msg)?;
     let inventory = read_inventory(&args.input)?;
-    let out = args.out.clone().unwrap_or_else(scan::default_out_dir);
+    let out = args
+        .report
+        .out
+        .clone()
+        .unwrap_or_else(scan::default_out_dir);
     crate::report::check_writable(&out).map_err(anyhow::Error::msg)?;
     let run = RunInfo {
         tool: "scready".into(),
@@ -88,10 +80,13 @@ pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     )
     .await;
     let written = crate::report::write_all(&result, &out, &sinks)?;
-    if !args.quiet {
+    if !args.report.quiet {
         print!("{}", crate::report::summary::text(&result, &written));
     }
-    Ok(ExitCode::from(scan::exit_code(&result, args.fail_on)))
+    Ok(ExitCode::from(scan::exit_code(
+        &result,
+        args.report.fail_on,
+    )))
 }
 
 /// `scready policy` commands.

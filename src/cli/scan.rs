@@ -30,9 +30,32 @@ pub fn subscription_id(s: &str) -> Result<String, String> {
     }
 }
 
+/// Policy, output and exit-code options shared by `scan` and `evaluate`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Policy file layered over the built-in policy.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Output directory (default: reports/<UTC timestamp>/, with reports/latest pointing at it).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Report formats, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "csv,json")]
+    pub format: Vec<String>,
+    /// Exit with 1 when findings reach this level.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// Options of `scready scan`.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
+    /// Policy, output and exit code.
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Scan only this subscription (repeatable); default: every subscription the credential sees.
     #[arg(long = "subscription", value_name = "ID", value_parser = subscription_id)]
     pub subscriptions: Vec<String>,
@@ -54,18 +77,6 @@ pub struct ScanArgs {
     /// How to authenticate.
     #[arg(long, value_enum, default_value = "auto")]
     pub auth: AuthMode,
-    /// Policy file layered over the built-in policy.
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
-    /// Output directory (default: reports/<UTC timestamp>/, with reports/latest pointing at it).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Report formats, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "csv,json")]
-    pub format: Vec<String>,
-    /// Exit with 1 when findings reach this level.
-    #[arg(long, value_enum, default_value = "error")]
-    pub fail_on: FailOn,
     /// ARM requests in flight at once.
     #[arg(long, default_value_t = 48)]
     pub concurrency: usize,
@@ -96,9 +107,6 @@ pub struct ScanArgs {
     /// With --guest-checks: give each VM this many seconds.
     #[arg(long, default_value_t = 120)]
     pub guest_check_timeout: u64,
-    /// Print nothing but errors.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 fn cloud_of(args: &ScanArgs) -> anyhow::Result<Cloud> {
@@ -125,7 +133,7 @@ pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
     if args.concurrency == 0 {
         anyhow::bail!("--concurrency must be at least 1");
     }
-    let (out, out_is_default) = match &args.out {
+    let (out, out_is_default) = match &args.report.out {
         Some(o) => (o.clone(), false),
         None => (scan::default_out_dir(), true),
     };
@@ -138,14 +146,14 @@ pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
             exclude: args.exclude.clone(),
             subscription_parallelism: args.concurrency.max(4),
         },
-        policy: args.policy.clone(),
+        policy: args.report.policy.clone(),
         out,
         out_is_default,
-        formats: args.format.clone(),
-        fail_on: args.fail_on,
+        formats: args.report.format.clone(),
+        fail_on: args.report.fail_on,
         client: scan::default_client_options(args.concurrency, args.request_timeout),
         save_inventory: args.save_inventory.clone(),
-        quiet: args.quiet,
+        quiet: args.report.quiet,
         access: access_options(args)?,
     })
 }

@@ -162,57 +162,116 @@ fn text(l: &Lenient<String>) -> String {
     l.get().cloned().unwrap_or_default()
 }
 
+/// The properties VMs and scale-set instances share.
+struct Shared<'a> {
+    provisioning_state: &'a Lenient<String>,
+    storage_profile: &'a Lenient<StorageProfile>,
+    os_profile: &'a Lenient<OsProfile>,
+    diagnostics_profile: &'a Lenient<DiagnosticsProfile>,
+    security_profile: &'a Lenient<SecurityProfile>,
+    instance_view: &'a Lenient<InstanceView>,
+}
+
+/// Who an instance is: id, name, kind, where.
+struct Identity<'a> {
+    id: String,
+    name: String,
+    subscription_id: &'a str,
+    kind: InstanceKind,
+    location: String,
+    tags: &'a Lenient<Tags>,
+}
+
+/// An instance with its identity set and the shared properties read from `shared`.
+fn instance(who: Identity, shared: Option<Shared>, a: &mut Anomalies) -> Instance {
+    let Identity {
+        id,
+        name,
+        subscription_id,
+        kind,
+        location,
+        tags,
+    } = who;
+    let view = shared.as_ref().and_then(|s| s.instance_view.get());
+    let (security_type, secure_boot) = shared
+        .as_ref()
+        .map(|s| security(s.security_profile, a))
+        .unwrap_or((None, None));
+    Instance {
+        name,
+        resource_group: id_segment(&id, "resourceGroups").unwrap_or("").to_string(),
+        subscription_id: subscription_id.to_ascii_lowercase(),
+        kind,
+        scale_set: None,
+        instance_id: None,
+        location,
+        os_type: shared.as_ref().and_then(|s| os_type(s.storage_profile, a)),
+        tags: tags.get().cloned().unwrap_or_default(),
+        power_state: power_state(view, a),
+        instance_view: view.is_some(),
+        provisioning_state: shared
+            .as_ref()
+            .and_then(|s| a.take("properties.provisioningState", s.provisioning_state))
+            .cloned(),
+        boot_diagnostics: shared
+            .as_ref()
+            .map(|s| boot_diagnostics(s.diagnostics_profile, a))
+            .unwrap_or(BootDiagnostics::Absent),
+        boot_diagnostics_error: boot_diagnostics_error(view),
+        security_type,
+        secure_boot,
+        disable_password_authentication: shared
+            .as_ref()
+            .and_then(|s| password_auth(s.os_profile, a)),
+        latest_model_applied: None,
+        anomalies: Vec::new(),
+        id,
+    }
+}
+
 /// A VM (standalone or Flexible member) from the `statusOnly=true` listing.
 pub fn vm(model: &VirtualMachine, subscription_id: &str) -> Option<Instance> {
     let id = model.id.get()?.clone();
     let mut a = Anomalies::default();
-    let props = model.properties.get();
     if model.properties.invalid().is_some() {
         a.take("properties", &model.properties);
     }
-    let view = props.and_then(|p| p.instance_view.get());
+    let props = model.properties.get();
     let scale_set = props
         .and_then(|p| p.virtual_machine_scale_set.get())
         .and_then(|s| s.id.get())
         .and_then(|sid| sid.rsplit('/').find(|s| !s.is_empty()))
         .map(str::to_string);
-    let (security_type, secure_boot) = props
-        .map(|p| security(&p.security_profile, &mut a))
-        .unwrap_or((None, None));
-    Some(Instance {
-        name: model
-            .name
-            .get()
-            .cloned()
-            .unwrap_or_else(|| id.rsplit('/').next().unwrap_or("").to_string()),
-        resource_group: id_segment(&id, "resourceGroups").unwrap_or("").to_string(),
-        subscription_id: subscription_id.to_ascii_lowercase(),
-        kind: if scale_set.is_some() {
-            InstanceKind::VmssFlexVm
-        } else {
-            InstanceKind::Vm
-        },
-        scale_set,
-        instance_id: None,
-        location: text(&model.location),
-        os_type: props.and_then(|p| os_type(&p.storage_profile, &mut a)),
-        tags: model.tags.get().cloned().unwrap_or_default(),
-        power_state: power_state(view, &mut a),
-        instance_view: view.is_some(),
-        provisioning_state: props
-            .and_then(|p| a.take("properties.provisioningState", &p.provisioning_state))
-            .cloned(),
-        boot_diagnostics: props
-            .map(|p| boot_diagnostics(&p.diagnostics_profile, &mut a))
-            .unwrap_or(BootDiagnostics::Absent),
-        boot_diagnostics_error: boot_diagnostics_error(view),
-        security_type,
-        secure_boot,
-        disable_password_authentication: props.and_then(|p| password_auth(&p.os_profile, &mut a)),
-        latest_model_applied: None,
-        anomalies: a.0,
+    let name = model
+        .name
+        .get()
+        .cloned()
+        .unwrap_or_else(|| id.rsplit('/').next().unwrap_or("").to_string());
+    let kind = if scale_set.is_some() {
+        InstanceKind::VmssFlexVm
+    } else {
+        InstanceKind::Vm
+    };
+    let shared = props.map(|p| Shared {
+        provisioning_state: &p.provisioning_state,
+        storage_profile: &p.storage_profile,
+        os_profile: &p.os_profile,
+        diagnostics_profile: &p.diagnostics_profile,
+        security_profile: &p.security_profile,
+        instance_view: &p.instance_view,
+    });
+    let who = Identity {
         id,
-    })
+        name,
+        subscription_id,
+        kind,
+        location: text(&model.location),
+        tags: &model.tags,
+    };
+    let mut i = instance(who, shared, &mut a);
+    i.scale_set = scale_set;
+    i.anomalies = a.0;
+    Some(i)
 }
 
 /// A Uniform scale-set instance.
@@ -225,51 +284,45 @@ pub fn scale_set_instance(
     let id = model.id.get()?.clone();
     let mut a = Anomalies::default();
     let props = model.properties.get();
-    let view = props.and_then(|p| p.instance_view.get());
-    let (security_type, secure_boot) = props
-        .map(|p| security(&p.security_profile, &mut a))
-        .unwrap_or((None, None));
     let instance_id = model
         .instance_id
         .get()
         .cloned()
         .or_else(|| id.rsplit('/').next().map(str::to_string));
-    Some(Instance {
-        name: model
-            .name
-            .get()
-            .cloned()
-            .unwrap_or_else(|| format!("{scale_set}_{}", instance_id.clone().unwrap_or_default())),
-        resource_group: id_segment(&id, "resourceGroups").unwrap_or("").to_string(),
-        subscription_id: subscription_id.to_ascii_lowercase(),
-        kind: InstanceKind::VmssInstance,
-        scale_set: Some(scale_set.to_string()),
-        instance_id,
-        location: model
-            .location
-            .get()
-            .cloned()
-            .unwrap_or_else(|| scale_set_location.to_string()),
-        os_type: props.and_then(|p| os_type(&p.storage_profile, &mut a)),
-        tags: model.tags.get().cloned().unwrap_or_default(),
-        power_state: power_state(view, &mut a),
-        instance_view: view.is_some(),
-        provisioning_state: props
-            .and_then(|p| a.take("properties.provisioningState", &p.provisioning_state))
-            .cloned(),
-        boot_diagnostics: props
-            .map(|p| boot_diagnostics(&p.diagnostics_profile, &mut a))
-            .unwrap_or(BootDiagnostics::Absent),
-        boot_diagnostics_error: boot_diagnostics_error(view),
-        security_type,
-        secure_boot,
-        disable_password_authentication: props.and_then(|p| password_auth(&p.os_profile, &mut a)),
-        latest_model_applied: props
-            .and_then(|p| a.take("properties.latestModelApplied", &p.latest_model_applied))
-            .copied(),
-        anomalies: a.0,
+    let name = model
+        .name
+        .get()
+        .cloned()
+        .unwrap_or_else(|| format!("{scale_set}_{}", instance_id.clone().unwrap_or_default()));
+    let location = model
+        .location
+        .get()
+        .cloned()
+        .unwrap_or_else(|| scale_set_location.to_string());
+    let shared = props.map(|p| Shared {
+        provisioning_state: &p.provisioning_state,
+        storage_profile: &p.storage_profile,
+        os_profile: &p.os_profile,
+        diagnostics_profile: &p.diagnostics_profile,
+        security_profile: &p.security_profile,
+        instance_view: &p.instance_view,
+    });
+    let who = Identity {
         id,
-    })
+        name,
+        subscription_id,
+        kind: InstanceKind::VmssInstance,
+        location,
+        tags: &model.tags,
+    };
+    let mut i = instance(who, shared, &mut a);
+    i.scale_set = Some(scale_set.to_string());
+    i.instance_id = instance_id;
+    i.latest_model_applied = props
+        .and_then(|p| a.take("properties.latestModelApplied", &p.latest_model_applied))
+        .copied();
+    i.anomalies = a.0;
+    Some(i)
 }
 
 /// A storage account.

@@ -51,6 +51,13 @@ pub fn write_atomic(
         write(&mut buffered)?;
         buffered.flush()?;
     }
+    // Temporary files are private (0600); a report is as readable as any file the user writes.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
