@@ -258,6 +258,7 @@ pub async fn run_with(
         excluded_subscriptions: options.discover.exclude.clone(),
         ..Default::default()
     };
+    tracing::info!(endpoint = %options.cloud.arm_endpoint, "discovery started");
     let mut inventory = discover::discover(
         &client,
         &options.cloud,
@@ -266,6 +267,12 @@ pub async fn run_with(
         progress,
     )
     .await;
+    tracing::info!(
+        subscriptions = inventory.subscriptions.len(),
+        instances = inventory.instances.len(),
+        gaps = inventory.gaps.len(),
+        "discovery finished"
+    );
     inventory.principals = audited_principals(&options.access, source.as_ref()).await;
     if !inventory.principals.is_empty() && needs_graph(options, &policy) {
         let graph_client = match graph {
@@ -319,6 +326,7 @@ pub async fn run_with(
         "complete"
     }
     .into();
+    tracing::info!(out = %options.out.display(), "writing reports");
     let written = report::write_all(&result, &options.out, &sinks)
         .map_err(|e| ScanError::Output(format!("{}: {e}", options.out.display())))?;
     if options.out_is_default {

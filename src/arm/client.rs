@@ -145,6 +145,14 @@ impl Policy for LimitPolicy {
         }
         let key = limit_key(request.url());
         self.limiter.acquire(&key).await;
+        let retry = ctx.value::<RetryPolicyCount>().map_or(0, |c| **c);
+        tracing::debug!(
+            method = %request.method(),
+            path = request.url().path(),
+            query = request.url().query().unwrap_or(""),
+            retry,
+            "ARM request"
+        );
         let _permit = self.in_flight.acquire().await.expect("semaphore open");
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         if ctx.value::<RetryPolicyCount>().is_some_and(|c| **c > 0) {
@@ -154,6 +162,7 @@ impl Policy for LimitPolicy {
         match &result {
             Ok(response) => {
                 let status = u16::from(response.status());
+                tracing::debug!(status, path = request.url().path(), "ARM response");
                 *self
                     .counters
                     .by_status
@@ -179,7 +188,8 @@ impl Policy for LimitPolicy {
                     }
                 }
             }
-            Err(_) => {
+            Err(e) => {
+                tracing::debug!(error = %e, path = request.url().path(), "ARM request failed");
                 self.counters
                     .transport_errors
                     .fetch_add(1, Ordering::Relaxed);
@@ -422,7 +432,14 @@ impl ArmClient {
         let mut attempt = 0;
         loop {
             let bytes = self.get_bytes(url).await?;
-            match serde_json::from_slice::<T>(&bytes) {
+            let parsed = serde_json::from_slice::<T>(&bytes).or_else(|e| {
+                // Invalid UTF-8 or unpaired surrogate escapes: repair and parse again.
+                match super::sanitize::repair(&bytes) {
+                    Some(fixed) => serde_json::from_slice::<T>(&fixed).map_err(|_| e),
+                    None => Err(e),
+                }
+            });
+            match parsed {
                 Ok(v) => return Ok(v),
                 Err(e) if attempt < self.decode_retries => {
                     attempt += 1;

@@ -5,6 +5,7 @@ pub mod error;
 pub mod lenient;
 pub mod models;
 pub mod ratelimit;
+pub mod sanitize;
 
 pub use client::{ArmClient, ArmClientOptions, CallStats};
 pub use error::ArmError;

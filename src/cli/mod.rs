@@ -11,6 +11,9 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "scready", version, about, long_about = None)]
 pub struct Cli {
+    /// More log lines on stderr: -v progress of phases, -vv every request, -vvv everything.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -45,6 +48,18 @@ pub const EXIT_INCOMPLETE: u8 = 2;
 /// Parses the command line and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        2 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    // Logs go to stderr; stdout carries the summary only.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(cli.verbose >= 3)
+        .try_init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

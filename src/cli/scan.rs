@@ -191,7 +191,23 @@ fn access_options(args: &ScanArgs) -> anyhow::Result<scan::AccessOptions> {
 pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let options = options(&args)?;
     let env: crate::auth::EnvLookup = Arc::new(|k: &str| std::env::var(k).ok());
-    match scan::run(&options, env).await {
+    // Reports are written by synchronous code after the last await, so an interruption either
+    // stops the scan before any file is written or waits for the files to be complete.
+    let result = tokio::select! {
+        biased;
+        r = scan::run(&options, env) => r,
+        _ = super::sim::wait_for_signal() => {
+            if options.out_is_default {
+                let _ = std::fs::remove_dir(&options.out);
+            }
+            eprintln!(
+                "interrupted: the scan stopped before writing its reports; {} was left as it was",
+                options.out.display()
+            );
+            return Ok(ExitCode::from(super::EXIT_INCOMPLETE));
+        }
+    };
+    match result {
         Ok(outcome) => {
             if !options.quiet {
                 print!(

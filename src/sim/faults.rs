@@ -44,6 +44,14 @@ pub enum FaultKind {
         /// How long to hold the request.
         ms: Option<u64>,
     },
+    /// A 200 whose body has every occurrence of `from` replaced by `to` (ill-typed fields,
+    /// odd escapes, hostile strings).
+    Rewrite {
+        /// Text to find in the JSON body.
+        from: String,
+        /// Replacement.
+        to: String,
+    },
 }
 
 impl FaultKind {
@@ -61,6 +69,7 @@ impl FaultKind {
             FaultKind::NotFound => "not-found".into(),
             FaultKind::ExpireToken => "expire-token".into(),
             FaultKind::Hang { .. } => "hang".into(),
+            FaultKind::Rewrite { .. } => "rewrite".into(),
         }
     }
 }
@@ -100,6 +109,12 @@ pub struct FaultRuleSpec {
     /// Hold time for `hang`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ms: Option<u64>,
+    /// Text to replace, for `rewrite`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Replacement, for `rewrite`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
     /// Path filter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -137,8 +152,12 @@ impl TryFrom<FaultRuleSpec> for FaultRule {
             "not-found" => FaultKind::NotFound,
             "expire-token" => FaultKind::ExpireToken,
             "hang" => FaultKind::Hang { ms: s.ms },
+            "rewrite" => FaultKind::Rewrite {
+                from: s.from.clone().ok_or("kind = \"rewrite\" needs from")?,
+                to: s.to.clone().unwrap_or_default(),
+            },
             other => return Err(format!(
-                "unknown fault kind '{other}' (expected status, throttle, reset, truncated, malformed, next-link-loop, repeat-items, forbidden, not-found, expire-token or hang)"
+                "unknown fault kind '{other}' (expected status, throttle, reset, truncated, malformed, next-link-loop, repeat-items, forbidden, not-found, expire-token, hang or rewrite)"
             )),
         };
         let rule = FaultRule {
@@ -176,6 +195,10 @@ impl From<FaultRule> for FaultRuleSpec {
             }
             FaultKind::Throttle { retry_after } => s.retry_after = retry_after,
             FaultKind::Hang { ms } => s.ms = ms,
+            FaultKind::Rewrite { from, to } => {
+                s.from = Some(from);
+                s.to = Some(to);
+            }
             _ => {}
         }
         s

@@ -446,7 +446,10 @@ async fn arm_request(
                 paging_fault = Some(PagingFault::RepeatItems);
                 None
             }
-            FaultKind::Reset | FaultKind::Truncated | FaultKind::Malformed => {
+            FaultKind::Reset
+            | FaultKind::Truncated
+            | FaultKind::Malformed
+            | FaultKind::Rewrite { .. } => {
                 body_fault = Some(f.clone());
                 None
             }
@@ -506,6 +509,11 @@ async fn arm_request(
             to_response(reply)
         }
         Some(FaultKind::Reset) => reset_response(reply),
+        Some(FaultKind::Rewrite { from, to }) => {
+            let body = String::from_utf8_lossy(&reply.body).replace(&from, &to);
+            reply.body = body.into_bytes();
+            to_response(reply)
+        }
         _ => to_response(reply),
     }
 }
