@@ -119,7 +119,7 @@ const INSTANCES: [&str; 8] = ["a-1", "a-2", "b-1", "w-1", "w-2", "w-3", "ss-a_0"
 #[tokio::test]
 async fn access_is_judged_per_instance_and_principal_as_azure_does() {
     let f = fleet();
-    let sim = Simulator::start(&f, SimConfig::default()).await.unwrap();
+    let sim = common::start(&f, SimConfig::default()).await;
     let people = [
         "alice", "bob", "carol", "dave", "erin", "frank", "henry", "ivan", "judy",
     ];
@@ -213,7 +213,7 @@ async fn access_is_judged_per_instance_and_principal_as_azure_does() {
 #[tokio::test]
 async fn groups_resolve_for_the_scanner_through_permissions_and_for_others_only_with_graph() {
     let f = fleet();
-    let sim = Simulator::start(&f, SimConfig::default()).await.unwrap();
+    let sim = common::start(&f, SimConfig::default()).await;
     // The scanning identity holds VM Contributor only through the ops group: the permissions
     // API already includes its groups.
     let (o, _out) = scan_as(&sim, SCANNER_IN_OPS, false, AccessOptions::default()).await;
@@ -300,15 +300,14 @@ async fn authorization_calls_grow_with_resource_groups_not_instances() {
             };
             f.subscriptions[0].vms.push(vm);
         }
-        let sim = Simulator::start(
+        let sim = common::start(
             &f,
             SimConfig {
                 page_size: Some(1000),
                 ..Default::default()
             },
         )
-        .await
-        .unwrap();
+        .await;
         let people = named(&f, &["alice", "bob", "henry"]);
         for principals in [Vec::new(), people] {
             let (o, _out) = scan_as(
@@ -337,7 +336,7 @@ async fn authorization_calls_grow_with_resource_groups_not_instances() {
 #[tokio::test]
 async fn network_probe_passes_on_a_tls_listener_and_fails_on_closed_ports_and_unknown_names() {
     let f = fleet();
-    let sim = Simulator::start(&f, SimConfig::default()).await.unwrap();
+    let sim = common::start(&f, SimConfig::default()).await;
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -434,7 +433,8 @@ async fn network_probe_passes_on_a_tls_listener_and_fails_on_closed_ports_and_un
 #[tokio::test]
 async fn guest_checks_are_off_by_default_and_only_post_run_commands_when_asked() {
     let f = fleet();
-    let sim = Simulator::start(&f, SimConfig::default()).await.unwrap();
+    let mut sim = common::start(&f, SimConfig::default()).await;
+    sim.expect_run_commands(2);
     let (o, _out) = scan_as(&sim, SCANNER, true, AccessOptions::default()).await;
     assert!(o.result.inventory.guest.is_none());
     assert!(!o

@@ -27,15 +27,13 @@ fn text(b: &[u8]) -> String {
 }
 
 struct Setup {
-    sim: Simulator,
+    sim: common::Sim,
     dir: tempfile::TempDir,
     ca: String,
 }
 
 async fn setup() -> Setup {
-    let sim = Simulator::start(&fleet("small.toml"), SimConfig::default())
-        .await
-        .unwrap();
+    let sim = common::start(&fleet("small.toml"), SimConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, sim.ca_pem()).unwrap();

@@ -185,9 +185,9 @@ fn expected_demo() -> BTreeMap<String, (String, String, String, String)> {
     m
 }
 
-async fn demo_sim(config: SimConfig) -> (Fleet, Simulator) {
+async fn demo_sim(config: SimConfig) -> (Fleet, common::Sim) {
     let fleet = demo_fleet();
-    let sim = Simulator::start(&fleet, config).await.unwrap();
+    let sim = common::start(&fleet, config).await;
     (fleet, sim)
 }
 

@@ -316,7 +316,7 @@ async fn remaining_reads_header_counts_down() {
     assert_eq!(headers["x-ms-ratelimit-remaining-tenant-reads"], "4");
 }
 
-async fn sim_with(rule: FaultRule) -> (scready::sim::Simulator, reqwest::Client, String) {
+async fn sim_with(rule: FaultRule) -> (Sim, reqwest::Client, String) {
     let f = fleet("small.toml");
     let sim = start(
         &f,
@@ -572,7 +572,8 @@ async fn rate_faults_are_reproducible_for_a_seed() {
 #[tokio::test]
 async fn writes_are_rejected_and_counted() {
     let f = fleet("small.toml");
-    let sim = start(&f, SimConfig::default()).await;
+    let mut sim = start(&f, SimConfig::default()).await;
+    sim.expect_writes(3);
     let client = client(&sim);
     let token = sim.issue_token(SCANNER).unwrap();
     let vm = format!(

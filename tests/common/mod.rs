@@ -30,11 +30,67 @@ pub const SUB_PROD: &str = "22222222-0000-4000-8000-000000000001";
 /// Development subscription of `small.toml`.
 pub const SUB_DEV: &str = "22222222-0000-4000-8000-000000000002";
 
-/// Starts a simulator with throttling at ARM's defaults.
-pub async fn start(fleet: &Fleet, config: SimConfig) -> Simulator {
-    Simulator::start(fleet, config)
-        .await
-        .expect("simulator starts")
+/// A simulator that, when the test ends, asserts it received no request but GET (the
+/// read-only guarantee), unless the test declared the writes it makes.
+pub struct Sim {
+    inner: Simulator,
+    expected_writes: u64,
+    run_commands_only: bool,
+}
+
+impl Sim {
+    /// Declares `n` non-GET requests this test sends on purpose.
+    pub fn expect_writes(&mut self, n: u64) {
+        self.expected_writes = n;
+    }
+
+    /// Declares `n` Run Command POSTs (and no other non-GET request).
+    pub fn expect_run_commands(&mut self, n: u64) {
+        self.expected_writes = n;
+        self.run_commands_only = true;
+    }
+}
+
+impl std::ops::Deref for Sim {
+    type Target = Simulator;
+    fn deref(&self) -> &Simulator {
+        &self.inner
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let stats = self.inner.stats();
+        assert_eq!(
+            stats.non_get_requests, self.expected_writes,
+            "the simulator saw requests other than GET: {:?}",
+            stats.non_get_log
+        );
+        if self.run_commands_only {
+            assert!(
+                stats
+                    .non_get_log
+                    .iter()
+                    .all(|l| l.starts_with("POST ") && l.contains("/runCommand?")),
+                "{:?}",
+                stats.non_get_log
+            );
+        }
+    }
+}
+
+/// Starts a simulator (throttling at ARM's defaults unless configured) guarded by [`Sim`].
+pub async fn start(fleet: &Fleet, config: SimConfig) -> Sim {
+    Sim {
+        inner: Simulator::start(fleet, config)
+            .await
+            .expect("simulator starts"),
+        expected_writes: 0,
+        run_commands_only: false,
+    }
 }
 
 /// An HTTPS client that trusts only the simulator's CA.
