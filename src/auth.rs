@@ -58,8 +58,10 @@ pub struct AuthError {
 pub trait TokenSource: Send + Sync + std::fmt::Debug {
     /// A valid token (possibly cached).
     async fn token(&self) -> Result<Secret, AuthError>;
-    /// Drops any cached token so that the next [`TokenSource::token`] obtains a new one.
-    async fn renew(&self) -> Result<(), AuthError>;
+    /// Replaces `rejected` (a token ARM refused before its stated expiry): the next
+    /// [`TokenSource::token`] obtains a new one. Concurrent callers that report the same token
+    /// cause one renewal; returns whether this call renewed.
+    async fn renew(&self, rejected: &Secret) -> Result<bool, AuthError>;
     /// Which credential this is, for messages.
     fn describe(&self) -> String;
 }
@@ -89,7 +91,7 @@ impl TokenSource for StaticToken {
     async fn token(&self) -> Result<Secret, AuthError> {
         Ok(self.token.clone())
     }
-    async fn renew(&self) -> Result<(), AuthError> {
+    async fn renew(&self, _rejected: &Secret) -> Result<bool, AuthError> {
         Err(AuthError {
             credential: AuthMode::Token.label().into(),
             reason: "ARM rejected the token as expired or invalid, and a static token cannot be renewed; obtain a new one (e.g. az account get-access-token)".into(),
@@ -108,6 +110,7 @@ pub struct IdentityToken {
     scope: String,
     factory: Factory,
     current: Mutex<Arc<dyn TokenCredential>>,
+    renewing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for IdentityToken {
@@ -128,6 +131,7 @@ impl IdentityToken {
             scope: scope.to_string(),
             factory,
             current: Mutex::new(current),
+            renewing: tokio::sync::Mutex::new(()),
         })
     }
 }
@@ -145,10 +149,20 @@ impl TokenSource for IdentityToken {
                 reason: first_line(&e.to_string()),
             })
     }
-    async fn renew(&self) -> Result<(), AuthError> {
+    async fn renew(&self, rejected: &Secret) -> Result<bool, AuthError> {
+        let _one_at_a_time = self.renewing.lock().await;
+        // Someone else may have renewed while this caller waited.
+        if self
+            .token()
+            .await
+            .ok()
+            .is_some_and(|t| t.secret() != rejected.secret())
+        {
+            return Ok(false);
+        }
         let fresh = (self.factory)()?;
         *self.current.lock().unwrap() = fresh;
-        Ok(())
+        Ok(true)
     }
     fn describe(&self) -> String {
         self.name.clone()
@@ -367,7 +381,7 @@ mod tests {
     async fn static_token_cannot_renew_and_debug_redacts() {
         let t = StaticToken::new("eyJ.secret.sig");
         assert_eq!(t.token().await.unwrap().secret(), "eyJ.secret.sig");
-        assert!(t.renew().await.is_err());
+        assert!(t.renew(&Secret::new("eyJ.secret.sig")).await.is_err());
         assert!(!format!("{t:?}").contains("secret"));
     }
 

@@ -240,8 +240,9 @@ impl Policy for AuthPolicy {
                 status, headers, bytes,
             ));
         }
-        self.source.renew().await.map_err(auth_error)?;
-        self.counters.token_renewals.fetch_add(1, Ordering::Relaxed);
+        if self.source.renew(&token).await.map_err(auth_error)? {
+            self.counters.token_renewals.fetch_add(1, Ordering::Relaxed);
+        }
         let token = self.source.token().await.map_err(auth_error)?;
         request.insert_header("authorization", format!("Bearer {}", token.secret()));
         next[0].send(ctx, request, &next[1..]).await
@@ -365,7 +366,7 @@ impl ArmClient {
             .await
             .map_err(|e| {
                 if matches!(e.kind(), azure_core::error::ErrorKind::Credential) {
-                    ArmError::Auth(e.to_string())
+                    ArmError::Auth(root_message(&e))
                 } else {
                     ArmError::Transport(chain(&e))
                 }
@@ -524,6 +525,23 @@ impl ArmClient {
             rate_limit_wait_ms: self.limiter.waited().as_millis() as u64,
         }
     }
+}
+
+/// The innermost cause's message (the retry policy wraps errors in context of its own).
+fn root_message(e: &azure_core::Error) -> String {
+    let mut msg = e.to_string();
+    let mut cur: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = cur {
+        msg = s.to_string();
+        cur = s.source();
+    }
+    // An error built from a message has no source: its own text is the cause.
+    if msg.starts_with("non-transport error") {
+        if let Some(m) = e.get_ref().map(|r| r.to_string()) {
+            return m;
+        }
+    }
+    msg
 }
 
 /// The error and its causes on one line (tokens never appear in these messages).
