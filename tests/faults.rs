@@ -306,7 +306,9 @@ async fn failures_beyond_the_retry_budget_are_gaps_with_their_reason() {
     let f = fleet();
     let base = baseline(&f).await;
     let (s0, s1, s2) = (sub_id(&f, 0), sub_id(&f, 1), sub_id(&f, 2));
-    let cases: Vec<(&str, Vec<FaultRule>, Vec<(String, &str, &str)>)> = vec![
+    /// A case: name, faults, and the gaps (subscription, listing, code) it must leave.
+    type Case<'a> = (&'a str, Vec<FaultRule>, Vec<(String, &'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
         (
             "503 longer than the retry budget on one listing",
             vec![FaultRule::always(FaultKind::Status {
