@@ -11,6 +11,7 @@ pub mod cloud;
 pub mod config_file;
 pub mod discover;
 pub mod findings;
+pub mod history;
 pub mod inventory;
 pub mod policy;
 pub mod probe;
