@@ -5,6 +5,7 @@
 
 pub mod arm;
 pub mod auth;
+pub mod browser;
 pub mod checks;
 pub mod cli;
 pub mod cloud;
@@ -15,6 +16,7 @@ pub mod history;
 pub mod inventory;
 pub mod policy;
 pub mod probe;
+pub mod progress;
 pub mod rbac;
 pub mod report;
 pub mod result;

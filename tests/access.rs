@@ -64,6 +64,8 @@ fn options(sim: &Simulator, out: &std::path::Path, access: AccessOptions) -> Sca
         save_inventory: None,
         quiet: true,
         access,
+        history: None,
+        progress: scready::progress::ProgressMode::Off,
     }
 }
 

@@ -49,6 +49,8 @@ fn options(sim: &Simulator, out: &Path, policy: Option<&str>) -> ScanOptions {
         client: fast_client(),
         save_inventory: None,
         quiet: true,
+        history: None,
+        progress: scready::progress::ProgressMode::Off,
         access: scan::AccessOptions::default(),
     }
 }
