@@ -16,6 +16,15 @@ const NAMES: &[&str] = &[
     "google-chrome-stable",
 ];
 
+/// A page as Chromium left it.
+#[derive(Clone, Debug, Default)]
+pub struct LoadedPage {
+    /// The serialised DOM.
+    pub dom: String,
+    /// Console messages (one per line of Chromium's log).
+    pub console: Vec<String>,
+}
+
 /// A Chromium binary.
 #[derive(Clone, Debug)]
 pub struct Chromium {
@@ -58,14 +67,16 @@ impl Chromium {
         &self.path
     }
 
-    /// Runs Chromium headless on `url` with `args`; returns its stdout.
-    fn run(&self, url: &str, args: &[String]) -> Result<String, String> {
+    /// Runs Chromium headless on `url` with `args`; returns its stdout and stderr.
+    fn run(&self, url: &str, args: &[String]) -> Result<(String, String), String> {
         let profile = tempfile::Builder::new()
             .prefix("scready-chromium-")
             .tempdir()
             .map_err(|e| format!("cannot create a browser profile: {e}"))?;
         let stdout_path = profile.path().join("stdout");
         let stdout = std::fs::File::create(&stdout_path).map_err(|e| e.to_string())?;
+        let stderr_path = profile.path().join("stderr");
+        let stderr = std::fs::File::create(&stderr_path).map_err(|e| e.to_string())?;
         let mut child = Command::new(&self.path)
             .args([
                 "--headless",
@@ -91,7 +102,7 @@ impl Chromium {
             .env("HOME", profile.path())
             .stdin(Stdio::null())
             .stdout(stdout)
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .map_err(|e| format!("{}: {e}", self.path.display()))?;
         let started = Instant::now();
@@ -114,14 +125,28 @@ impl Chromium {
         if !status.success() {
             return Err(format!("{} exited with {status}", self.path.display()));
         }
-        std::fs::read_to_string(&stdout_path).map_err(|e| e.to_string())
+        let read = |p: &Path| std::fs::read(p).map(|b| String::from_utf8_lossy(&b).into_owned());
+        Ok((
+            read(&stdout_path).map_err(|e| e.to_string())?,
+            read(&stderr_path).unwrap_or_default(),
+        ))
     }
 
-    /// The page's DOM after its script ran, as Chromium serialises it.
-    pub fn dump_dom(&self, url: &str, extra_args: &[&str]) -> Result<String, String> {
-        let mut args = vec!["--dump-dom".to_string()];
-        args.extend(extra_args.iter().map(|a| a.to_string()));
-        self.run(url, &args)
+    /// Loads a page: its DOM after its script ran, as Chromium serialises it, and what the page
+    /// logged to the console (script errors and blocked loads included).
+    pub fn load(&self, url: &str) -> Result<LoadedPage, String> {
+        let args = [
+            "--dump-dom".to_string(),
+            "--enable-logging=stderr".to_string(),
+            "--v=0".to_string(),
+        ];
+        let (dom, log) = self.run(url, &args)?;
+        let console = log
+            .lines()
+            .filter(|l| l.contains(":CONSOLE"))
+            .map(str::to_string)
+            .collect();
+        Ok(LoadedPage { dom, console })
     }
 
     /// A PNG screenshot of a page of `width` × `height` pixels, written atomically to `png`.

@@ -200,7 +200,8 @@ fn unread(s: &RunSnapshot) -> (BTreeSet<Option<String>>, Vec<UnreadSubscription>
     }
     let list = reasons
         .into_iter()
-        .map(|(id, r)| {
+        .map(|(id, mut r)| {
+            r.sort();
             let id = id.unwrap_or_default();
             UnreadSubscription {
                 name: s.subscriptions.get(&id).cloned().unwrap_or_default(),

@@ -120,7 +120,7 @@ pub fn diff(d: &RunDiff) -> String {
     if !d.not_seen_in_to.is_empty() {
         section(
             &mut s,
-            &format!("not seen in run {} (partial)", d.to.id),
+            &format!("not seen in run {}, which is partial", d.to.id),
             &d.not_seen_in_to,
             "",
         );
@@ -128,7 +128,7 @@ pub fn diff(d: &RunDiff) -> String {
     if !d.not_seen_in_from.is_empty() {
         section(
             &mut s,
-            &format!("not seen in run {} (partial)", d.from.id),
+            &format!("not seen in run {}, which is partial", d.from.id),
             &d.not_seen_in_from,
             "",
         );

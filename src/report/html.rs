@@ -259,13 +259,13 @@ fn since(s: &mut String, h: &HistorySummary) {
     change_list(s, "disappeared", &d.disappeared, "disappeared");
     change_list(
         s,
-        &format!("not seen in run {} (partial)", d.to.id),
+        &format!("not seen in run {}, which is partial", d.to.id),
         &d.not_seen_in_to,
         "not-seen",
     );
     change_list(
         s,
-        &format!("not seen in run {} (partial)", d.from.id),
+        &format!("not seen in run {}, which is partial", d.from.id),
         &d.not_seen_in_from,
         "not-seen",
     );
@@ -289,7 +289,7 @@ fn since(s: &mut String, h: &HistorySummary) {
 
 /// Chart geometry: total width, label column, longest bar.
 const CHART_W: f64 = 450.0;
-const LABEL_W: f64 = 200.0;
+const LABEL_W: f64 = 210.0;
 const BAR_W: f64 = 170.0;
 
 /// A label cut to what fits the label column.
@@ -671,12 +671,10 @@ fn instances(s: &mut String, r: &ScanResult) {
     );
     let _ = write!(
         s,
-        "<table id=\"instances\" data-total=\"{total}\" data-shown=\"{total}\">\n<thead><tr>\
+        "<div class=\"table-wrap\"><table id=\"instances\" data-total=\"{total}\" data-shown=\"{total}\">\n<thead><tr>\
          <th data-key=\"name\">Name</th><th data-key=\"verdict\">Verdict</th>\
          <th data-key=\"subscription\">Subscription</th><th data-key=\"rg\">Resource group</th>\
-         <th data-key=\"kind\">Kind</th><th data-key=\"location\">Location</th>\
-         <th data-key=\"power\">Power</th><th data-key=\"bootdiag\">Boot diagnostics</th>\
-         <th data-key=\"checks\">Checks</th><th data-key=\"tags\">Tags</th><th>Findings</th></tr></thead>\n<tbody>\n"
+         <th data-key=\"state\">Kind, region, state</th><th data-key=\"checks\">Checks</th><th data-key=\"tags\">Tags</th><th>Findings</th></tr></thead>\n<tbody>\n"
     );
     for idx in order {
         let i = &r.inventory.instances[idx];
@@ -701,7 +699,7 @@ fn instances(s: &mut String, r: &ScanResult) {
         );
         let _ = write!(
             s,
-            "<td class=\"name\" title=\"{}\">{}</td><td data-v=\"{}\"><span class=\"badge {}\">{}</span></td><td>{}</td><td>{}</td><td class=\"small\">{}</td><td class=\"small\">{}</td><td class=\"small\">{}</td><td class=\"small\">{}</td><td>",
+            "<td class=\"name\" title=\"{}\">{}</td><td data-v=\"{}\"><span class=\"badge {}\">{}</span></td><td>{}</td><td>{}</td><td class=\"small state\">{} · {}<br>power: {}<br>boot diagnostics: {}</td><td>",
             esc(&i.id),
             esc(&i.name),
             rank(v.verdict),
@@ -711,7 +709,7 @@ fn instances(s: &mut String, r: &ScanResult) {
             esc(&i.resource_group),
             i.kind.as_str(),
             esc(&i.location),
-            esc(i.power_state.as_deref().unwrap_or("")),
+            esc(i.power_state.as_deref().unwrap_or("unknown")),
             i.boot_diagnostics.report_label()
         );
         for b in &v.blockers {
@@ -727,7 +725,7 @@ fn instances(s: &mut String, r: &ScanResult) {
         for t in &tag_lines {
             let _ = write!(s, "<span class=\"tag\">{}</span>", esc(t));
         }
-        s.push_str("</td><td>");
+        s.push_str("</td><td class=\"findings\">");
         let own: &[&Finding] = by_resource
             .get(&i.id.to_ascii_lowercase())
             .map(Vec::as_slice)
@@ -761,7 +759,7 @@ fn instances(s: &mut String, r: &ScanResult) {
         }
         s.push_str("</td></tr>\n");
     }
-    s.push_str("</tbody>\n</table>\n</section>\n");
+    s.push_str("</tbody>\n</table></div>\n</section>\n");
 }
 
 fn subscription_findings(s: &mut String, r: &ScanResult) {

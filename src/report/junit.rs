@@ -4,6 +4,7 @@
 
 use super::ReportSink;
 use crate::findings::{Finding, FindingStatus, Verdict};
+use crate::history::render::short_time;
 use crate::result::ScanResult;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -97,6 +98,10 @@ pub fn document(r: &ScanResult) -> String {
         suites.entry(id).or_default().push(n);
     }
     let count = |v: Verdict| r.verdicts.iter().filter(|x| x.verdict == v).count();
+    // JUnit timestamps are local date-times without a zone; scready's are UTC.
+    let timestamp = short_time(&r.run.started_at)
+        .trim_end_matches('Z')
+        .to_string();
     let mut s = String::with_capacity(4096 + r.inventory.instances.len() * 600);
     s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -106,7 +111,7 @@ pub fn document(r: &ScanResult) -> String {
         count(Verdict::Blocked),
         count(Verdict::Unknown),
         r.run.duration_ms as f64 / 1000.0,
-        xml(&r.run.started_at)
+        xml(&timestamp)
     );
     for id in order {
         let members = &suites[&id];
@@ -126,11 +131,10 @@ pub fn document(r: &ScanResult) -> String {
             .count();
         let _ = writeln!(
             s,
-            "  <testsuite name=\"{}\" id=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0\" timestamp=\"{}\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"0\" timestamp=\"{}\">",
             xml(&suite_name),
-            xml(&id),
             members.len(),
-            xml(&r.run.started_at)
+            xml(&timestamp)
         );
         let gaps: Vec<&crate::inventory::CoverageGap> = r
             .coverage
@@ -142,8 +146,13 @@ pub fn document(r: &ScanResult) -> String {
                     .is_none_or(|x| x.eq_ignore_ascii_case(&id))
             })
             .collect();
-        if !gaps.is_empty() {
-            s.push_str("    <properties>\n");
+        s.push_str("    <properties>\n");
+        let _ = writeln!(
+            s,
+            "      <property name=\"subscription_id\" value=\"{}\"/>",
+            xml(&id)
+        );
+        {
             for g in gaps {
                 let status = g.status.map(|x| format!("HTTP {x} ")).unwrap_or_default();
                 let _ = writeln!(
@@ -152,8 +161,8 @@ pub fn document(r: &ScanResult) -> String {
                     xml(&format!("{}: {status}{}: {}", g.what, g.code, g.message))
                 );
             }
-            s.push_str("    </properties>\n");
         }
+        s.push_str("    </properties>\n");
         for &n in members {
             let i = &r.inventory.instances[n];
             let v = &r.verdicts[n];
@@ -161,7 +170,11 @@ pub fn document(r: &ScanResult) -> String {
                 s,
                 "    <testcase name=\"{}\" classname=\"{}\" time=\"0\"",
                 xml(&i.name),
-                xml(&format!("{}.{}", suite_name, i.resource_group))
+                xml(&format!(
+                    "{}.{}",
+                    if name.is_empty() { &id } else { name },
+                    i.resource_group
+                ))
             );
             let applying: Vec<&Finding> = own
                 .get(&i.id.to_ascii_lowercase())
