@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine:
-#   make run    builds scready and runs the demo (simulator + demo fleet, scanned end to end)
+#   make run    builds scready and runs the demo (simulator + demo fleet, scanned end to end;
+#               reports and, with Chromium installed, a screenshot in reports/demo/)
 #   make test   runs the whole test suite
 CARGO ?= cargo
 

@@ -5,15 +5,18 @@
 
 pub mod arm;
 pub mod auth;
+pub mod browser;
 pub mod checks;
 pub mod cli;
 pub mod cloud;
 pub mod config_file;
 pub mod discover;
 pub mod findings;
+pub mod history;
 pub mod inventory;
 pub mod policy;
 pub mod probe;
+pub mod progress;
 pub mod rbac;
 pub mod report;
 pub mod result;

@@ -3,6 +3,7 @@
 use crate::arm::CallStats;
 use crate::checks::Evaluation;
 use crate::findings::{Finding, InstanceVerdict, Verdict};
+use crate::history::HistorySummary;
 use crate::inventory::{CoverageGap, Inventory};
 use crate::policy::{Policy, Waiver};
 use serde::{Deserialize, Serialize};
@@ -75,6 +76,21 @@ pub struct PolicyInfo {
     pub expired_waivers: Vec<Waiver>,
 }
 
+/// What the policy says about one check, for readers of the reports.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckText {
+    /// Short label.
+    pub title: String,
+    /// Severity as applied.
+    pub severity: String,
+    /// The error the portal shows when this check fails.
+    pub portal_error: String,
+    /// What to do.
+    pub mitigation: String,
+    /// Documentation link.
+    pub docs: String,
+}
+
 /// One scan's conclusions.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScanResult {
@@ -97,6 +113,13 @@ pub struct ScanResult {
     pub access: Vec<crate::checks::AccessVerdict>,
     /// The inventory evaluated (re-evaluate offline with `scready evaluate report.json`).
     pub inventory: Inventory,
+    /// The policy's texts of every check that appears in `findings`, by check id.
+    #[serde(default)]
+    pub checks: BTreeMap<String, CheckText>,
+    /// This run in the history database: its id, the readiness trend and the diff against the
+    /// previous run of the same scope (absent without history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistorySummary>,
 }
 
 impl ScanResult {
@@ -141,6 +164,27 @@ impl ScanResult {
         summary.warning_checks = sorted(warning);
         let mut run = run;
         run.partial = inventory.is_partial();
+        let checks = evaluation
+            .findings
+            .iter()
+            .map(|f| f.check_id.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter(|id| policy.checks.contains_key(*id))
+            .map(|id| {
+                let c = policy.check(id);
+                (
+                    id.to_string(),
+                    CheckText {
+                        title: c.title.clone(),
+                        severity: policy.severity(id).as_str().to_string(),
+                        portal_error: c.portal_error.clone(),
+                        mitigation: c.mitigation.clone(),
+                        docs: c.docs.clone(),
+                    },
+                )
+            })
+            .collect();
         ScanResult {
             schema_version: REPORT_SCHEMA_VERSION,
             coverage: Coverage {
@@ -161,6 +205,28 @@ impl ScanResult {
             findings: evaluation.findings,
             access: evaluation.access,
             inventory,
+            checks,
+            history: None,
+        }
+    }
+
+    /// The subscription's display name (empty when unknown).
+    pub fn subscription_name(&self, id: &str) -> &str {
+        self.inventory
+            .subscriptions
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(id))
+            .map(|s| s.name.as_str())
+            .unwrap_or("")
+    }
+
+    /// Share of the instances with this verdict, in percent (0 when there are none).
+    pub fn percent(&self, verdict: Verdict) -> f64 {
+        let total = self.coverage.instances;
+        if total == 0 {
+            0.0
+        } else {
+            self.count(verdict) as f64 * 100.0 / total as f64
         }
     }
 

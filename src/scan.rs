@@ -8,6 +8,7 @@ use crate::checks;
 use crate::cloud::Cloud;
 use crate::discover::{self, hosts::HostResolver, DiscoverOptions, Progress};
 use crate::findings::{FindingStatus, Verdict};
+use crate::history::History;
 use crate::inventory::Inventory;
 use crate::policy::Policy;
 use crate::report;
@@ -70,6 +71,10 @@ pub struct ScanOptions {
     pub quiet: bool,
     /// Access checks, network probe and guest checks.
     pub access: AccessOptions,
+    /// The history database to record the run in (`None`: `--no-history`).
+    pub history: Option<PathBuf>,
+    /// Progress on stderr during discovery.
+    pub progress: crate::progress::ProgressMode,
 }
 
 /// Whose access is audited, and the environment and guest checks.
@@ -207,6 +212,7 @@ pub async fn run(options: &ScanOptions, env: auth::EnvLookup) -> Result<ScanOutc
         .map_err(|e| ScanError::Configuration(e.to_string()))?;
     report::sinks(&options.formats).map_err(ScanError::Configuration)?;
     report::check_writable(&options.out).map_err(ScanError::Output)?;
+    open_history(options)?;
     let settings = AuthSettings {
         mode: options.auth,
         cloud: options.cloud.clone(),
@@ -218,6 +224,25 @@ pub async fn run(options: &ScanOptions, env: auth::EnvLookup) -> Result<ScanOutc
         .map_err(|e| ScanError::Credentials(e.to_string()))?;
     let graph = auth::graph_token_source(&settings, mode);
     run_with(options, policy, http, source, graph).await
+}
+
+/// Opens (creating or migrating) the history database, when there is one.
+fn open_history(options: &ScanOptions) -> Result<Option<History>, ScanError> {
+    options
+        .history
+        .as_deref()
+        .map(History::open)
+        .transpose()
+        .map_err(|e| ScanError::Configuration(format!("--history {e}")))
+}
+
+/// Records the run and puts its trend and diff into the result; a failure is reported on
+/// stderr and leaves the reports without history.
+fn record_history(history: &mut History, result: &mut ScanResult) {
+    match history.record(result).and_then(|id| history.summary(id)) {
+        Ok(summary) => result.history = Some(summary),
+        Err(e) => eprintln!("warning: history not recorded: {e}"),
+    }
 }
 
 /// Whether group memberships may be needed (the access checks are on).
@@ -238,6 +263,7 @@ pub async fn run_with(
     let started = Instant::now();
     let sinks = report::sinks(&options.formats).map_err(ScanError::Configuration)?;
     report::check_writable(&options.out).map_err(ScanError::Output)?;
+    let mut history = open_history(options)?;
     let mut client_options = options.client.clone();
     client_options.allow_run_command = options.access.guest.is_some();
     let client = ArmClient::new(
@@ -259,60 +285,66 @@ pub async fn run_with(
         ..Default::default()
     };
     tracing::info!(endpoint = %options.cloud.arm_endpoint, "discovery started");
-    let mut inventory = discover::discover(
-        &client,
-        &options.cloud,
-        &resolver,
-        &options.discover,
-        progress,
-    )
-    .await;
-    tracing::info!(
-        subscriptions = inventory.subscriptions.len(),
-        instances = inventory.instances.len(),
-        gaps = inventory.gaps.len(),
-        "discovery finished"
-    );
-    inventory.principals = audited_principals(&options.access, source.as_ref()).await;
-    if !inventory.principals.is_empty() && needs_graph(options, &policy) {
-        let graph_client = match graph {
-            Ok(g) => ArmClient::new(
-                options.cloud.graph_endpoint.clone(),
-                http.clone(),
-                g,
-                &options.client,
-            )
-            .map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
-        discover::access::discover_access(
+    let network = async {
+        let mut inventory = discover::discover(
             &client,
-            graph_client.as_ref().map_err(Clone::clone),
-            &mut inventory,
+            &options.cloud,
+            &resolver,
+            &options.discover,
+            progress.clone(),
         )
         .await;
-    }
-    if options.access.network_probe
-        && policy.severity("websocket-blocked") != crate::policy::Severity::Off
-    {
-        let targets = if options.access.serial_console_endpoints.is_empty() {
-            options.cloud.serial_console_hosts.clone()
-        } else {
-            options.access.serial_console_endpoints.clone()
-        };
-        inventory.environment = Some(
-            crate::probe::probe(
-                &targets,
-                &resolver,
-                options.ca_cert.as_deref(),
-                Duration::from_secs(10),
-            )
-            .await,
+        tracing::info!(
+            subscriptions = inventory.subscriptions.len(),
+            instances = inventory.instances.len(),
+            gaps = inventory.gaps.len(),
+            "discovery finished"
         );
-    }
-    if let Some(guest) = &options.access.guest {
-        inventory.guest = Some(discover::guest::run(&client, &inventory, guest).await);
-    }
+        inventory.principals = audited_principals(&options.access, source.as_ref()).await;
+        if !inventory.principals.is_empty() && needs_graph(options, &policy) {
+            let graph_client = match graph {
+                Ok(g) => ArmClient::new(
+                    options.cloud.graph_endpoint.clone(),
+                    http.clone(),
+                    g,
+                    &options.client,
+                )
+                .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            discover::access::discover_access(
+                &client,
+                graph_client.as_ref().map_err(Clone::clone),
+                &mut inventory,
+            )
+            .await;
+        }
+        if options.access.network_probe
+            && policy.severity("websocket-blocked") != crate::policy::Severity::Off
+        {
+            let targets = if options.access.serial_console_endpoints.is_empty() {
+                options.cloud.serial_console_hosts.clone()
+            } else {
+                options.access.serial_console_endpoints.clone()
+            };
+            inventory.environment = Some(
+                crate::probe::probe(
+                    &targets,
+                    &resolver,
+                    options.ca_cert.as_deref(),
+                    Duration::from_secs(10),
+                )
+                .await,
+            );
+        }
+        if let Some(guest) = &options.access.guest {
+            inventory.guest = Some(discover::guest::run(&client, &inventory, guest).await);
+        }
+        inventory
+    };
+    let counters = progress.clone();
+    let inventory =
+        crate::progress::watch(options.progress, counters, client.clone(), network).await;
     if let Some(path) = &options.save_inventory {
         report::write_atomic(path, |w| {
             serde_json::to_writer_pretty(&mut *w, &inventory).map_err(std::io::Error::other)
@@ -326,6 +358,9 @@ pub async fn run_with(
         "complete"
     }
     .into();
+    if let Some(h) = history.as_mut() {
+        record_history(h, &mut result);
+    }
     tracing::info!(out = %options.out.display(), "writing reports");
     let written = report::write_all(&result, &options.out, &sinks)
         .map_err(|e| ScanError::Output(format!("{}: {e}", options.out.display())))?;

@@ -67,6 +67,8 @@ fn options(sim: &common::Sim, out: &Path, auth: AuthMode) -> ScanOptions {
         save_inventory: None,
         quiet: true,
         access: AccessOptions::default(),
+        history: None,
+        progress: scready::progress::ProgressMode::Off,
     }
 }
 

@@ -14,6 +14,8 @@ async fn scready(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", cwd)
+        .env("IDENTITY_ENDPOINT", DEAD_IDENTITY_ENDPOINT)
+        .env("IDENTITY_HEADER", "unused")
         .current_dir(cwd)
         .args(args);
     for (k, v) in env {
@@ -396,4 +398,98 @@ async fn policy_list_and_explain() {
     );
     let out = scready(&["policy", "explain", "nope"], &[], dir.path()).await;
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_goes_to_stderr_formats_are_chosen_and_runs_are_recorded() {
+    let s = setup().await;
+    let token = s.sim.issue_token(SCANNER).unwrap();
+    let env = [("SCREADY_ACCESS_TOKEN", token.as_str())];
+
+    // Not a terminal (as in a nightly job): timestamped log lines on stderr, nothing on stdout.
+    let out = s.run("token", "p1", &[], &env).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.len() >= 2, "{err}");
+    assert!(!err.contains('\r'), "no terminal redraw in a log: {err:?}");
+    for l in &lines {
+        assert!(
+            l.len() > 21 && l.as_bytes()[4] == b'-' && l[19..].starts_with("Z scready: "),
+            "a timestamped log line: {l}"
+        );
+    }
+    assert!(lines[0].ends_with(" scready: discovery started"), "{err}");
+    let done = lines.last().unwrap();
+    assert!(
+        done.contains(" scready: discovery done: 2/2 subscriptions, 11 instances, ")
+            && done.contains(" retries (0 throttled), "),
+        "{done}"
+    );
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("discovery"), "{stdout}");
+    assert!(
+        stdout.contains("history: run 1 is the first of this scope in reports/history.sqlite"),
+        "{stdout}"
+    );
+    // The default formats; JUnit only on request.
+    let dir = s.dir.path().join("p1");
+    for f in [
+        "instances.csv",
+        "findings.csv",
+        "report.json",
+        "report.html",
+        "summary.md",
+    ] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    assert!(!dir.join("junit.xml").exists());
+    assert!(s.dir.path().join("reports/history.sqlite").is_file());
+
+    // --quiet: nothing at all; --format junit alone; --no-history records nothing.
+    let out = s
+        .run(
+            "token",
+            "p2",
+            &["--quiet", "--format", "junit", "--no-history"],
+            &env,
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        (text(&out.stdout), text(&out.stderr)),
+        (String::new(), String::new())
+    );
+    let names: Vec<String> = std::fs::read_dir(s.dir.path().join("p2"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["junit.xml".to_string()]);
+
+    // The next recorded run is compared with the first.
+    let out = s.run("token", "p3", &["--format", "md"], &env).await;
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(": 0 newly blocked, 0 fixed, 0 appeared, 0 disappeared\n")
+            && stdout.contains("since run 1 ("),
+        "{stdout}"
+    );
+    let out = scready(&["history"], &[], s.dir.path()).await;
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        3,
+        "{}",
+        text(&out.stdout)
+    );
+
+    // An unknown format is refused before any request.
+    let before = s.sim.request_count();
+    let out = s.run("token", "p4", &["--format", "pdf"], &env).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("unknown format 'pdf' (known: csv, json, html, md, junit)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(s.sim.request_count(), before);
 }

@@ -49,6 +49,8 @@ fn options(sim: &Simulator, out: &Path, policy: Option<&str>) -> ScanOptions {
         client: fast_client(),
         save_inventory: None,
         quiet: true,
+        history: None,
+        progress: scready::progress::ProgressMode::Off,
         access: scan::AccessOptions::default(),
     }
 }
@@ -70,7 +72,7 @@ async fn scan_with(sim: &Simulator, options: &ScanOptions) -> ScanOutcome {
 fn instances(dir: &Path) -> BTreeMap<String, (String, String, String, String)> {
     let mut r = csv::Reader::from_path(dir.join("instances.csv")).unwrap();
     let headers = r.headers().unwrap().clone();
-    assert_eq!(headers.len(), 19);
+    assert_eq!(headers.len(), 20);
     let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
     let (name, verdict, b, w, u) = (
         col("name"),
@@ -230,7 +232,8 @@ async fn every_condition_yields_the_expected_verdict_and_findings() {
             "message",
             "mitigation",
             "remediation",
-            "principal_id"
+            "principal_id",
+            "resource_name"
         ]
     );
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();

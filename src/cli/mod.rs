@@ -1,5 +1,6 @@
 //! Command-line interface: argument parsing and dispatch to the library.
 
+mod history;
 mod offline;
 pub mod scan;
 mod sim;
@@ -26,6 +27,10 @@ pub enum Command {
     Scan(Box<scan::ScanArgs>),
     /// Start the simulator with the built-in demo fleet, scan it, write reports/demo/.
     Demo(scan::DemoArgs),
+    /// List the runs recorded in the history database with their readiness.
+    History(history::HistoryListArgs),
+    /// What changed between two recorded runs (default: the last two).
+    Diff(history::DiffArgs),
     /// Re-run the checks offline on a saved inventory or report.json.
     Evaluate(offline::EvaluateArgs),
     /// Show the check catalogue.
@@ -74,6 +79,8 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Scan(args) => scan::run(*args).await,
             Command::Demo(args) => scan::demo(args).await,
+            Command::History(args) => history::list(args),
+            Command::Diff(args) => history::diff(args),
             Command::Evaluate(args) => offline::evaluate(args).await,
             Command::Policy { command } => offline::policy(command),
             Command::Sim { command } => sim::run(command).await,

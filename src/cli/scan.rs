@@ -5,6 +5,7 @@ use crate::auth::{AuthMode, StaticToken, TokenSource};
 use crate::cloud::Cloud;
 use crate::discover::DiscoverOptions;
 use crate::policy::Policy;
+use crate::progress::ProgressMode;
 use crate::scan::{self, FailOn, ScanOptions};
 use crate::sim::{SimConfig, Simulator};
 use anyhow::Context as _;
@@ -39,15 +40,26 @@ pub struct ReportArgs {
     /// Output directory (default: reports/<UTC timestamp>/, with reports/latest pointing at it).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Report formats, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "csv,json")]
+    /// Report formats, comma-separated: csv, json, html, md, junit.
+    #[arg(long, value_delimiter = ',', default_value = crate::report::DEFAULT_FORMATS)]
     pub format: Vec<String>,
     /// Exit with 1 when findings reach this level.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
-    /// Print nothing but errors.
+    /// Print nothing but errors (no summary, no progress).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Where a scan is recorded.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// History database the run is recorded in, for trends and `scready diff`.
+    #[arg(long, value_name = "FILE", default_value = crate::history::DEFAULT_HISTORY_FILE)]
+    pub history: PathBuf,
+    /// Do not record the run.
+    #[arg(long, conflicts_with = "history")]
+    pub no_history: bool,
 }
 
 /// Options of `scready scan`.
@@ -56,6 +68,9 @@ pub struct ScanArgs {
     /// Policy, output and exit code.
     #[command(flatten)]
     pub report: ReportArgs,
+    /// History database.
+    #[command(flatten)]
+    pub history: HistoryArgs,
     /// Scan only this subscription (repeatable); default: every subscription the credential sees.
     #[arg(long = "subscription", value_name = "ID", value_parser = subscription_id)]
     pub subscriptions: Vec<String>,
@@ -155,6 +170,12 @@ pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
         save_inventory: args.save_inventory.clone(),
         quiet: args.report.quiet,
         access: access_options(args)?,
+        history: (!args.history.no_history).then(|| args.history.history.clone()),
+        progress: if args.report.quiet {
+            ProgressMode::Off
+        } else {
+            ProgressMode::Auto
+        },
     })
 }
 
@@ -227,12 +248,15 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
 /// Options of `scready demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Output directory.
+    /// Output directory (the demo's history database is kept there too).
     #[arg(long, default_value = "reports/demo")]
     pub out: PathBuf,
-    /// Report formats, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "csv,json")]
+    /// Report formats, comma-separated: csv, json, html, md, junit.
+    #[arg(long, value_delimiter = ',', default_value = crate::report::DEFAULT_FORMATS)]
     pub format: Vec<String>,
+    /// Do not take a screenshot of report.html (taken when Chromium is installed).
+    #[arg(long)]
+    pub no_screenshot: bool,
 }
 
 /// `scready demo`: the simulator with the built-in demo fleet, scanned end to end.
@@ -287,6 +311,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             principals: oncall.iter().cloned().collect(),
             ..Default::default()
         },
+        history: Some(args.out.join("history.sqlite")),
+        progress: ProgressMode::Auto,
     };
     let http =
         crate::arm::client::http_client(options.ca_cert.as_deref(), options.client.request_timeout)
@@ -307,5 +333,21 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         stats.arm_requests, stats.non_get_requests
     );
     sim.shutdown().await;
+    let html = args.out.join("report.html");
+    if !args.no_screenshot && html.is_file() {
+        match crate::browser::Chromium::find() {
+            Some(chromium) => {
+                let png = args.out.join("report.png");
+                match chromium.screenshot(&html, &png, 1400, 1000) {
+                    Ok(()) => println!("screenshot: {}", png.display()),
+                    Err(e) => eprintln!("warning: no screenshot: {e}"),
+                }
+            }
+            None => println!(
+                "screenshot: skipped (no Chromium found; install the chromium package or set {})",
+                crate::browser::CHROMIUM_ENV
+            ),
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,5 @@
-//! `instances.csv` and `findings.csv` (RFC 4180; header row; list cells `;`-separated).
+//! `instances.csv` and `findings.csv` (RFC 4180; header row; list cells `;`-separated; tags as
+//! `key=value`).
 //!
 //! Cells that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or
 //! a carriage return) are prefixed with `'`, so hostile names and tags stay text.
@@ -28,6 +29,7 @@ pub const INSTANCE_COLUMNS: &[&str] = &[
     "unknowns",
     "first_fix",
     "principals_denied",
+    "tags",
 ];
 
 /// `findings.csv` columns, in order (add columns only at the end).
@@ -41,6 +43,7 @@ pub const FINDING_COLUMNS: &[&str] = &[
     "mitigation",
     "remediation",
     "principal_id",
+    "resource_name",
 ];
 
 /// Neutralises a cell that a spreadsheet would evaluate as a formula.
@@ -81,6 +84,7 @@ impl ReportSink for InstancesCsv {
         let mut w = writer(out);
         w.write_record(INSTANCE_COLUMNS).map_err(io)?;
         for (i, v) in r.inventory.instances.iter().zip(&r.verdicts) {
+            let tags: Vec<String> = i.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let storage = crate::checks::storage::custom_host(i)
                 .map(|h| crate::discover::hosts::account_name(&h).unwrap_or(h))
                 .unwrap_or_default();
@@ -104,6 +108,7 @@ impl ReportSink for InstancesCsv {
                 &v.unknowns.join(";"),
                 &v.first_fix,
                 &v.principals_denied.join(";"),
+                &tags.join(";"),
             ];
             w.write_record(row.iter().map(|c| safe_cell(c).into_owned()))
                 .map_err(io)?;
@@ -112,7 +117,8 @@ impl ReportSink for InstancesCsv {
     }
 }
 
-/// `findings.csv`: one row per (instance or subscription, check) that did not pass.
+/// `findings.csv`: one row per (instance or subscription, check) that did not pass, with the
+/// instance's or subscription's name.
 pub struct FindingsCsv;
 
 impl ReportSink for FindingsCsv {
@@ -123,9 +129,25 @@ impl ReportSink for FindingsCsv {
         "findings.csv"
     }
     fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+        let names: std::collections::HashMap<String, &str> = r
+            .inventory
+            .instances
+            .iter()
+            .map(|i| (i.id.to_ascii_lowercase(), i.name.as_str()))
+            .chain(
+                r.inventory
+                    .subscriptions
+                    .iter()
+                    .map(|s| (format!("/subscriptions/{}", s.id), s.name.as_str())),
+            )
+            .collect();
         let mut w = writer(out);
         w.write_record(FINDING_COLUMNS).map_err(io)?;
         for f in &r.findings {
+            let name = names
+                .get(&f.resource_id.to_ascii_lowercase())
+                .copied()
+                .unwrap_or("");
             let row = [
                 f.resource_id.as_str(),
                 &f.subscription_id,
@@ -136,6 +158,7 @@ impl ReportSink for FindingsCsv {
                 &f.mitigation,
                 &f.remediation,
                 f.principal_id.as_deref().unwrap_or(""),
+                name,
             ];
             w.write_record(row.iter().map(|c| safe_cell(c).into_owned()))
                 .map_err(io)?;

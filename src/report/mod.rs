@@ -2,7 +2,10 @@
 //! Files are written atomically (a temporary file in the same directory, then a rename).
 
 pub mod csv;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod summary;
 
 use crate::result::ScanResult;
@@ -19,18 +22,36 @@ pub trait ReportSink: Send + Sync {
     fn render(&self, result: &ScanResult, out: &mut dyn Write) -> std::io::Result<()>;
 }
 
-/// The sinks for `--format` names.
+/// The formats written when `--format` is not given (`junit` is written on request).
+pub const DEFAULT_FORMATS: &str = "csv,json,html,md";
+
+/// Every `--format` name.
+pub const KNOWN_FORMATS: &[&str] = &["csv", "json", "html", "md", "junit"];
+
+/// The sinks for `--format` names (each format once, in the order given).
 pub fn sinks(formats: &[String]) -> Result<Vec<Box<dyn ReportSink>>, String> {
     let mut out: Vec<Box<dyn ReportSink>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for f in formats {
-        match f.trim() {
+        let f = f.trim();
+        if f.is_empty() || !seen.insert(f.to_string()) {
+            continue;
+        }
+        match f {
             "csv" => {
                 out.push(Box::new(csv::InstancesCsv));
                 out.push(Box::new(csv::FindingsCsv));
             }
             "json" => out.push(Box::new(json::JsonReport)),
-            "" => {}
-            other => return Err(format!("unknown format '{other}' (known: csv, json)")),
+            "html" => out.push(Box::new(html::HtmlReport)),
+            "md" | "markdown" => out.push(Box::new(markdown::MarkdownSummary)),
+            "junit" => out.push(Box::new(junit::JunitReport)),
+            other => {
+                return Err(format!(
+                    "unknown format '{other}' (known: {})",
+                    KNOWN_FORMATS.join(", ")
+                ))
+            }
         }
     }
     Ok(out)

@@ -29,6 +29,29 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
         };
         let _ = writeln!(s, "  {:<21} {:>7}  {:>5.1}%", v.as_str(), n, pct);
     }
+    if let Some(h) = &r.history {
+        match &h.diff {
+            Some(d) => {
+                let _ = writeln!(
+                    s,
+                    "since run {} ({}): {}",
+                    d.from.id,
+                    crate::history::render::short_time(&d.from.started_at),
+                    d.counts_line()
+                );
+                for c in d.partial_caveats() {
+                    let _ = writeln!(s, "  caveat: {c}");
+                }
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "history: run {} is the first of this scope in {}",
+                    h.run_id, h.database
+                );
+            }
+        }
+    }
     if !r.summary.blocking_checks.is_empty() {
         let _ = writeln!(s, "top blocking checks:");
         for (check, n) in r.summary.blocking_checks.iter().take(8) {

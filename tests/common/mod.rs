@@ -17,6 +17,10 @@ pub fn fleet(name: &str) -> Fleet {
     Fleet::load(&fixture(&format!("fleets/{name}"))).expect("fixture fleet is valid")
 }
 
+/// A managed-identity endpoint on a loopback port where nothing listens: child processes get
+/// it so that no test can ever reach the instance metadata address by accident.
+pub const DEAD_IDENTITY_ENDPOINT: &str = "https://127.0.0.1:9/msi/token";
+
 /// The principal of `small.toml` that reads everything.
 pub const SCANNER: &str = "aaaaaaaa-0000-4000-8000-000000000001";
 /// The principal of `small.toml` that reads only the second subscription.
@@ -117,4 +121,102 @@ pub async fn get(
     let headers = resp.headers().clone();
     let body = resp.text().await.expect("body is read");
     (status, headers, body)
+}
+
+/// The scanning principal of the built-in demo fleet (Reader on everything).
+pub const DEMO_SCANNER: &str = "76e9c809-2966-493d-8bc1-6f01162794bf";
+
+/// A tag value that would run script if a report pasted it into HTML unescaped.
+pub const HOSTILE_HTML: &str = "<img src=x onerror=alert(1)>";
+/// A tag value that a spreadsheet would run as a formula.
+pub const HOSTILE_FORMULA: &str = "=cmd|' /C calc'!A0";
+
+/// Scan options for a simulator of the demo fleet: every report format, no history, no progress.
+pub fn demo_scan_options(
+    sim: &Simulator,
+    out: &std::path::Path,
+    policy: Option<&str>,
+) -> scready::scan::ScanOptions {
+    let base = url::Url::parse(&sim.base_url()).unwrap();
+    scready::scan::ScanOptions {
+        cloud: scready::cloud::Cloud::custom(base.clone(), Some(base)),
+        auth: scready::auth::AuthMode::Token,
+        ca_cert: Some(sim.ca_pem().as_bytes().to_vec()),
+        discover: scready::discover::DiscoverOptions {
+            subscription_parallelism: 8,
+            ..Default::default()
+        },
+        policy: policy.map(fixture),
+        out: out.to_path_buf(),
+        out_is_default: false,
+        formats: ["csv", "json", "html", "md", "junit"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        fail_on: scready::scan::FailOn::Never,
+        client: scready::arm::ArmClientOptions {
+            retry_initial_delay: std::time::Duration::from_millis(20),
+            retry_max_delay: std::time::Duration::from_millis(200),
+            request_timeout: std::time::Duration::from_secs(10),
+            ..Default::default()
+        },
+        save_inventory: None,
+        quiet: true,
+        access: scready::scan::AccessOptions::default(),
+        history: None,
+        progress: scready::progress::ProgressMode::Off,
+    }
+}
+
+/// Scans with the demo fleet's scanner token.
+pub async fn scan_demo(
+    sim: &Simulator,
+    options: &scready::scan::ScanOptions,
+) -> scready::scan::ScanOutcome {
+    let token = sim
+        .issue_token(DEMO_SCANNER)
+        .expect("the demo scanner exists");
+    let env: scready::auth::EnvLookup =
+        std::sync::Arc::new(move |k: &str| (k == "SCREADY_ACCESS_TOKEN").then(|| token.clone()));
+    scready::scan::run(options, env)
+        .await
+        .expect("the scan runs")
+}
+
+/// The demo fleet with hostile text where Azure lets anyone put it: the Development
+/// subscription's display name starts with `=`, VM `=SUM(1+2)` (ready) carries a formula tag
+/// key and value and an HTML tag value, and VM `-2+3` has no boot diagnostics (blocked).
+pub fn hostile_demo_fleet() -> Fleet {
+    let mut fleet = scready::sim::demo::demo_fleet();
+    let dev = fleet
+        .subscriptions
+        .iter_mut()
+        .find(|s| s.display_name == "Contoso Development")
+        .unwrap();
+    dev.display_name = "=Contoso Development".into();
+    let prod = fleet
+        .subscriptions
+        .iter_mut()
+        .find(|s| s.display_name == "Contoso Production")
+        .unwrap();
+    let template = |name: &str| {
+        prod.vms
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("demo VM {name}"))
+            .clone()
+    };
+    let mut formula = template("vm-web-prod-01");
+    formula.name = "=SUM(1+2)".into();
+    formula.tags.insert("@owner".into(), HOSTILE_FORMULA.into());
+    formula.tags.insert("note".into(), HOSTILE_HTML.into());
+    let mut dash = template("vm-web-nobootdiag");
+    dash.name = "-2+3".into();
+    dash.tags.insert("+cost".into(), "-42".into());
+    prod.vms.push(formula);
+    prod.vms.push(dash);
+    fleet
+        .validate("hostile demo fleet")
+        .expect("the hostile fleet is valid");
+    fleet
 }

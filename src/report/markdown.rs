@@ -1,0 +1,250 @@
+//! `summary.md`: the stdout summary as Markdown, for pull requests, Teams or a wiki page.
+//! Text that comes from Azure is escaped so that it renders as text.
+
+use super::ReportSink;
+use crate::findings::Verdict;
+use crate::history::render::short_time;
+use crate::result::ScanResult;
+use std::fmt::Write as _;
+use std::io::Write;
+
+/// `summary.md`.
+pub struct MarkdownSummary;
+
+impl ReportSink for MarkdownSummary {
+    fn format(&self) -> &'static str {
+        "md"
+    }
+    fn file_name(&self) -> &'static str {
+        "summary.md"
+    }
+    fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+        out.write_all(render(r).as_bytes())
+    }
+}
+
+/// Escapes text for Markdown (tables included): emphasis, code, link and table punctuation is
+/// backslash-escaped, markup characters become entities, line breaks become spaces.
+pub fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn label(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Ready => "ready",
+        Verdict::ReadyWithWarnings => "ready with warnings",
+        Verdict::Unknown => "unknown",
+        Verdict::Blocked => "blocked",
+    }
+}
+
+/// Renders the summary.
+pub fn render(r: &ScanResult) -> String {
+    let mut s = String::new();
+    let total = r.coverage.instances;
+    let _ = writeln!(s, "# Serial Console readiness\n");
+    let _ = writeln!(
+        s,
+        "Scanned {} · {} cloud · **{} instances** in {} subscriptions · {} ARM requests ({} retried, {} throttled) · {:.1} s · {}\n",
+        md(&short_time(&r.run.started_at)),
+        md(&r.run.cloud),
+        total,
+        r.coverage.subscriptions,
+        r.coverage.calls.requests,
+        r.coverage.calls.retries,
+        r.coverage.calls.throttled,
+        r.run.duration_ms as f64 / 1000.0,
+        if r.run.partial { "**PARTIAL**" } else { "complete" }
+    );
+    let _ = writeln!(s, "| verdict | instances | share |");
+    let _ = writeln!(s, "|---|---:|---:|");
+    for v in Verdict::ALL {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.1}% |",
+            label(v),
+            r.count(v),
+            r.percent(v)
+        );
+    }
+    s.push('\n');
+    if let Some(h) = &r.history {
+        match &h.diff {
+            Some(d) => {
+                let _ = writeln!(
+                    s,
+                    "**Since run {} ({}):** {}.\n",
+                    d.from.id,
+                    md(&short_time(&d.from.started_at)),
+                    md(&d.counts_line())
+                );
+                for c in d.partial_caveats() {
+                    let _ = writeln!(s, "> ⚠ {}\n", md(&c));
+                }
+                for (title, list) in [("Newly blocked", &d.newly_blocked), ("Fixed", &d.fixed)] {
+                    if list.is_empty() {
+                        continue;
+                    }
+                    let _ = writeln!(s, "{title}:\n");
+                    for c in list.iter().take(10) {
+                        let checks = if c.checks.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" — {}", md(&c.checks.join(", ")))
+                        };
+                        let _ = writeln!(s, "- {}{checks}", md(&c.path()));
+                    }
+                    if list.len() > 10 {
+                        let _ = writeln!(s, "- … and {} more (see report.html)", list.len() - 10);
+                    }
+                    s.push('\n');
+                }
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "First run of this scope in the history (run {}).\n",
+                    h.run_id
+                );
+            }
+        }
+    }
+    if !r.summary.blocking_checks.is_empty() {
+        let _ = writeln!(s, "## Top blocking checks\n");
+        let _ = writeln!(s, "| check | instances |");
+        let _ = writeln!(s, "|---|---:|");
+        for (check, n) in r.summary.blocking_checks.iter().take(8) {
+            let _ = writeln!(s, "| `{}` | {n} |", check.replace('`', "'"));
+        }
+        s.push('\n');
+    }
+    let sub_findings: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| {
+            f.resource_id.starts_with("/subscriptions/") && f.resource_id.matches('/').count() == 2
+        })
+        .collect();
+    if !sub_findings.is_empty() {
+        let _ = writeln!(s, "## Subscription findings\n");
+        let _ = writeln!(s, "| status | check | subscription |");
+        let _ = writeln!(s, "|---|---|---|");
+        for f in &sub_findings {
+            let name = r.subscription_name(&f.subscription_id);
+            let who = if name.is_empty() {
+                f.subscription_id.clone()
+            } else {
+                format!("{name} ({})", f.subscription_id)
+            };
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | {} |",
+                f.status.as_str(),
+                f.check_id.replace('`', "'"),
+                md(&who)
+            );
+        }
+        s.push('\n');
+    }
+    let mut by_principal: std::collections::BTreeMap<(&str, &str), [usize; 3]> = Default::default();
+    for a in &r.access {
+        let e = by_principal
+            .entry((a.principal_id.as_str(), a.label.as_str()))
+            .or_default();
+        match a.verdict {
+            Verdict::Blocked => e[1] += 1,
+            Verdict::Unknown => e[2] += 1,
+            _ => e[0] += 1,
+        }
+    }
+    if !by_principal.is_empty() {
+        let _ = writeln!(s, "## Serial Console access\n");
+        let _ = writeln!(s, "| principal | may connect | may not | unknown |");
+        let _ = writeln!(s, "|---|---:|---:|---:|");
+        for ((id, label), [ok, no, unknown]) in by_principal {
+            let who = if label.is_empty() {
+                id.to_string()
+            } else {
+                format!("{label} ({id})")
+            };
+            let _ = writeln!(s, "| {} | {ok} | {no} | {unknown} |", md(&who));
+        }
+        s.push('\n');
+    }
+    if let Some(env) = &r.inventory.environment {
+        let _ = writeln!(s, "## Network probe\n");
+        for h in &env.hosts {
+            let _ = writeln!(
+                s,
+                "- {}: {}",
+                md(&h.target),
+                if h.reachable {
+                    "reachable".to_string()
+                } else {
+                    format!("NOT reachable: {}", md(&h.detail))
+                }
+            );
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "## Coverage\n");
+    if r.coverage.gaps.is_empty() {
+        let _ = writeln!(s, "Complete: every listing was read.");
+    } else {
+        let _ = writeln!(
+            s,
+            "**PARTIAL**: {} listing(s) could not be read.\n",
+            r.coverage.gaps.len()
+        );
+        let _ = writeln!(s, "| subscription | listing | status | message |");
+        let _ = writeln!(s, "|---|---|---|---|");
+        for g in &r.coverage.gaps {
+            let status = g.status.map(|x| format!("HTTP {x} ")).unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                md(g.subscription_id.as_deref().unwrap_or("(tenant)")),
+                md(&g.what),
+                md(&format!("{status}{}", g.code)),
+                md(&g.message)
+            );
+        }
+    }
+    for w in &r.policy.expired_waivers {
+        let _ = writeln!(
+            s,
+            "\nExpired waiver no longer applies: {} ({}, expired {})",
+            md(&w.reason),
+            md(&w.origin),
+            md(&w.expires)
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_renders_as_text() {
+        assert_eq!(
+            md("<img src=x onerror=alert(1)> | *b* [l](u)"),
+            "&lt;img src=x onerror=alert(1)&gt; \\| \\*b\\* \\[l\\](u)"
+        );
+    }
+}

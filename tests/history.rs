@@ -1,0 +1,276 @@
+//! Nightly history over three scans of a changing simulator estate: one VM deallocated, one
+//! fixed, one deleted and one created between the first two nights, a subscription forbidden on
+//! the third. `scready diff` and `scready history` print exactly what changed, the partial run is
+//! called partial instead of reporting its unseen instances as gone, and the reports of each run
+//! carry the diff and the trend.
+
+mod common;
+
+use common::*;
+use scready::history::render::short_time;
+use scready::history::History;
+use scready::sim::faults::{FaultKind, FaultRule};
+use scready::sim::fleet::{BootDiagnosticsSpec, Fleet};
+use scready::sim::{SimConfig, Simulator};
+use std::path::Path;
+
+/// The estate on the second night.
+fn second_night() -> Fleet {
+    let mut fleet = scready::sim::demo::demo_fleet();
+    let prod = fleet
+        .subscriptions
+        .iter_mut()
+        .find(|s| s.display_name == "Contoso Production")
+        .unwrap();
+    fn vm(vms: &[scready::sim::fleet::VmSpec], name: &str) -> usize {
+        vms.iter().position(|v| v.name == name).unwrap()
+    }
+    let i = vm(&prod.vms, "vm-web-prod-01");
+    prod.vms[i].power_state = "deallocated".into();
+    let i = vm(&prod.vms, "vm-web-nobootdiag");
+    prod.vms[i].boot_diagnostics = Some(BootDiagnosticsSpec {
+        enabled: true,
+        storage_uri: None,
+    });
+    let i = vm(&prod.vms, "vm-sql-prod-01");
+    prod.vms.remove(i);
+    let mut new = prod.vms[vm(&prod.vms, "vm-web-prod-02")].clone();
+    new.name = "vm-web-prod-03".into();
+    prod.vms.push(new);
+    fleet.validate("second night").unwrap();
+    fleet
+}
+
+async fn scready(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_scready"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn three_nights_give_the_expected_diffs_history_and_trend() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite");
+    let fleet = scready::sim::demo::demo_fleet();
+    let dev = fleet
+        .subscriptions
+        .iter()
+        .find(|s| s.display_name == "Contoso Development")
+        .unwrap()
+        .id
+        .clone();
+    let sim = Simulator::start(&fleet, SimConfig::default())
+        .await
+        .unwrap();
+    let night = |n: u32| {
+        let mut o = demo_scan_options(
+            &sim,
+            &dir.path().join(format!("night-{n}")),
+            Some("policies/config-only.toml"),
+        );
+        o.history = Some(db.clone());
+        o
+    };
+
+    let first = scan_demo(&sim, &night(1)).await.result;
+    let h = first.history.as_ref().expect("the run is recorded");
+    assert_eq!((h.run_id, h.trend.len()), (1, 1));
+    assert!(h.diff.is_none(), "nothing to compare the first night with");
+
+    sim.replace_fleet(&second_night());
+    let second = scan_demo(&sim, &night(2)).await.result;
+    let d = second.history.as_ref().unwrap().diff.as_ref().unwrap();
+    assert_eq!(
+        d.counts_line(),
+        "1 newly blocked, 1 fixed, 1 appeared, 1 disappeared"
+    );
+
+    sim.add_fault(FaultRule::always(FaultKind::Forbidden).on_subscription(&dev))
+        .unwrap();
+    let third = scan_demo(&sim, &night(3)).await;
+    assert_eq!(third.exit_code, 2, "a partial scan");
+    let third = third.result;
+    assert!(third.run.partial);
+
+    let runs = History::open(&db).unwrap().runs(10).unwrap();
+    assert_eq!(runs.len(), 3);
+    let t: Vec<String> = runs.iter().map(|r| short_time(&r.started_at)).collect();
+
+    let (code, out, err) = scready(
+        &["diff", "1", "2", "--history", db.to_str().unwrap()],
+        dir.path(),
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!(
+            "diff: run 1 → run 2
+  run 1  {}  complete  42 instances: 20 ready, 5 with warnings (59.5% can connect), 17 blocked, 0 unknown
+  run 2  {}  complete  42 instances: 20 ready, 5 with warnings (59.5% can connect), 17 blocked, 0 unknown
+since run 1: 1 newly blocked, 1 fixed, 1 appeared, 1 disappeared
+newly blocked (1):
+  Contoso Production/rg-web-prod/vm-web-prod-01  ready → blocked  (vm-not-running)
+fixed (1):
+  Contoso Production/rg-web-prod/vm-web-nobootdiag  blocked → ready  (was: boot-diagnostics-disabled)
+appeared (1):
+  Contoso Production/rg-web-prod/vm-web-prod-03  absent → ready
+disappeared (1):
+  Contoso Production/rg-data-prod/vm-sql-prod-01  ready → absent
+checks whose counts moved (instances failing, run 1 → run 2):
+  boot-diagnostics-disabled  2 → 1  (-1)
+  vm-not-running  2 → 3  (+1)
+",
+            t[0], t[1]
+        )
+    );
+
+    // The default: the last two runs. The partial one says so; the account of vm-app-extdiag might
+    // be in the subscription it could not list, so that check is now undecided, not failed.
+    let (code, out, err) = scready(&["diff", "--history", db.to_str().unwrap()], dir.path()).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!(
+            "diff: run 2 → run 3
+  run 2  {}  complete  42 instances: 20 ready, 5 with warnings (59.5% can connect), 17 blocked, 0 unknown
+  run 3  {}  PARTIAL  39 instances: 20 ready, 5 with warnings (64.1% can connect), 13 blocked, 1 unknown
+since run 2: 0 newly blocked, 0 fixed, 0 appeared, 0 disappeared, 1 now undecided, 3 not seen (partial run)
+caveat: run 3 is partial: 5 listing(s) failed; not fully listed: Contoso Development (scale sets: HTTP 403 AuthorizationFailed, virtual machines: HTTP 403 AuthorizationFailed); 3 instance(s) it could not see are not reported as disappeared
+newly blocked: none
+fixed: none
+now undecided (1):
+  Contoso Production/rg-app-prod/vm-app-extdiag  blocked → unknown  (storage-firewall, storage-account-not-found, storage-resource-group-unknown, storage-hns-enabled, storage-shared-key-disabled, storage-region-mismatch, storage-min-tls)
+appeared: none
+disappeared: none
+not seen in run 3, which is partial (3):
+  Contoso Development/rg-app-dev/vm-app-dev-01  blocked → absent  (subscription-console-disabled)
+  Contoso Development/rg-app-dev/vm-test-dev-01  blocked → absent  (subscription-console-disabled)
+  Contoso Development/rg-app-dev/vm-web-dev-01  blocked → absent  (subscription-console-disabled)
+checks whose counts moved (instances failing, run 2 → run 3):
+  storage-resource-group-unknown  1 → 0  (-1)
+",
+            t[1], t[2]
+        )
+    );
+
+    let (code, out, err) =
+        scready(&["history", "--history", db.to_str().unwrap()], dir.path()).await;
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(lines[0].starts_with(" run  started"), "{out}");
+    for (line, (id, status, instances, blocked, readiness)) in lines[1..].iter().zip([
+        (1, "complete", 42, 17, "59.5%"),
+        (2, "complete", 42, 17, "59.5%"),
+        (3, "PARTIAL", 39, 13, "64.1%"),
+    ]) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols[0], id.to_string(), "{line}");
+        assert_eq!(cols[2], status, "{line}");
+        assert_eq!(cols[3], instances.to_string(), "{line}");
+        assert_eq!(cols[6], blocked.to_string(), "{line}");
+        assert_eq!(cols[8], readiness, "{line}");
+    }
+
+    // The third night's reports carry the diff, its caveat and a three-point trend.
+    let html = std::fs::read_to_string(dir.path().join("night-3/report.html")).unwrap();
+    assert!(html.contains("data-points=\"3\""));
+    assert_eq!(html.matches("<circle class=\"trend-point").count(), 3);
+    assert_eq!(
+        html.matches("<circle class=\"trend-point partial\"")
+            .count(),
+        1
+    );
+    assert!(html.contains("data-run=\"3\" data-readiness=\"64.1\""));
+    assert!(html.contains(
+        "<b>0 newly blocked</b>, <b>0 fixed</b>, 0 appeared, 0 disappeared, 1 now undecided."
+    ));
+    assert!(html.contains("<p class=\"caveat\">run 3 is partial: 5 listing(s) failed;"));
+    let html2 = std::fs::read_to_string(dir.path().join("night-2/report.html")).unwrap();
+    assert!(html2.contains("<b>1 newly blocked</b>, <b>1 fixed</b>, 1 appeared, 1 disappeared."));
+    assert_eq!(html2.matches("<circle class=\"trend-point").count(), 2);
+
+    let md = std::fs::read_to_string(dir.path().join("night-3/summary.md")).unwrap();
+    assert!(
+        md.contains(&format!(
+            "**Since run 2 ({}):** 0 newly blocked, 0 fixed, 0 appeared, 0 disappeared, 1 now undecided, 3 not seen (partial run).",
+            t[1]
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains("> ⚠ run 3 is partial: 5 listing(s) failed;"),
+        "{md}"
+    );
+    let md2 = std::fs::read_to_string(dir.path().join("night-2/summary.md")).unwrap();
+    assert!(
+        md2.contains(
+            "Newly blocked:\n\n- Contoso Production/rg-web-prod/vm-web-prod-01 — vm-not-running\n"
+        ),
+        "{md2}"
+    );
+    assert!(md2.contains("Fixed:\n\n- Contoso Production/rg-web-prod/vm-web-nobootdiag — boot-diagnostics-disabled\n"), "{md2}");
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("night-3/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["history"]["run_id"], 3);
+    assert_eq!(json["history"]["trend"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        json["history"]["diff"]["not_seen_in_to"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(json["schema_version"], 1, "report.json only gained fields");
+}
+
+#[tokio::test]
+async fn a_database_newer_than_this_build_is_refused_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite");
+    History::open(&db).unwrap();
+    // A later scready would have migrated it further.
+    set_user_version(&db, scready::history::HISTORY_SCHEMA_VERSION + 1);
+    let sim = Simulator::start(&scready::sim::demo::demo_fleet(), SimConfig::default())
+        .await
+        .unwrap();
+    let mut options = demo_scan_options(&sim, &dir.path().join("out"), None);
+    options.history = Some(db.clone());
+    let token = sim.issue_token(DEMO_SCANNER).unwrap();
+    let env: scready::auth::EnvLookup =
+        std::sync::Arc::new(move |k: &str| (k == "SCREADY_ACCESS_TOKEN").then(|| token.clone()));
+    let err = scready::scan::run(&options, env).await.unwrap_err();
+    let expected = format!(
+        "history schema version {} is newer than this scready understands ({}); use a newer scready or another --history file",
+        scready::history::HISTORY_SCHEMA_VERSION + 1,
+        scready::history::HISTORY_SCHEMA_VERSION
+    );
+    assert!(err.to_string().contains(&expected), "{err}");
+    assert_eq!(sim.request_count(), 0, "refused before the first request");
+
+    let (code, _, err) = scready(&["diff", "--history", db.to_str().unwrap()], dir.path()).await;
+    assert_eq!(code, 2);
+    assert!(err.contains(&expected), "{err}");
+    let (code, _, err) = scready(&["history", "--history", "missing.sqlite"], dir.path()).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("missing.sqlite: no history database"), "{err}");
+}
+
+/// Sets `PRAGMA user_version` the way a newer build's migration would.
+fn set_user_version(db: &Path, version: u32) {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .execute_batch(&format!("PRAGMA user_version = {version}"))
+        .unwrap();
+}

@@ -1,0 +1,353 @@
+//! The report sinks on a scanned simulator fleet: JUnit against the schema's structure, the
+//! Markdown summary against the JSON, CSV formula neutralisation, and HTML escaping and
+//! self-containment (the Chromium tests are in `report_html.rs`).
+
+mod common;
+
+use common::*;
+use scready::sim::{SimConfig, Simulator};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Scans the hostile demo fleet with the configuration checks only.
+async fn scan_hostile(out: &Path) -> scready::scan::ScanOutcome {
+    let fleet = hostile_demo_fleet();
+    let sim = Simulator::start(&fleet, SimConfig::default())
+        .await
+        .unwrap();
+    let outcome = scan_demo(
+        &sim,
+        &demo_scan_options(&sim, out, Some("policies/config-only.toml")),
+    )
+    .await;
+    assert_eq!(outcome.result.coverage.instances, fleet.instance_count());
+    outcome
+}
+
+fn report_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+}
+
+fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (headers, rows)
+}
+
+#[tokio::test]
+async fn junit_has_a_suite_per_subscription_a_case_per_instance_and_a_failure_per_blocked_one() {
+    let out = tempfile::tempdir().unwrap();
+    let outcome = scan_hostile(out.path()).await;
+    let r = &outcome.result;
+    let text = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("junit.xml is well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let attr = |n: roxmltree::Node, a: &str| -> usize {
+        n.attribute(a)
+            .unwrap_or_else(|| panic!("<{}> has {a}", n.tag_name().name()))
+            .parse()
+            .unwrap()
+    };
+    let json = report_json(out.path());
+    let blocked = json["summary"]["by_verdict"]["blocked"].as_u64().unwrap() as usize;
+    let unknown = json["summary"]["by_verdict"]["unknown"].as_u64().unwrap() as usize;
+    assert_eq!(blocked, 18, "the demo's 17 and the hostile fleet's -2+3");
+    assert_eq!(attr(root, "tests"), r.inventory.instances.len());
+    assert_eq!(attr(root, "failures"), blocked);
+    assert_eq!(attr(root, "skipped"), unknown);
+    assert_eq!(attr(root, "errors"), 0);
+
+    // Only the elements and attributes of the JUnit schema, in their places.
+    let suites: Vec<roxmltree::Node> = root.children().filter(|n| n.is_element()).collect();
+    assert!(suites.iter().all(|s| s.tag_name().name() == "testsuite"));
+    assert_eq!(suites.len(), r.inventory.subscriptions.len());
+    let mut cases_total = 0;
+    let mut failures_total = 0;
+    let mut per_suite: BTreeMap<String, usize> = BTreeMap::new();
+    for suite in &suites {
+        for a in ["name", "tests", "failures", "errors", "skipped", "time"] {
+            assert!(suite.attribute(a).is_some(), "testsuite lacks {a}");
+        }
+        let cases: Vec<roxmltree::Node> = suite
+            .children()
+            .filter(|n| n.is_element() && n.tag_name().name() == "testcase")
+            .collect();
+        for n in suite.children().filter(|n| n.is_element()) {
+            assert!(
+                ["testcase", "properties"].contains(&n.tag_name().name()),
+                "{:?}",
+                n.tag_name()
+            );
+        }
+        let failures = cases
+            .iter()
+            .filter(|c| c.children().any(|x| x.tag_name().name() == "failure"))
+            .count();
+        let skipped = cases
+            .iter()
+            .filter(|c| c.children().any(|x| x.tag_name().name() == "skipped"))
+            .count();
+        assert_eq!(attr(*suite, "tests"), cases.len());
+        assert_eq!(attr(*suite, "failures"), failures);
+        assert_eq!(attr(*suite, "skipped"), skipped);
+        for c in &cases {
+            assert!(c.attribute("name").is_some() && c.attribute("classname").is_some());
+            for x in c.children().filter(|n| n.is_element()) {
+                assert!(
+                    ["failure", "skipped", "system-out"].contains(&x.tag_name().name()),
+                    "{:?}",
+                    x.tag_name()
+                );
+            }
+        }
+        cases_total += cases.len();
+        failures_total += failures;
+        let id = suite
+            .descendants()
+            .find(|n| {
+                n.tag_name().name() == "property" && n.attribute("name") == Some("subscription_id")
+            })
+            .and_then(|n| n.attribute("value"))
+            .expect("each suite names its subscription id");
+        per_suite.insert(id.to_string(), cases.len());
+    }
+    assert_eq!(cases_total, r.inventory.instances.len());
+    assert_eq!(failures_total, blocked);
+    for s in &r.inventory.subscriptions {
+        let n = r
+            .inventory
+            .instances
+            .iter()
+            .filter(|i| i.subscription_id == s.id)
+            .count();
+        assert_eq!(per_suite[&s.id], n, "suite of {}", s.name);
+    }
+
+    // A failure carries the blocking finding with its remediation; hostile names survive as text.
+    let case = |name: &str| {
+        doc.descendants()
+            .find(|n| n.tag_name().name() == "testcase" && n.attribute("name") == Some(name))
+            .unwrap_or_else(|| panic!("no test case {name}"))
+    };
+    let failure = case("vm-web-deallocated")
+        .children()
+        .find(|n| n.tag_name().name() == "failure")
+        .unwrap();
+    assert_eq!(
+        failure.attribute("message"),
+        Some("blocked by vm-not-running")
+    );
+    let body = failure.text().unwrap();
+    assert!(
+        body.contains("[fail] vm-not-running: the VM is deallocated")
+            && body.contains("remediation: az vm start --name vm-web-deallocated"),
+        "{body}"
+    );
+    let dev_case = case("vm-app-dev-01");
+    assert_eq!(
+        dev_case
+            .children()
+            .find(|n| n.tag_name().name() == "failure")
+            .unwrap()
+            .attribute("message"),
+        Some("blocked by subscription-console-disabled"),
+        "subscription-wide findings fail every instance of the subscription"
+    );
+    assert!(dev_case
+        .parent()
+        .unwrap()
+        .attribute("name")
+        .unwrap()
+        .starts_with("=Contoso Development ("));
+    assert_eq!(
+        dev_case.attribute("classname"),
+        Some("=Contoso Development.rg-app-dev")
+    );
+    assert!(case("=SUM(1+2)")
+        .children()
+        .all(|n| n.tag_name().name() != "failure"));
+    let warned = case("vm-app-firewalldiag");
+    let out_text = warned
+        .children()
+        .find(|n| n.tag_name().name() == "system-out")
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(out_text.contains("[warn] storage-firewall"), "{out_text}");
+}
+
+#[tokio::test]
+async fn the_markdown_summary_counts_equal_the_json() {
+    let out = tempfile::tempdir().unwrap();
+    scan_hostile(out.path()).await;
+    let md = std::fs::read_to_string(out.path().join("summary.md")).unwrap();
+    let json = report_json(out.path());
+    let table = |header: &str| -> Vec<Vec<String>> {
+        let start = md
+            .lines()
+            .position(|l| l == header)
+            .unwrap_or_else(|| panic!("no table {header} in\n{md}"));
+        md.lines()
+            .skip(start + 2)
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| {
+                l.trim_matches('|')
+                    .split(" | ")
+                    .map(|c| c.trim().to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    let verdicts = table("| verdict | instances | share |");
+    let total = json["coverage"]["instances"].as_u64().unwrap() as f64;
+    assert_eq!(verdicts.len(), 4);
+    for (row, key) in verdicts
+        .iter()
+        .zip(["ready", "ready_with_warnings", "unknown", "blocked"])
+    {
+        let n = json["summary"]["by_verdict"][key].as_u64().unwrap();
+        assert_eq!(row[0], key.replace('_', " "));
+        assert_eq!(row[1], n.to_string(), "{key}");
+        assert_eq!(row[2], format!("{:.1}%", n as f64 * 100.0 / total), "{key}");
+    }
+    let checks = table("| check | instances |");
+    let expected: Vec<Vec<String>> = json["summary"]["blocking_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(8)
+        .map(|p| {
+            vec![
+                format!("`{}`", p[0].as_str().unwrap()),
+                p[1].as_u64().unwrap().to_string(),
+            ]
+        })
+        .collect();
+    assert_eq!(checks, expected);
+    assert!(
+        md.contains(&format!(
+            "**{} instances** in {} subscriptions",
+            json["coverage"]["instances"], json["coverage"]["subscriptions"]
+        )),
+        "{md}"
+    );
+    // The hostile subscription name is escaped text, not a table-breaking or formula cell.
+    let subs = table("| status | check | subscription |");
+    assert_eq!(subs.len(), 2, "{subs:?}");
+    assert!(subs
+        .iter()
+        .all(|r| r[2].starts_with("=Contoso Development (")));
+    assert!(md.contains("Complete: every listing was read."));
+}
+
+#[tokio::test]
+async fn hostile_names_and_tags_are_neutralised_in_both_csvs() {
+    let out = tempfile::tempdir().unwrap();
+    scan_hostile(out.path()).await;
+    let formula = |c: &str| c.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let (headers, rows) = csv_rows(&out.path().join("instances.csv"));
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+    for row in &rows {
+        for cell in row {
+            assert!(!formula(cell), "a formula cell in instances.csv: {cell:?}");
+        }
+    }
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r[col("name")] == name)
+            .unwrap_or_else(|| panic!("no row {name}"))
+    };
+    let sum = row("'=SUM(1+2)");
+    assert_eq!(sum[col("verdict")], "ready");
+    assert_eq!(
+        sum[col("tags")],
+        format!("'@owner={HOSTILE_FORMULA};app=web;env=prod;note={HOSTILE_HTML}")
+    );
+    let dash = row("'-2+3");
+    assert_eq!(dash[col("verdict")], "blocked");
+    assert_eq!(dash[col("tags")], "'+cost=-42");
+    let dev = row("vm-app-dev-01");
+    assert_eq!(dev[col("subscription_name")], "'=Contoso Development");
+
+    let (headers, rows) = csv_rows(&out.path().join("findings.csv"));
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+    for row in &rows {
+        for cell in row {
+            assert!(!formula(cell), "a formula cell in findings.csv: {cell:?}");
+        }
+    }
+    let dash: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| r[col("resource_id")].ends_with("/virtualMachines/-2+3"))
+        .collect();
+    assert_eq!(dash.len(), 1);
+    assert_eq!(dash[0][col("check_id")], "boot-diagnostics-disabled");
+    assert_eq!(dash[0][col("resource_name")], "'-2+3");
+    assert!(dash[0][col("remediation")].contains("--name -2+3 "));
+    let sub_rows: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| r[col("check_id")].starts_with("subscription-"))
+        .collect();
+    assert_eq!(sub_rows.len(), 2);
+    assert!(sub_rows
+        .iter()
+        .all(|r| r[col("resource_name")] == "'=Contoso Development"));
+}
+
+#[tokio::test]
+async fn the_html_escapes_azure_text_and_references_nothing_outside_the_file() {
+    let out = tempfile::tempdir().unwrap();
+    scan_hostile(out.path()).await;
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(
+        !html.contains(HOSTILE_HTML),
+        "the raw tag value is in the page"
+    );
+    assert!(html.contains("note=&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(!html.to_ascii_lowercase().contains("<img"));
+    assert!(html.contains("&#39;") && html.contains("=SUM(1+2)"));
+    // Fetch nothing: a policy that forbids every fetch, and nothing that would fetch.
+    let csp_start = html
+        .find("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#39;none&#39;;")
+        .expect("a Content-Security-Policy that denies by default");
+    assert!(csp_start < html.find("<style>").unwrap());
+    let lower = html.to_ascii_lowercase();
+    for needle in [
+        "<link",
+        "<iframe",
+        "<object",
+        "<embed",
+        "@import",
+        "url(",
+        "src=\"http",
+        "src=\"//",
+        "<script src",
+        "fetch(",
+        "xmlhttprequest",
+        "websocket",
+    ] {
+        assert!(!lower.contains(needle), "the page contains {needle}");
+    }
+    // URLs in attributes are links to the documentation, never fetched. (Escaped text cannot
+    // contain a raw quote, so every `="http` is a real attribute.)
+    let mut links = 0;
+    for pat in ["=\"http", "=\"//", "='http", "=http"] {
+        for (i, _) in lower.match_indices(pat) {
+            let tag_start = lower[..i].rfind('<').unwrap();
+            assert!(
+                lower[tag_start..].starts_with("<a href=\"https://"),
+                "a URL attribute outside a link: {}",
+                &html[tag_start..(i + 60).min(html.len())]
+            );
+            links += 1;
+        }
+    }
+    assert!(links > 0, "the check texts link to their documentation");
+    assert_eq!(html.matches("<script>").count(), 1);
+    assert_eq!(html.matches("<style>").count(), 1);
+}
