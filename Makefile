@@ -4,7 +4,7 @@
 #   make test   runs the whole test suite
 CARGO ?= cargo
 
-.PHONY: run test lint fmt bench
+.PHONY: run test lint fmt bench soak fuzz
 
 run:
 	$(CARGO) build --release
@@ -22,3 +22,17 @@ fmt:
 
 bench:
 	@echo "benchmarks: not yet written"
+
+# A longer soak than `make test` runs: repeated faulted scans of 20,000 instances.
+soak:
+	SCREADY_SOAK_RUNS=$${SCREADY_SOAK_RUNS:-40} SCREADY_SOAK_SECONDS=$${SCREADY_SOAK_SECONDS:-1800} \
+		$(CARGO) test --release --test soak -- --nocapture
+
+# Fuzz each target for FUZZ_SECONDS (cargo-fuzz; stable toolchains need RUSTC_BOOTSTRAP=1).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = arm_pages storage_uri policy rbac_actions
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	done

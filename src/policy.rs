@@ -264,8 +264,13 @@ fn parse_date(v: &toml::Value) -> Option<String> {
 }
 
 impl Policy {
-    /// The built-in policy.
+    /// The built-in policy (parsed once per process).
     pub fn builtin() -> Policy {
+        static BUILTIN: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
+        BUILTIN.get_or_init(Policy::parse_builtin).clone()
+    }
+
+    fn parse_builtin() -> Policy {
         let mut p = Policy {
             storage_in_connection_path: true,
             access: AccessPolicy::default(),
