@@ -5,7 +5,9 @@ use libfuzzer_sys::fuzz_target;
 use scready::policy::Policy;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let mut policy = Policy::builtin();
     if let Err(e) = policy.layer(text, "fuzz.toml") {
         assert_eq!(e.path, "fuzz.toml");

@@ -15,8 +15,12 @@ fn reference(p: &[u8], t: &[u8]) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Some((pattern, action)) = text.split_once('\n') else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Some((pattern, action)) = text.split_once('\n') else {
+        return;
+    };
     if pattern.len() > 64 || action.len() > 64 || pattern.matches('*').count() > 6 {
         return; // keep the reference's backtracking cheap
     }

@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use scready::discover::hosts::{account_name, blob_host};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(uri) = std::str::from_utf8(data) else { return };
+    let Ok(uri) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Some(host) = blob_host(uri) {
         assert_eq!(host, host.to_ascii_lowercase());
         if let Some(name) = account_name(&host) {
