@@ -232,6 +232,22 @@ async fn interruption_stops_promptly_and_leaves_no_half_files() {
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 
+    // The history database holds the one complete run, and reads back consistently.
+    let db = dir.path().join("history.sqlite");
+    let hist = bin()
+        .args(["history", "--history"])
+        .arg(&db)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(hist.status.code(), Some(0), "{}", text(&hist.stderr));
+    let listing = text(&hist.stdout);
+    let runs = listing
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    assert_eq!(runs, 1, "{listing}");
+
     // With the default output directory, an interrupted scan leaves no directory and no link.
     let ca = dir.path().join("ca.pem");
     let args: Vec<String> = [

@@ -20,13 +20,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Resident memory of this process in bytes.
 fn rss() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -43,15 +50,27 @@ async fn repeated_scans_with_random_faults_agree_and_do_not_grow() {
         ..Default::default()
     });
     assert_eq!(fleet.instance_count(), 20_000);
-    let sim = common::start(&fleet, SimConfig { page_size: Some(200), ..Default::default() }).await;
-    let token = sim.issue_token(&scanner_principal(&fleet).unwrap().id).unwrap();
+    let sim = common::start(
+        &fleet,
+        SimConfig {
+            page_size: Some(200),
+            ..Default::default()
+        },
+    )
+    .await;
+    let token = sim
+        .issue_token(&scanner_principal(&fleet).unwrap().id)
+        .unwrap();
     let base = url::Url::parse(&sim.base_url()).unwrap();
     let out = tempfile::tempdir().unwrap();
     let options = ScanOptions {
         cloud: Cloud::custom(base.clone(), Some(base)),
         auth: AuthMode::Token,
         ca_cert: Some(sim.ca_pem().as_bytes().to_vec()),
-        discover: DiscoverOptions { subscription_parallelism: 16, ..Default::default() },
+        discover: DiscoverOptions {
+            subscription_parallelism: 16,
+            ..Default::default()
+        },
         policy: None,
         out: out.path().to_path_buf(),
         out_is_default: false,
@@ -64,11 +83,15 @@ async fn repeated_scans_with_random_faults_agree_and_do_not_grow() {
         },
         save_inventory: None,
         quiet: true,
-        access: AccessOptions { network_probe: false, ..Default::default() },
+        access: AccessOptions {
+            network_probe: false,
+            ..Default::default()
+        },
         history: None,
         progress: scready::progress::ProgressMode::Off,
     };
-    let env: scready::auth::EnvLookup = Arc::new(move |k: &str| (k == "SCREADY_ACCESS_TOKEN").then(|| token.clone()));
+    let env: scready::auth::EnvLookup =
+        Arc::new(move |k: &str| (k == "SCREADY_ACCESS_TOKEN").then(|| token.clone()));
     let verdicts = |o: &scan::ScanOutcome| -> BTreeMap<String, String> {
         o.result
             .verdicts
@@ -88,12 +111,19 @@ async fn repeated_scans_with_random_faults_agree_and_do_not_grow() {
     for run in 0..runs {
         sim.clear_faults();
         for (kind, seed_shift) in [
-            (FaultKind::Status { status: 503, retry_after: None }, 0.006),
+            (
+                FaultKind::Status {
+                    status: 503,
+                    retry_after: None,
+                },
+                0.006,
+            ),
             (FaultKind::Throttle { retry_after: None }, 0.006),
             (FaultKind::Reset, 0.004),
             (FaultKind::Truncated, 0.004),
         ] {
-            sim.add_fault(FaultRule::always(kind).at_rate(seed_shift)).unwrap();
+            sim.add_fault(FaultRule::always(kind).at_rate(seed_shift))
+                .unwrap();
         }
         let outcome = scan::run(&options, env.clone()).await.unwrap();
         let got = verdicts(&outcome);
@@ -107,7 +137,12 @@ async fn repeated_scans_with_random_faults_agree_and_do_not_grow() {
         }
         // Nothing lost: every instance is there, or its listing is a recorded gap.
         if got.len() != expected.len() {
-            assert!(outcome.result.run.partial, "run {run}: {} of {} instances without a gap", got.len(), expected.len());
+            assert!(
+                outcome.result.run.partial,
+                "run {run}: {} of {} instances without a gap",
+                got.len(),
+                expected.len()
+            );
         }
         let injected = sim.stats().faults_injected;
         eprintln!(
@@ -117,7 +152,10 @@ async fn repeated_scans_with_random_faults_agree_and_do_not_grow() {
             outcome.result.coverage.calls.retries,
             rss() / (1 << 20)
         );
-        assert!(outcome.result.coverage.calls.retries > 0, "faults were injected and retried");
+        assert!(
+            outcome.result.coverage.calls.retries > 0,
+            "faults were injected and retried"
+        );
         drop(outcome);
         memory.push(rss());
         if t0.elapsed() > budget {
