@@ -119,6 +119,18 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
             );
         }
     }
+    let odd = r
+        .inventory
+        .instances
+        .iter()
+        .filter(|i| !i.anomalies.is_empty())
+        .count();
+    if odd > 0 {
+        let _ = writeln!(
+            s,
+            "unexpected data: {odd} instance(s) had fields of an unexpected type; the affected checks are unknown (see \"anomalies\" in report.json)"
+        );
+    }
     if r.coverage.gaps.is_empty() {
         let _ = writeln!(s, "coverage: complete");
     } else {
