@@ -3,6 +3,8 @@
 //! Data flows one way: credentials → ARM client → discovery → inventory → checks → findings →
 //! report sinks. The simulator (`sim`) emulates the ARM endpoints the scanner reads.
 
+#![warn(missing_docs)]
+
 pub mod arm;
 pub mod auth;
 pub mod browser;
