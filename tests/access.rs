@@ -335,6 +335,82 @@ async fn authorization_calls_grow_with_resource_groups_not_instances() {
 }
 
 #[tokio::test]
+async fn the_scanners_permissions_are_read_per_subscription_and_per_assigned_resource_group() {
+    use scready::sim::generate::{self, GenerateOptions};
+    let f = generate::generate(&GenerateOptions {
+        subscriptions: 4,
+        vms_per_subscription: 30,
+        ..Default::default()
+    });
+    let scanner = generate::scanner_principal(&f).unwrap().id.clone();
+    let sim = Simulator::start(
+        &f,
+        SimConfig {
+            page_size: Some(1000),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (o, _out) = scan_as(&sim, &scanner, true, AccessOptions::default()).await;
+    let inv = &o.result.inventory;
+    assert!(!inv.is_partial(), "{:?}", inv.gaps);
+    // Resource groups that hold an instance or a storage account, and those with an assignment.
+    let holding: std::collections::BTreeSet<String> = inv
+        .instances
+        .iter()
+        .map(|i| (&i.subscription_id, &i.resource_group))
+        .chain(
+            inv.storage_accounts
+                .iter()
+                .map(|s| (&s.subscription_id, &s.resource_group)),
+        )
+        .map(|(s, rg)| format!("/subscriptions/{s}/resourcegroups/{rg}").to_ascii_lowercase())
+        .collect();
+    let assigned: std::collections::BTreeSet<String> = f
+        .role_assignments
+        .iter()
+        .map(|a| a.scope.to_ascii_lowercase())
+        .filter(|s| holding.contains(s))
+        .collect();
+    assert!(
+        !assigned.is_empty(),
+        "the platform subscription grants per resource group"
+    );
+    assert!(holding.len() > inv.subscriptions.len() + assigned.len());
+    let mut asked: Vec<String> = sim
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.path
+                .contains("/providers/Microsoft.Authorization/permissions")
+        })
+        .map(|r| {
+            r.path
+                .split("/providers/Microsoft.Authorization/permissions")
+                .next()
+                .unwrap()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    asked.sort();
+    let mut expected: Vec<String> = inv
+        .subscriptions
+        .iter()
+        .map(|s| format!("/subscriptions/{}", s.id))
+        .chain(assigned.iter().cloned())
+        .collect();
+    expected.sort();
+    assert_eq!(asked, expected);
+    // The scanner holds Reader at the root: no instance lets it connect, and none is unknown.
+    assert_eq!(o.result.access.len(), inv.instances.len());
+    for a in &o.result.access {
+        assert_eq!(a.verdict, Verdict::Blocked, "{a:?}");
+        assert!(a.checks[0].message.contains("lacks"), "{a:?}");
+    }
+}
+
+#[tokio::test]
 async fn network_probe_passes_on_a_tls_listener_and_fails_on_closed_ports_and_unknown_names() {
     let f = fleet();
     let sim = Simulator::start(&f, SimConfig::default()).await.unwrap();

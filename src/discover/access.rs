@@ -3,9 +3,13 @@
 //!
 //! - per subscription: role assignments (at, above and below it) and deny assignments;
 //! - per distinct role definition referenced: the definition;
-//! - for the scanning identity: the permissions API once per resource group that holds an
-//!   instance or a boot-diagnostics account, and once per resource where some assignment exists
-//!   below its resource group (Azure's answer already includes the identity's groups);
+//! - for the scanning identity: the permissions API once per subscription, once per resource
+//!   group that holds an instance or a boot-diagnostics account and carries a role assignment
+//!   (of anyone), and once per such resource with an assignment below its resource group
+//!   (Azure's answer already includes the identity's groups). Effective permissions come from
+//!   assignments at or above a scope, so where nothing is assigned between the subscription and
+//!   a resource, the subscription's answer is the resource's. When a subscription's role
+//!   assignments could not be listed, every such resource group of it is asked instead;
 //! - for named principals: their transitive group memberships from Microsoft Graph, when any
 //!   assignment or deny assignment names a group.
 
@@ -179,24 +183,43 @@ pub async fn discover_access(
         }
     }
 
-    // The scanning identity: the permissions API per resource group, and per resource with an
-    // assignment below its resource group.
+    // The scanning identity: the permissions API per subscription, per resource group with an
+    // assignment (every resource group where the assignments are not known), and per resource
+    // with an assignment below its resource group.
     if inventory.principals.iter().any(|p| p.scanner) {
+        let assigned: BTreeSet<&str> = access
+            .role_assignments
+            .iter()
+            .map(|a| a.scope.as_str())
+            .collect();
+        let unlisted: BTreeSet<&str> = inventory
+            .gaps
+            .iter()
+            .filter(|g| g.what == GapScope::ROLE_ASSIGNMENTS)
+            .filter_map(|g| g.subscription_id.as_deref())
+            .collect();
         let mut targets: BTreeSet<String> = BTreeSet::new();
         let mut resources: Vec<String> = Vec::new();
-        for i in &inventory.instances {
-            targets.insert(normalize_scope(&format!(
-                "/subscriptions/{}/resourceGroups/{}",
-                i.subscription_id, i.resource_group
-            )));
-            resources.push(normalize_scope(&i.id));
-        }
-        for s in &inventory.storage_accounts {
-            targets.insert(normalize_scope(&format!(
-                "/subscriptions/{}/resourceGroups/{}",
-                s.subscription_id, s.resource_group
-            )));
-            resources.push(normalize_scope(&s.id));
+        let places = inventory
+            .instances
+            .iter()
+            .map(|i| (&i.subscription_id, &i.resource_group, &i.id))
+            .chain(
+                inventory
+                    .storage_accounts
+                    .iter()
+                    .map(|s| (&s.subscription_id, &s.resource_group, &s.id)),
+            );
+        for (sub, rg, id) in places {
+            let sub_scope = normalize_scope(&format!("/subscriptions/{sub}"));
+            let rg_scope = normalize_scope(&format!("{sub_scope}/resourceGroups/{rg}"));
+            if unlisted.contains(sub.to_ascii_lowercase().as_str())
+                || assigned.contains(rg_scope.as_str())
+            {
+                targets.insert(rg_scope);
+            }
+            targets.insert(sub_scope);
+            resources.push(normalize_scope(id));
         }
         let deep: BTreeSet<&str> = access
             .role_assignments
