@@ -116,7 +116,7 @@ impl Waiver {
         check: &str,
         resource_id: &str,
         subscription_id: &str,
-        tags: &BTreeMap<String, String>,
+        tags: &crate::inventory::Tags,
     ) -> bool {
         if !self.checks.iter().any(|c| c == "*" || c == check) {
             return false;
@@ -138,7 +138,7 @@ impl Waiver {
                 .map(|(_, v)| v);
             match (found, &t.value) {
                 (None, _) => return false,
-                (Some(v), Some(want)) if v != want => return false,
+                (Some(v), Some(want)) if v != want.as_str() => return false,
                 _ => {}
             }
         }
@@ -664,8 +664,9 @@ mod tests {
         let w = p.waivers.last().unwrap();
         assert_eq!(w.expires, "2030-01-31");
         assert_eq!(w.origin, "w.toml:2");
-        let mut tags = BTreeMap::new();
-        tags.insert("Env".to_string(), "legacy".to_string());
+        let tags: crate::inventory::Tags = [("Env".to_string(), "legacy".to_string())]
+            .into_iter()
+            .collect();
         assert!(w.covers("storage-firewall", "/subscriptions/s/x", "s", &tags));
         assert!(!w.covers("storage-hns-enabled", "/subscriptions/s/x", "s", &tags));
         assert!(!w.expired("2030-01-31"));

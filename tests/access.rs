@@ -107,7 +107,10 @@ fn access_table(o: &ScanOutcome) -> BTreeMap<(String, String), Verdict> {
         .iter()
         .map(|a| {
             (
-                (names[a.resource_id.as_str()].to_string(), a.label.clone()),
+                (
+                    names[a.resource_id.as_str()].to_string(),
+                    a.label.to_string(),
+                ),
                 a.verdict,
             )
         })
@@ -478,7 +481,7 @@ async fn network_probe_passes_on_a_tls_listener_and_fails_on_closed_ports_and_un
         // Applied to every instance as a warning.
         for v in &o.result.verdicts {
             assert!(
-                v.warnings.contains(&"websocket-blocked".to_string()),
+                v.warnings.iter().any(|w| w == "websocket-blocked"),
                 "{}",
                 v.resource_id
             );

@@ -11,7 +11,7 @@ pub mod environment;
 pub mod storage;
 pub mod subscription;
 
-use crate::findings::{Finding, FindingStatus, InstanceVerdict, Verdict};
+use crate::findings::{Finding, FindingStatus, InstanceVerdict, Text, Verdict};
 use crate::inventory::{Instance, InstanceKind, Inventory, PrincipalRef, SubscriptionInfo};
 use crate::policy::{render, Policy, Severity, Waiver};
 pub use context::Context;
@@ -118,11 +118,11 @@ pub struct Evaluation {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccessVerdict {
     /// The instance.
-    pub resource_id: String,
+    pub resource_id: Text,
     /// The principal's object id.
-    pub principal_id: String,
+    pub principal_id: Text,
     /// The principal's label.
-    pub label: String,
+    pub label: Text,
     /// `ready` (may connect), `blocked` (may not) or `unknown`.
     pub verdict: Verdict,
     /// Failing or undecided access checks with their status and message.
@@ -133,11 +133,11 @@ pub struct AccessVerdict {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccessCheckResult {
     /// Check id.
-    pub check_id: String,
+    pub check_id: Text,
     /// Status.
     pub status: FindingStatus,
     /// Why.
-    pub message: String,
+    pub message: Text,
 }
 
 /// A classified outcome of one check on one resource.
@@ -145,9 +145,82 @@ struct Judged {
     check: &'static str,
     status: FindingStatus,
     severity: Severity,
-    message: String,
+    message: Text,
     waiver: Option<String>,
-    principal: Option<String>,
+    principal: Option<Text>,
+}
+
+/// An instance's own findings and access verdicts.
+type InstanceOutputs = (Vec<Finding>, Vec<AccessVerdict>);
+
+/// Texts that many findings and verdicts repeat, allocated once per evaluation: check ids and
+/// their mitigations, subscription ids, principals.
+struct Shared {
+    checks: BTreeMap<&'static str, (Text, Text)>,
+    subscriptions: BTreeMap<String, Text>,
+    empty: Text,
+}
+
+impl Shared {
+    fn new(inventory: &Inventory, policy: &Policy) -> Shared {
+        let mut checks = BTreeMap::new();
+        let ids = INSTANCE_CHECKS
+            .iter()
+            .map(|(id, _)| *id)
+            .chain(ACCESS_CHECKS.iter().map(|(id, _)| *id))
+            .chain(SUBSCRIPTION_CHECKS.iter().map(|(id, _)| *id))
+            .chain(ENVIRONMENT_CHECKS.iter().map(|(id, _)| *id));
+        for id in ids {
+            checks.insert(
+                id,
+                (
+                    Text::from(id),
+                    Text::from(policy.check(id).mitigation.as_str()),
+                ),
+            );
+        }
+        let subscriptions = inventory
+            .subscriptions
+            .iter()
+            .map(|s| (s.id.clone(), Text::from(s.id.as_str())))
+            .chain(
+                inventory
+                    .instances
+                    .iter()
+                    .map(|i| (i.subscription_id.clone(), Text::default())),
+            )
+            .fold(BTreeMap::new(), |mut m, (k, v)| {
+                m.entry(k.clone()).or_insert_with(|| {
+                    if v.is_empty() {
+                        Text::from(k.as_str())
+                    } else {
+                        v
+                    }
+                });
+                m
+            });
+        Shared {
+            checks,
+            subscriptions,
+            empty: Text::default(),
+        }
+    }
+
+    fn check(&self, id: &'static str) -> &Text {
+        &self.checks[id].0
+    }
+
+    fn mitigation(&self, id: &'static str) -> &Text {
+        &self.checks[id].1
+    }
+
+    fn subscription(&self, id: &str) -> Text {
+        match self.subscriptions.get(id) {
+            Some(t) => t.clone(),
+            None if id.is_empty() => self.empty.clone(),
+            None => Text::from(id),
+        }
+    }
 }
 
 /// Turns an outcome into a finding status and severity, or `None` when it passed or is off.
@@ -156,7 +229,7 @@ fn judge(
     check: &'static str,
     outcome: Outcome,
     today: &str,
-    target: (&str, &str, &BTreeMap<String, String>),
+    target: (&str, &str, &crate::inventory::Tags),
 ) -> Option<Judged> {
     let severity = policy.severity(check);
     if severity == Severity::Off {
@@ -198,7 +271,7 @@ fn judge(
             status
         },
         severity,
-        message,
+        message: Text::from(message),
         waiver: waiver.map(|w| format!("{} ({}, expires {})", w.reason, w.origin, w.expires)),
         principal: None,
     })
@@ -231,21 +304,20 @@ fn instance_values(i: &Instance, ctx: &Context) -> BTreeMap<&'static str, String
 
 fn finding_from(
     j: &Judged,
-    policy: &Policy,
-    resource_id: &str,
-    subscription_id: &str,
-    remediation: String,
+    shared: &Shared,
+    resource_id: &Text,
+    subscription_id: &Text,
+    remediation: &Text,
 ) -> Finding {
-    let cp = policy.check(j.check);
     Finding {
-        resource_id: resource_id.to_string(),
-        subscription_id: subscription_id.to_string(),
-        check_id: j.check.to_string(),
+        resource_id: resource_id.clone(),
+        subscription_id: subscription_id.clone(),
+        check_id: shared.check(j.check).clone(),
         status: j.status,
         severity: j.severity,
         message: j.message.clone(),
-        mitigation: cp.mitigation.clone(),
-        remediation,
+        mitigation: shared.mitigation(j.check).clone(),
+        remediation: remediation.clone(),
         waiver: j.waiver.clone(),
         principal_id: j.principal.clone(),
     }
@@ -255,30 +327,29 @@ fn finding_from(
 /// which waivers have expired.
 pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluation {
     let ctx = Context::new(inventory, policy);
-    let no_tags = BTreeMap::new();
+    let shared = Shared::new(inventory, policy);
+    let no_tags = crate::inventory::Tags::default();
 
     // Environment findings apply to every instance.
-    let env: Vec<Judged> = ENVIRONMENT_CHECKS
+    let environment = Text::from("environment");
+    let env: Vec<(Judged, Text)> = ENVIRONMENT_CHECKS
         .iter()
         .filter_map(|(id, f)| judge(policy, id, f(&ctx), today, ("environment", "", &no_tags)))
+        .map(|j| {
+            let remediation = Text::from(policy.check(j.check).remediation.as_str());
+            (j, remediation)
+        })
         .collect();
     let mut findings: Vec<Finding> = env
         .iter()
-        .map(|j| {
-            finding_from(
-                j,
-                policy,
-                "environment",
-                "",
-                policy.check(j.check).remediation.clone(),
-            )
-        })
+        .map(|(j, r)| finding_from(j, &shared, &environment, &shared.empty, r))
         .collect();
 
     // Subscription findings apply to the subscription's instances.
-    let mut by_sub: BTreeMap<&str, Vec<(Judged, String)>> = BTreeMap::new();
+    let mut by_sub: BTreeMap<&str, Vec<(Judged, Text)>> = BTreeMap::new();
     for sub in &inventory.subscriptions {
         let sub_id = format!("/subscriptions/{}", sub.id);
+        let sub_text = Text::from(sub_id.as_str());
         let mut values = BTreeMap::new();
         values.insert("subscription_id", sub.id.clone());
         values.insert("resource_id", sub_id.clone());
@@ -290,13 +361,13 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                 today,
                 (&sub_id, &sub.id, &no_tags),
             ) {
-                let remediation = render(&policy.check(id).remediation, &values);
+                let remediation = Text::from(render(&policy.check(id).remediation, &values));
                 findings.push(finding_from(
                     &j,
-                    policy,
-                    &sub_id,
-                    &sub.id,
-                    remediation.clone(),
+                    &shared,
+                    &sub_text,
+                    &shared.subscription(&sub.id),
+                    &remediation,
                 ));
                 by_sub
                     .entry(sub.id.as_str())
@@ -317,15 +388,35 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
     } else {
         &inventory.principals
     };
+    // Per principal: its id, its label, and what `principals_denied` lists.
+    let principal_texts: Vec<(Text, Text, Text)> = principals
+        .iter()
+        .map(|p| {
+            let id = Text::from(p.object_id.as_str());
+            let label = Text::from(p.label.as_str());
+            let denied = if p.label.is_empty() {
+                id.clone()
+            } else {
+                label.clone()
+            };
+            (id, label, denied)
+        })
+        .collect();
 
-    let per_instance: Vec<(InstanceVerdict, Vec<Finding>, Vec<AccessVerdict>)> = inventory
+    // Verdicts are collected in place; each instance's findings and access verdicts are
+    // appended after the subscription and environment findings.
+    let (verdicts, per_instance): (Vec<InstanceVerdict>, Vec<InstanceOutputs>) = inventory
         .instances
         .par_iter()
         .map(|i| {
-            let mut own: Vec<(Judged, String)> = Vec::new();
+            let resource_id = Text::from(i.id.as_str());
+            let subscription_id = shared.subscription(&i.subscription_id);
+            let mut own: Vec<(Judged, Text)> = Vec::new();
             let mut access_verdicts = Vec::new();
             let mut denied = Vec::new();
-            for p in principals {
+            // Placeholder values, built once per instance and only when a remediation needs them.
+            let mut values: Option<BTreeMap<&'static str, String>> = None;
+            for (p, (p_id, p_label, p_denied)) in principals.iter().zip(&principal_texts) {
                 let mut results = Vec::new();
                 for (id, f) in ACCESS_CHECKS {
                     let outcome = if p.object_id.is_empty() {
@@ -340,27 +431,20 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                         today,
                         (&i.id, &i.subscription_id, &i.tags),
                     ) {
-                        j.principal = (!p.object_id.is_empty()).then(|| p.object_id.clone());
+                        j.principal = (!p.object_id.is_empty()).then(|| p_id.clone());
                         results.push(AccessCheckResult {
-                            check_id: id.to_string(),
+                            check_id: shared.check(id).clone(),
                             status: j.status,
                             message: j.message.clone(),
                         });
-                        let values = {
-                            let mut v = instance_values(i, &ctx);
-                            v.insert("principal_id", p.object_id.clone());
-                            v
-                        };
-                        let remediation = render(&policy.check(id).remediation, &values);
+                        let v = values.get_or_insert_with(|| instance_values(i, &ctx));
+                        v.insert("principal_id", p.object_id.clone());
+                        let remediation = Text::from(render(&policy.check(id).remediation, v));
                         own.push((j, remediation));
                     }
                 }
                 let verdict = if results.iter().any(|r| r.status == FindingStatus::Fail) {
-                    denied.push(if p.label.is_empty() {
-                        p.object_id.clone()
-                    } else {
-                        p.label.clone()
-                    });
+                    denied.push(p_denied.clone());
                     Verdict::Blocked
                 } else if results.iter().any(|r| r.status == FindingStatus::Unknown) {
                     Verdict::Unknown
@@ -369,13 +453,16 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                 };
                 if !p.object_id.is_empty() {
                     access_verdicts.push(AccessVerdict {
-                        resource_id: i.id.clone(),
-                        principal_id: p.object_id.clone(),
-                        label: p.label.clone(),
+                        resource_id: resource_id.clone(),
+                        principal_id: p_id.clone(),
+                        label: p_label.clone(),
                         verdict,
                         checks: results,
                     });
                 }
+            }
+            if let Some(v) = values.as_mut() {
+                v.remove("principal_id");
             }
             for (id, f) in INSTANCE_CHECKS {
                 if let Some(j) = judge(
@@ -394,37 +481,33 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                         &cp.remediation
                     };
                     let remediation = if template.is_empty() {
-                        String::new()
+                        shared.empty.clone()
                     } else {
-                        render(template, &instance_values(i, &ctx))
+                        let v = values.get_or_insert_with(|| instance_values(i, &ctx));
+                        Text::from(render(template, v))
                     };
                     own.push((j, remediation));
                 }
             }
             let findings: Vec<Finding> = own
                 .iter()
-                .map(|(j, r)| finding_from(j, policy, &i.id, &i.subscription_id, r.clone()))
+                .map(|(j, r)| finding_from(j, &shared, &resource_id, &subscription_id, r))
                 .collect();
-            let shared = by_sub.get(i.subscription_id.as_str());
-            let all = shared
+            let all = by_sub
+                .get(i.subscription_id.as_str())
                 .into_iter()
                 .flatten()
                 .chain(own.iter())
-                .map(|(j, r)| (j, r.as_str()))
-                .chain(
-                    env.iter()
-                        .map(|j| (j, policy.check(j.check).remediation.as_str())),
-                );
-            let mut verdict = verdict_of(&i.id, all);
+                .chain(env.iter());
+            let mut verdict = verdict_of(resource_id, &shared, all);
             verdict.principals_denied = denied;
-            (verdict, findings, access_verdicts)
+            (verdict, (findings, access_verdicts))
         })
-        .collect();
+        .unzip();
 
-    let mut verdicts = Vec::with_capacity(per_instance.len());
-    let mut access = Vec::new();
-    for (v, f, a) in per_instance {
-        verdicts.push(v);
+    findings.reserve_exact(per_instance.iter().map(|(f, _)| f.len()).sum());
+    let mut access = Vec::with_capacity(per_instance.iter().map(|(_, a)| a.len()).sum());
+    for (f, a) in per_instance {
         findings.extend(f);
         access.extend(a);
     }
@@ -444,39 +527,40 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
 
 /// The verdict from every judged outcome that applies to an instance.
 fn verdict_of<'a>(
-    resource_id: &str,
-    judged: impl Iterator<Item = (&'a Judged, &'a str)>,
+    resource_id: Text,
+    shared: &Shared,
+    judged: impl Iterator<Item = &'a (Judged, Text)>,
 ) -> InstanceVerdict {
     let mut v = InstanceVerdict {
-        resource_id: resource_id.to_string(),
+        resource_id,
         verdict: Verdict::Ready,
         blockers: Vec::new(),
         warnings: Vec::new(),
         unknowns: Vec::new(),
-        first_fix: String::new(),
+        first_fix: shared.empty.clone(),
         principals_denied: Vec::new(),
     };
-    let mut warning_fix = String::new();
+    let mut warning_fix = shared.empty.clone();
     let mut blocking_unknown = false;
-    let mut judged: Vec<(&Judged, &str)> = judged.collect();
+    let mut judged: Vec<&(Judged, Text)> = judged.collect();
     judged.sort_by_key(|(j, _)| catalogue::position(j.check));
-    let push = |list: &mut Vec<String>, check: &str| {
-        if list.last().map(String::as_str) != Some(check) {
-            list.push(check.to_string());
+    let push = |list: &mut Vec<Text>, check: &'static str| {
+        if list.last().map(Text::as_str) != Some(check) {
+            list.push(shared.check(check).clone());
         }
     };
     for (j, remediation) in judged {
         match (j.status, j.severity) {
             (FindingStatus::Fail, _) => {
                 if v.blockers.is_empty() {
-                    v.first_fix = remediation.to_string();
+                    v.first_fix = remediation.clone();
                 }
                 push(&mut v.blockers, j.check);
             }
             (FindingStatus::Warn, Severity::Info) => {}
             (FindingStatus::Warn, _) => {
                 if v.warnings.is_empty() {
-                    warning_fix = remediation.to_string();
+                    warning_fix = remediation.clone();
                 }
                 push(&mut v.warnings, j.check);
             }

@@ -93,6 +93,10 @@ pub async fn discover(
         .buffered(parallelism)
         .collect()
         .await;
+    // Sized once: the inventory is the scan's largest structure.
+    inventory
+        .instances
+        .reserve_exact(results.iter().map(|r| r.instances.len()).sum());
     for r in results {
         inventory.subscriptions.push(r.info);
         inventory.instances.extend(r.instances);
