@@ -258,16 +258,21 @@ pub async fn run_with(
         excluded_subscriptions: options.discover.exclude.clone(),
         ..Default::default()
     };
-    let mut inventory = discover::discover(
+    // Whose access is audited is known before anything is listed, so that the access listings
+    // of each subscription run alongside its other listings.
+    let principals = audited_principals(&options.access, source.as_ref()).await;
+    let read_access = !principals.is_empty() && needs_graph(options, &policy);
+    let (mut inventory, prefetched) = discover::discover_with_access(
         &client,
         &options.cloud,
         &resolver,
         &options.discover,
         progress,
+        read_access.then(|| principals.iter().any(|p| p.scanner)),
     )
     .await;
-    inventory.principals = audited_principals(&options.access, source.as_ref()).await;
-    if !inventory.principals.is_empty() && needs_graph(options, &policy) {
+    inventory.principals = principals;
+    if read_access {
         let graph_client = match graph {
             Ok(g) => ArmClient::new(
                 options.cloud.graph_endpoint.clone(),
@@ -282,6 +287,7 @@ pub async fn run_with(
             &client,
             graph_client.as_ref().map_err(Clone::clone),
             &mut inventory,
+            prefetched,
         )
         .await;
     }

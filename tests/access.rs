@@ -414,6 +414,58 @@ async fn the_scanners_permissions_are_read_per_subscription_and_per_assigned_res
 }
 
 #[tokio::test]
+async fn access_read_alongside_discovery_equals_access_read_afterwards() {
+    use scready::arm::ArmClient;
+    use scready::discover::{self, access, hosts::HostResolver, Progress};
+    let f = fleet();
+    let sim = Simulator::start(&f, SimConfig::default()).await.unwrap();
+    let base = url::Url::parse(&sim.base_url()).unwrap();
+    let cloud = Cloud::custom(base.clone(), Some(base.clone()));
+    let http =
+        scready::arm::client::http_client(Some(sim.ca_pem().as_bytes()), Duration::from_secs(10))
+            .unwrap();
+    let token: Arc<dyn TokenSource> = Arc::new(StaticToken::new(sim.issue_token(SCANNER).unwrap()));
+    let arm = ArmClient::new(base, http.clone(), token, &ArmClientOptions::default()).unwrap();
+    let resolver = HostResolver::new(&cloud, http);
+    let options = DiscoverOptions {
+        subscription_parallelism: 4,
+        ..Default::default()
+    };
+    let scanner = vec![PrincipalRef {
+        object_id: SCANNER.into(),
+        label: "scanning identity".into(),
+        scanner: true,
+    }];
+    let mut read = Vec::new();
+    for alongside in [true, false] {
+        let (mut inv, prefetched) = discover::discover_with_access(
+            &arm,
+            &cloud,
+            &resolver,
+            &options,
+            Arc::new(Progress::default()),
+            alongside.then_some(true),
+        )
+        .await;
+        assert_eq!(
+            prefetched.len(),
+            if alongside {
+                inv.subscriptions.len()
+            } else {
+                0
+            }
+        );
+        inv.principals = scanner.clone();
+        access::discover_access(&arm, Err("no Graph".into()), &mut inv, prefetched).await;
+        let a = inv.access.clone().unwrap();
+        assert!(!a.role_assignments.is_empty());
+        assert!(!a.caller_permissions.is_empty());
+        read.push((a, inv.gaps.clone()));
+    }
+    assert_eq!(read[0], read[1]);
+}
+
+#[tokio::test]
 async fn network_probe_passes_on_a_tls_listener_and_fails_on_closed_ports_and_unknown_names() {
     let f = fleet();
     let sim = Simulator::start(&f, SimConfig::default()).await.unwrap();

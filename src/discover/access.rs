@@ -17,7 +17,7 @@ use super::gap;
 use crate::arm::models::{
     DenyAssignment, DirectoryObject, Permission, RoleAssignment, RoleDefinition,
 };
-use crate::arm::{ArmClient, Lenient};
+use crate::arm::{ArmClient, ArmError, Lenient};
 use crate::inventory::*;
 use crate::rbac::{normalize_scope, PermissionBlock};
 use futures::StreamExt;
@@ -40,39 +40,100 @@ fn guid_of(id: &str) -> String {
     id.rsplit('/').next().unwrap_or(id).to_ascii_lowercase()
 }
 
-/// Reads what the access checks need into `inventory.access`.
+/// Futures kept ready at once in the access listings; the client's cap on requests in flight
+/// is what actually limits them.
+const READY: usize = 1024;
+
+/// What the access checks read in one subscription: its role and deny assignments, and, when
+/// the scanning identity is audited, that identity's permissions at the subscription. It needs
+/// nothing but the subscription's id, so discovery reads it alongside the subscription's
+/// other listings.
+#[derive(Debug)]
+pub struct SubscriptionAccess {
+    sid: String,
+    role_assignments: (Vec<Lenient<RoleAssignment>>, Option<ArmError>),
+    deny_assignments: (Vec<Lenient<DenyAssignment>>, Option<ArmError>),
+    permissions: Option<(Vec<Lenient<Permission>>, Option<ArmError>)>,
+}
+
+/// Reads one subscription's [`SubscriptionAccess`], its listings concurrently.
+pub async fn read_subscription_access(
+    arm: &ArmClient,
+    sid: &str,
+    scanner: bool,
+) -> SubscriptionAccess {
+    let ra_path = format!(
+        "/subscriptions/{sid}/providers/Microsoft.Authorization/roleAssignments?api-version={AUTHORIZATION_API}"
+    );
+    let da_path = format!(
+        "/subscriptions/{sid}/providers/Microsoft.Authorization/denyAssignments?api-version={AUTHORIZATION_API}"
+    );
+    let ras = arm.list_all::<RoleAssignment>(&ra_path);
+    let das = arm.list_all::<DenyAssignment>(&da_path);
+    let perms = async {
+        if scanner {
+            Some(
+                arm.list_all::<Permission>(&format!(
+                    "/subscriptions/{sid}/providers/Microsoft.Authorization/permissions?api-version={AUTHORIZATION_API}"
+                ))
+                .await,
+            )
+        } else {
+            None
+        }
+    };
+    let (role_assignments, deny_assignments, permissions) = futures::join!(ras, das, perms);
+    SubscriptionAccess {
+        sid: sid.to_ascii_lowercase(),
+        role_assignments,
+        deny_assignments,
+        permissions,
+    }
+}
+
+/// Reads what the access checks need into `inventory.access`. `prefetched` holds what
+/// discovery already read per subscription ([`read_subscription_access`]); the rest is read
+/// here.
 pub async fn discover_access(
     arm: &ArmClient,
     graph: Result<&ArmClient, String>,
     inventory: &mut Inventory,
+    prefetched: Vec<SubscriptionAccess>,
 ) {
     let mut access = AccessInventory::default();
-    let subs: Vec<String> = inventory
+    let scanner = inventory.principals.iter().any(|p| p.scanner);
+    let mut per_sub: BTreeMap<String, SubscriptionAccess> =
+        prefetched.into_iter().map(|a| (a.sid.clone(), a)).collect();
+    let missing: Vec<String> = inventory
         .subscriptions
         .iter()
-        .map(|s| s.id.clone())
+        .map(|s| s.id.to_ascii_lowercase())
+        .filter(|s| !per_sub.contains_key(s))
         .collect();
-
-    // Role and deny assignments, per subscription.
-    let per_sub: Vec<_> = futures::stream::iter(subs.iter().cloned())
-        .map(|sid| async move {
-            let (ras, ra_err) = arm
-                .list_all::<RoleAssignment>(&format!(
-                    "/subscriptions/{sid}/providers/Microsoft.Authorization/roleAssignments?api-version={AUTHORIZATION_API}"
-                ))
-                .await;
-            let (das, da_err) = arm
-                .list_all::<DenyAssignment>(&format!(
-                    "/subscriptions/{sid}/providers/Microsoft.Authorization/denyAssignments?api-version={AUTHORIZATION_API}"
-                ))
-                .await;
-            (sid, ras, ra_err, das, da_err)
-        })
-        .buffer_unordered(16)
+    let read: Vec<SubscriptionAccess> = futures::stream::iter(missing)
+        .map(|sid| async move { read_subscription_access(arm, &sid, scanner).await })
+        .buffer_unordered(READY)
         .collect()
         .await;
+    per_sub.extend(read.into_iter().map(|a| (a.sid.clone(), a)));
+    // Only the subscriptions in scope, in inventory order.
+    let per_sub: Vec<SubscriptionAccess> = inventory
+        .subscriptions
+        .iter()
+        .filter_map(|s| per_sub.remove(&s.id.to_ascii_lowercase()))
+        .collect();
     let mut definition_ids: BTreeMap<String, String> = BTreeMap::new();
-    for (sid, ras, ra_err, das, da_err) in per_sub {
+    let mut sub_permissions = Vec::new();
+    for sa in per_sub {
+        let SubscriptionAccess {
+            sid,
+            role_assignments: (ras, ra_err),
+            deny_assignments: (das, da_err),
+            permissions,
+        } = sa;
+        if let Some(p) = permissions {
+            sub_permissions.push((format!("/subscriptions/{sid}"), p));
+        }
         if let Some(e) = ra_err {
             inventory
                 .gaps
@@ -153,7 +214,7 @@ pub async fn discover_access(
                 .await;
             (guid, r)
         })
-        .buffer_unordered(16)
+        .buffer_unordered(READY)
         .collect()
         .await;
     for (guid, r) in defs {
@@ -235,19 +296,26 @@ pub async fn discover_access(
                 targets.insert(scope.to_string());
             }
         }
-        let results: Vec<_> = futures::stream::iter(targets)
+        for (scope, _) in &sub_permissions {
+            targets.remove(&normalize_scope(scope));
+        }
+        let read: Vec<_> = futures::stream::iter(targets)
             .map(|scope| async move {
                 let (items, err) = arm
                     .list_all::<Permission>(&format!(
                         "{scope}/providers/Microsoft.Authorization/permissions?api-version={AUTHORIZATION_API}"
                     ))
                     .await;
-                (scope, items, err)
+                (scope, (items, err))
             })
-            .buffer_unordered(16)
+            .buffer_unordered(READY)
             .collect()
             .await;
-        for (scope, items, err) in results {
+        let results = sub_permissions
+            .into_iter()
+            .map(|(scope, r)| (normalize_scope(&scope), r))
+            .chain(read);
+        for (scope, (items, err)) in results {
             match err {
                 Some(e) => {
                     let sub = scope.split('/').nth(2).map(str::to_string);
