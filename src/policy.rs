@@ -561,15 +561,21 @@ impl Policy {
 }
 
 /// Fills a remediation template.
-pub fn render(template: &str, values: &BTreeMap<&str, String>) -> String {
-    let mut out = String::with_capacity(template.len() + 64);
+pub fn render<V: AsRef<str>>(template: &str, values: &BTreeMap<&str, V>) -> String {
+    render_with(template, |key| values.get(key).map(AsRef::as_ref))
+}
+
+/// Fills a remediation template, asking `value` for each placeholder; a placeholder without a
+/// value is kept as written.
+pub fn render_with<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
+    let mut out = String::with_capacity(template.len() + 256);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         match rest[open..].find('}') {
             Some(close) => {
                 let key = &rest[open + 1..open + close];
-                match values.get(key) {
+                match value(key) {
                     Some(v) => out.push_str(v),
                     None => out.push_str(&rest[open..open + close + 1]),
                 }
