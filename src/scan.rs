@@ -189,6 +189,8 @@ pub async fn evaluate(
 ) -> ScanResult {
     let today = today();
     tokio::task::spawn_blocking(move || {
+        // Discovery's page buffers and models are gone: give their memory back first.
+        crate::release_free_memory();
         let evaluation = checks::evaluate(&inventory, &policy, &today);
         run.finished_at = now_rfc3339();
         run.duration_ms = started.elapsed().as_millis() as u64;
@@ -240,9 +242,14 @@ pub async fn run_with(
     report::check_writable(&options.out).map_err(ScanError::Output)?;
     let mut client_options = options.client.clone();
     client_options.allow_run_command = options.access.guest.is_some();
+    // ARM reads get a connection pool of their own (`http` serves the rest: name look-ups,
+    // Graph), closed as soon as the last ARM request is done: hundreds of idle TLS connections
+    // would otherwise stay resident while evaluation builds the scan's largest structures.
+    let arm_http = http_client(options.ca_cert.as_deref(), options.client.request_timeout)
+        .map_err(|e| ScanError::Configuration(format!("--ca-cert: {e}")))?;
     let client = ArmClient::new(
         options.cloud.arm_endpoint.clone(),
-        http.clone(),
+        arm_http,
         source.clone(),
         &client_options,
     )
@@ -318,7 +325,9 @@ pub async fn run_with(
         })
         .map_err(|e| ScanError::Output(format!("{}: {e}", path.display())))?;
     }
-    let mut result = evaluate(inventory, Arc::new(policy), run, client.stats(), started).await;
+    let calls = client.stats();
+    drop(client);
+    let mut result = evaluate(inventory, Arc::new(policy), run, calls, started).await;
     result.run.status = if result.run.partial {
         "partial"
     } else {

@@ -366,8 +366,7 @@ impl ArmClient {
                 }
             })?;
         let status = u16::from(response.status());
-        let body = response.into_body();
-        let bytes = bytes::Bytes::copy_from_slice(body.as_ref());
+        let bytes = bytes::Bytes::from(response.into_body());
         if !(200..300).contains(&status) {
             return Err(ArmError::from_response(status, &bytes));
         }
