@@ -579,8 +579,11 @@ def main():
     if results.get("evaluate"):
         ev = results["evaluate"]
         print()
+        cpu = ev.get("median_cpu_seconds")
         print(f"evaluate: {ev['instances']:,} instances, {ev['findings']:,} findings, median "
-              f"{ev['median_seconds']:.2f} s of {ev['runs']} runs on {ev['threads']} threads")
+              f"{ev['median_seconds']:.2f} s of {ev['runs']} runs on {ev['threads']} threads"
+              + (f" ({cpu:.2f} CPU-seconds: {cpu / ev['threads']:.2f} s if every thread had a "
+                 f"core of its own)" if cpu else ""))
     print()
     print("targets (goals, not assertions):")
     print(results["targets_report"])
