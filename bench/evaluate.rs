@@ -3,9 +3,10 @@
 //! `cargo bench --bench evaluate` generates (seeded) a fleet of 10,000 subscriptions × 100
 //! instances, turns it into an inventory exactly as a scan would (the simulator's ARM models
 //! through discovery's conversion), with the scanning identity's permissions read as Reader, so
-//! every instance also gets the access checks. `--inventory FILE` evaluates a saved inventory
-//! (`scready scan --save-inventory`) instead; `--save FILE` writes the generated one. Prints one
-//! line per run and, with `--json`, a JSON summary on the last line.
+//! every instance also gets the access checks. `--inventory FILE` evaluates an inventory file
+//! (`scready scan --save-inventory`, or the generated one, written there first when the file
+//! does not exist); `--save FILE` writes the inventory evaluated. Prints one line per run and,
+//! with `--json`, a JSON summary on the last line.
 //!
 //! Under `cargo test` (no `--bench` argument) it only evaluates a small inventory, so that the
 //! test suite never runs the benchmark.
@@ -133,8 +134,18 @@ fn main() {
     };
     let runs: usize = value("--runs").and_then(|r| r.parse().ok()).unwrap_or(3);
     let t0 = Instant::now();
+    // With --inventory FILE: that inventory file, generated and written first when it does not
+    // exist yet (so that every run evaluates an inventory loaded from a file, as
+    // `scready evaluate` does); without it, a generated inventory kept in memory.
     let inventory = match value("--inventory") {
         Some(path) => {
+            if !std::path::Path::new(&path).exists() {
+                let generated = generated(if bench { 10_000 } else { 10 });
+                let tmp = format!("{path}.tmp");
+                let file = std::fs::File::create(&tmp).unwrap_or_else(|e| panic!("{tmp}: {e}"));
+                serde_json::to_writer(std::io::BufWriter::new(file), &generated).expect("written");
+                std::fs::rename(&tmp, &path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            }
             let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
             serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
         }

@@ -409,8 +409,9 @@ def summary(runs):
 
 def evaluate_bench():
     log("evaluate: 1,000,000 instances (cargo bench --bench evaluate)")
-    out = subprocess.run(["cargo", "bench", "--bench", "evaluate", "--", "--json"],
-                         cwd=ROOT, capture_output=True, text=True)
+    inventory = os.path.join(WORK, "inventory-1m.json")
+    out = subprocess.run(["cargo", "bench", "--bench", "evaluate", "--", "--json",
+                          "--inventory", inventory], cwd=ROOT, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit("the evaluate bench failed:\n" + out.stderr[-3000:])
     line = [l for l in out.stdout.splitlines() if l.startswith("{")][-1]
