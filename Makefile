@@ -2,7 +2,10 @@
 #   make run    builds scready and runs the demo (simulator + demo fleet, scanned end to end;
 #               reports and, with Chromium installed, a screenshot in reports/demo/)
 #   make test   runs the whole test suite
+# and one measures it: make bench (see bench/README.md).
 CARGO ?= cargo
+PYTHON ?= python3
+VENV := bench/.venv
 
 .PHONY: run test lint fmt bench soak fuzz
 
@@ -20,8 +23,16 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-bench:
-	@echo "benchmarks: not yet written"
+# The peers' virtualenv: created once, refreshed when bench/requirements.txt changes.
+$(VENV)/.installed: bench/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: $(VENV)/.installed
+	$(CARGO) build --release
+	$(CARGO) bench --bench evaluate --no-run
+	$(VENV)/bin/python bench/run.py --python $(VENV)/bin/python
 
 # A longer soak than `make test` runs: repeated faulted scans of 20,000 instances.
 soak:

@@ -1,5 +1,6 @@
 //! The `scready` command.
 
 fn main() -> std::process::ExitCode {
+    scready::limit_malloc_arenas();
     scready::cli::main()
 }

@@ -116,7 +116,7 @@ impl Waiver {
         check: &str,
         resource_id: &str,
         subscription_id: &str,
-        tags: &BTreeMap<String, String>,
+        tags: &crate::inventory::Tags,
     ) -> bool {
         if !self.checks.iter().any(|c| c == "*" || c == check) {
             return false;
@@ -138,7 +138,7 @@ impl Waiver {
                 .map(|(_, v)| v);
             match (found, &t.value) {
                 (None, _) => return false,
-                (Some(v), Some(want)) if v != want => return false,
+                (Some(v), Some(want)) if v != want.as_str() => return false,
                 _ => {}
             }
         }
@@ -566,15 +566,21 @@ impl Policy {
 }
 
 /// Fills a remediation template.
-pub fn render(template: &str, values: &BTreeMap<&str, String>) -> String {
-    let mut out = String::with_capacity(template.len() + 64);
+pub fn render<V: AsRef<str>>(template: &str, values: &BTreeMap<&str, V>) -> String {
+    render_with(template, |key| values.get(key).map(AsRef::as_ref))
+}
+
+/// Fills a remediation template, asking `value` for each placeholder; a placeholder without a
+/// value is kept as written.
+pub fn render_with<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
+    let mut out = String::with_capacity(template.len() + 256);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         match rest[open..].find('}') {
             Some(close) => {
                 let key = &rest[open + 1..open + close];
-                match values.get(key) {
+                match value(key) {
                     Some(v) => out.push_str(v),
                     None => out.push_str(&rest[open..open + close + 1]),
                 }
@@ -669,8 +675,9 @@ mod tests {
         let w = p.waivers.last().unwrap();
         assert_eq!(w.expires, "2030-01-31");
         assert_eq!(w.origin, "w.toml:2");
-        let mut tags = BTreeMap::new();
-        tags.insert("Env".to_string(), "legacy".to_string());
+        let tags: crate::inventory::Tags = [("Env".to_string(), "legacy".to_string())]
+            .into_iter()
+            .collect();
         assert!(w.covers("storage-firewall", "/subscriptions/s/x", "s", &tags));
         assert!(!w.covers("storage-hns-enabled", "/subscriptions/s/x", "s", &tags));
         assert!(!w.expired("2030-01-31"));

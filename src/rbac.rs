@@ -114,9 +114,87 @@ pub fn scope_chain(resource_id: &str, management_groups: &[String]) -> Vec<Strin
     chain
 }
 
+/// The scopes of [`scope_chain`] within the subscription (most specific first, without
+/// management groups and `/`), as slices of `normalized`, which must already be
+/// [`normalize_scope`]d. Allocates no strings: the checks call it once per instance.
+pub fn scope_prefixes(normalized: &str) -> Vec<&str> {
+    if !normalized.starts_with('/') || normalized.contains("//") {
+        // Unusual shapes take the general path (same scopes, owned).
+        return scope_chain(normalized, &[])
+            .into_iter()
+            .filter(|s| s != "/")
+            .filter_map(|s| {
+                normalized
+                    .find(s.as_str())
+                    .filter(|&at| at == 0)
+                    .map(|_| &normalized[..s.len()])
+            })
+            .collect();
+    }
+    // Byte offset where each segment ends (ids have a dozen segments at most).
+    let mut ends = [0usize; 32];
+    let mut n = 0;
+    for (at, b) in normalized.bytes().enumerate().skip(1) {
+        if b == b'/' {
+            if n == ends.len() {
+                return scope_chain(normalized, &[])
+                    .into_iter()
+                    .filter(|s| s != "/")
+                    .map(|s| &normalized[..s.len()])
+                    .collect();
+            }
+            ends[n] = at;
+            n += 1;
+        }
+    }
+    if n < ends.len() && *ends[..n].last().unwrap_or(&0) + 1 < normalized.len() {
+        ends[n] = normalized.len();
+        n += 1;
+    }
+    let seg = |k: usize| {
+        let start = if k == 0 { 1 } else { ends[k - 1] + 1 };
+        &normalized[start..ends[k]]
+    };
+    let mut out = Vec::with_capacity(4);
+    if n >= 2 && seg(0) == "subscriptions" {
+        if n >= 4 && seg(2) == "resourcegroups" {
+            if n >= 8 && seg(4) == "providers" {
+                let mut end = 8 + (n - 8) / 2 * 2;
+                while end >= 8 {
+                    out.push(&normalized[..ends[end - 1]]);
+                    end -= 2;
+                }
+            }
+            out.push(&normalized[..ends[3]]);
+        }
+        out.push(&normalized[..ends[1]]);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scope_prefixes_are_the_chain_within_the_subscription() {
+        for id in [
+            "/subscriptions/s1/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/vm",
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/ss/virtualMachines/3",
+            "/subscriptions/s1/resourceGroups/rg",
+            "/subscriptions/s1",
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/",
+            "/providers/Microsoft.Management/managementGroups/mg",
+            "/",
+        ] {
+            let norm = normalize_scope(id);
+            let chain: Vec<String> = scope_chain(id, &[])
+                .into_iter()
+                .filter(|s| s != "/")
+                .collect();
+            assert_eq!(scope_prefixes(&norm), chain, "{id}");
+        }
+    }
 
     fn block(actions: &[&str], not_actions: &[&str]) -> PermissionBlock {
         PermissionBlock {

@@ -135,8 +135,8 @@ impl ScanResult {
         for v in Verdict::ALL {
             summary.by_verdict.insert(v.as_str().to_string(), 0);
         }
-        let mut blocking: BTreeMap<String, usize> = BTreeMap::new();
-        let mut warning: BTreeMap<String, usize> = BTreeMap::new();
+        let mut blocking: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut warning: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, v) in inventory.instances.iter().zip(&evaluation.verdicts) {
             *summary
                 .by_verdict
@@ -149,14 +149,15 @@ impl ScanResult {
                 .entry(v.verdict.as_str().to_string())
                 .or_default() += 1;
             for b in &v.blockers {
-                *blocking.entry(b.clone()).or_default() += 1;
+                *blocking.entry(b.as_str()).or_default() += 1;
             }
             for w in &v.warnings {
-                *warning.entry(w.clone()).or_default() += 1;
+                *warning.entry(w.as_str()).or_default() += 1;
             }
         }
-        let sorted = |m: BTreeMap<String, usize>| {
-            let mut v: Vec<(String, usize)> = m.into_iter().collect();
+        let sorted = |m: BTreeMap<&str, usize>| {
+            let mut v: Vec<(String, usize)> =
+                m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
             v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             v
         };

@@ -194,6 +194,8 @@ pub async fn evaluate(
 ) -> ScanResult {
     let today = today();
     tokio::task::spawn_blocking(move || {
+        // Discovery's page buffers and models are gone: give their memory back first.
+        crate::release_free_memory();
         let evaluation = checks::evaluate(&inventory, &policy, &today);
         run.finished_at = now_rfc3339();
         run.duration_ms = started.elapsed().as_millis() as u64;
@@ -266,9 +268,14 @@ pub async fn run_with(
     let mut history = open_history(options)?;
     let mut client_options = options.client.clone();
     client_options.allow_run_command = options.access.guest.is_some();
+    // ARM reads get a connection pool of their own (`http` serves the rest: name look-ups,
+    // Graph), closed as soon as the last ARM request is done: hundreds of idle TLS connections
+    // would otherwise stay resident while evaluation builds the scan's largest structures.
+    let arm_http = http_client(options.ca_cert.as_deref(), options.client.request_timeout)
+        .map_err(|e| ScanError::Configuration(format!("--ca-cert: {e}")))?;
     let client = ArmClient::new(
         options.cloud.arm_endpoint.clone(),
-        http.clone(),
+        arm_http,
         source.clone(),
         &client_options,
     )
@@ -286,12 +293,17 @@ pub async fn run_with(
     };
     tracing::info!(endpoint = %options.cloud.arm_endpoint, "discovery started");
     let network = async {
-        let mut inventory = discover::discover(
+        // Whose access is audited is known before anything is listed, so that the access
+        // listings of each subscription run alongside its other listings.
+        let principals = audited_principals(&options.access, source.as_ref()).await;
+        let read_access = !principals.is_empty() && needs_graph(options, &policy);
+        let (mut inventory, prefetched) = discover::discover_with_access(
             &client,
             &options.cloud,
             &resolver,
             &options.discover,
             progress.clone(),
+            read_access,
         )
         .await;
         tracing::info!(
@@ -300,8 +312,8 @@ pub async fn run_with(
             gaps = inventory.gaps.len(),
             "discovery finished"
         );
-        inventory.principals = audited_principals(&options.access, source.as_ref()).await;
-        if !inventory.principals.is_empty() && needs_graph(options, &policy) {
+        inventory.principals = principals;
+        if read_access {
             let graph_client = match graph {
                 Ok(g) => ArmClient::new(
                     options.cloud.graph_endpoint.clone(),
@@ -316,6 +328,7 @@ pub async fn run_with(
                 &client,
                 graph_client.as_ref().map_err(Clone::clone),
                 &mut inventory,
+                prefetched,
             )
             .await;
         }
@@ -351,7 +364,9 @@ pub async fn run_with(
         })
         .map_err(|e| ScanError::Output(format!("{}: {e}", path.display())))?;
     }
-    let mut result = evaluate(inventory, Arc::new(policy), run, client.stats(), started).await;
+    let calls = client.stats();
+    drop(client);
+    let mut result = evaluate(inventory, Arc::new(policy), run, calls, started).await;
     result.run.status = if result.run.partial {
         "partial"
     } else {

@@ -109,7 +109,10 @@ fn access_table(o: &ScanOutcome) -> BTreeMap<(String, String), Verdict> {
         .iter()
         .map(|a| {
             (
-                (names[a.resource_id.as_str()].to_string(), a.label.clone()),
+                (
+                    names[a.resource_id.as_str()].to_string(),
+                    a.label.to_string(),
+                ),
                 a.verdict,
             )
         })
@@ -337,6 +340,150 @@ async fn authorization_calls_grow_with_resource_groups_not_instances() {
 }
 
 #[tokio::test]
+async fn the_scanners_permissions_are_read_per_assigned_resource_group_and_once_for_the_rest() {
+    use scready::sim::generate::{self, GenerateOptions};
+    let f = generate::generate(&GenerateOptions {
+        subscriptions: 4,
+        vms_per_subscription: 30,
+        ..Default::default()
+    });
+    let scanner = generate::scanner_principal(&f).unwrap().id.clone();
+    let sim = common::start(
+        &f,
+        SimConfig {
+            page_size: Some(1000),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (o, _out) = scan_as(&sim, &scanner, true, AccessOptions::default()).await;
+    let inv = &o.result.inventory;
+    assert!(!inv.is_partial(), "{:?}", inv.gaps);
+    // Resource groups that hold an instance or a storage account, and those with an assignment.
+    let holding: std::collections::BTreeSet<String> = inv
+        .instances
+        .iter()
+        .map(|i| (&i.subscription_id, &i.resource_group))
+        .chain(
+            inv.storage_accounts
+                .iter()
+                .map(|s| (&s.subscription_id, &s.resource_group)),
+        )
+        .map(|(s, rg)| format!("/subscriptions/{s}/resourcegroups/{rg}").to_ascii_lowercase())
+        .collect();
+    let assigned: std::collections::BTreeSet<String> = f
+        .role_assignments
+        .iter()
+        .map(|a| a.scope.to_ascii_lowercase())
+        .filter(|s| holding.contains(s))
+        .collect();
+    assert!(
+        !assigned.is_empty(),
+        "the platform subscription grants per resource group"
+    );
+    assert!(holding.len() > inv.subscriptions.len() + assigned.len());
+    let mut asked: Vec<String> = sim
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.path
+                .contains("/providers/Microsoft.Authorization/permissions")
+        })
+        .map(|r| {
+            r.path
+                .split("/providers/Microsoft.Authorization/permissions")
+                .next()
+                .unwrap()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    asked.sort();
+    // Only the documented scopes are asked: resource groups (and resources), never a bare
+    // subscription.
+    assert!(
+        asked.iter().all(|s| s.contains("/resourcegroups/")),
+        "{asked:?}"
+    );
+    // Every resource group with an assignment of its own is asked…
+    for rg in &assigned {
+        assert!(asked.contains(rg), "{rg} not asked: {asked:?}");
+    }
+    // …and, per subscription, one of its other resource groups stands for all of them.
+    let unassigned_subs: std::collections::BTreeSet<&str> = holding
+        .iter()
+        .filter(|rg| !assigned.contains(*rg))
+        .map(|rg| rg.split('/').nth(2).unwrap())
+        .collect();
+    assert_eq!(
+        asked.len(),
+        assigned.len() + unassigned_subs.len(),
+        "{asked:?}"
+    );
+    assert!(
+        asked.len() < holding.len(),
+        "fewer calls than resource groups"
+    );
+    // The scanner holds Reader at the root: no instance lets it connect, and none is unknown.
+    assert_eq!(o.result.access.len(), inv.instances.len());
+    for a in &o.result.access {
+        assert_eq!(a.verdict, Verdict::Blocked, "{a:?}");
+        assert!(a.checks[0].message.contains("lacks"), "{a:?}");
+    }
+}
+
+#[tokio::test]
+async fn access_read_alongside_discovery_equals_access_read_afterwards() {
+    use scready::arm::ArmClient;
+    use scready::discover::{self, access, hosts::HostResolver, Progress};
+    let f = fleet();
+    let sim = common::start(&f, SimConfig::default()).await;
+    let base = url::Url::parse(&sim.base_url()).unwrap();
+    let cloud = Cloud::custom(base.clone(), Some(base.clone()));
+    let http =
+        scready::arm::client::http_client(Some(sim.ca_pem().as_bytes()), Duration::from_secs(10))
+            .unwrap();
+    let token: Arc<dyn TokenSource> = Arc::new(StaticToken::new(sim.issue_token(SCANNER).unwrap()));
+    let arm = ArmClient::new(base, http.clone(), token, &ArmClientOptions::default()).unwrap();
+    let resolver = HostResolver::new(&cloud, http);
+    let options = DiscoverOptions {
+        subscription_parallelism: 4,
+        ..Default::default()
+    };
+    let scanner = vec![PrincipalRef {
+        object_id: SCANNER.into(),
+        label: "scanning identity".into(),
+        scanner: true,
+    }];
+    let mut read = Vec::new();
+    for alongside in [true, false] {
+        let (mut inv, prefetched) = discover::discover_with_access(
+            &arm,
+            &cloud,
+            &resolver,
+            &options,
+            Arc::new(Progress::default()),
+            alongside,
+        )
+        .await;
+        assert_eq!(
+            prefetched.len(),
+            if alongside {
+                inv.subscriptions.len()
+            } else {
+                0
+            }
+        );
+        inv.principals = scanner.clone();
+        access::discover_access(&arm, Err("no Graph".into()), &mut inv, prefetched).await;
+        let a = inv.access.clone().unwrap();
+        assert!(!a.role_assignments.is_empty());
+        assert!(!a.caller_permissions.is_empty());
+        read.push((a, inv.gaps.clone()));
+    }
+    assert_eq!(read[0], read[1]);
+}
+
+#[tokio::test]
 async fn network_probe_passes_on_a_tls_listener_and_fails_on_closed_ports_and_unknown_names() {
     let f = fleet();
     let sim = common::start(&f, SimConfig::default()).await;
@@ -404,7 +551,7 @@ async fn network_probe_passes_on_a_tls_listener_and_fails_on_closed_ports_and_un
         // Applied to every instance as a warning.
         for v in &o.result.verdicts {
             assert!(
-                v.warnings.contains(&"websocket-blocked".to_string()),
+                v.warnings.iter().any(|w| w == "websocket-blocked"),
                 "{}",
                 v.resource_id
             );

@@ -11,7 +11,7 @@ use scready::history::render::short_time;
 use scready::history::History;
 use scready::sim::faults::{FaultKind, FaultRule};
 use scready::sim::fleet::{BootDiagnosticsSpec, Fleet};
-use scready::sim::{SimConfig, Simulator};
+use scready::sim::SimConfig;
 use std::path::Path;
 
 /// The estate on the second night.
@@ -67,9 +67,7 @@ async fn three_nights_give_the_expected_diffs_history_and_trend() {
         .unwrap()
         .id
         .clone();
-    let sim = Simulator::start(&fleet, SimConfig::default())
-        .await
-        .unwrap();
+    let sim = common::start(&fleet, SimConfig::default()).await;
     let night = |n: u32| {
         let mut o = demo_scan_options(
             &sim,
@@ -242,9 +240,7 @@ async fn a_database_newer_than_this_build_is_refused_before_any_request() {
     History::open(&db).unwrap();
     // A later scready would have migrated it further.
     set_user_version(&db, scready::history::HISTORY_SCHEMA_VERSION + 1);
-    let sim = Simulator::start(&scready::sim::demo::demo_fleet(), SimConfig::default())
-        .await
-        .unwrap();
+    let sim = common::start(&scready::sim::demo::demo_fleet(), SimConfig::default()).await;
     let mut options = demo_scan_options(&sim, &dir.path().join("out"), None);
     options.history = Some(db.clone());
     let token = sim.issue_token(DEMO_SCANNER).unwrap();

@@ -52,7 +52,7 @@ fn checks_of(inv: &Inventory) -> (Verdict, Vec<(String, FindingStatus)>) {
     let findings = e
         .findings
         .iter()
-        .map(|f| (f.check_id.clone(), f.status))
+        .map(|f| (f.check_id.to_string(), f.status))
         .collect();
     (e.verdicts[0].verdict, findings)
 }

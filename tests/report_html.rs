@@ -10,7 +10,7 @@ mod common;
 
 use common::*;
 use scready::browser::{file_url, png_size, Chromium};
-use scready::sim::{SimConfig, Simulator};
+use scready::sim::SimConfig;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -147,9 +147,7 @@ fn instances_csv(dir: &Path) -> Vec<BTreeMap<String, String>> {
 }
 
 async fn hostile_report(dir: &Path) -> PathBuf {
-    let sim = Simulator::start(&hostile_demo_fleet(), SimConfig::default())
-        .await
-        .unwrap();
+    let sim = common::start(&hostile_demo_fleet(), SimConfig::default()).await;
     scan_demo(
         &sim,
         &demo_scan_options(&sim, dir, Some("policies/config-only.toml")),

@@ -5,16 +5,14 @@
 mod common;
 
 use common::*;
-use scready::sim::{SimConfig, Simulator};
+use scready::sim::SimConfig;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Scans the hostile demo fleet with the configuration checks only.
 async fn scan_hostile(out: &Path) -> scready::scan::ScanOutcome {
     let fleet = hostile_demo_fleet();
-    let sim = Simulator::start(&fleet, SimConfig::default())
-        .await
-        .unwrap();
+    let sim = common::start(&fleet, SimConfig::default()).await;
     let outcome = scan_demo(
         &sim,
         &demo_scan_options(&sim, out, Some("policies/config-only.toml")),

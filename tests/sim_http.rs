@@ -713,3 +713,49 @@ async fn admin_endpoints_report_log_and_storage_hosts() {
         500
     );
 }
+
+#[tokio::test]
+async fn openid_configuration_names_the_token_endpoint_for_known_tenants_only() {
+    let f = fleet("small.toml");
+    let tenant = f.tenants[0].id.clone();
+    let sim = start(&f, SimConfig::default()).await;
+    let http = client(&sim);
+    let base = sim.base_url();
+    let resp = http
+        .get(format!(
+            "{base}/{tenant}/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let doc: serde_json::Value = resp.json().await.unwrap();
+    let token_endpoint = doc["token_endpoint"].as_str().unwrap();
+    assert_eq!(token_endpoint, format!("{base}/{tenant}/oauth2/v2.0/token"));
+    assert_eq!(doc["issuer"], format!("{base}/{tenant}/v2.0"));
+    assert!(doc["authorization_endpoint"].as_str().is_some());
+    // The endpoint it names is the one that issues tokens.
+    let resp = http
+        .post(token_endpoint)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        400,
+        "no client id: the token endpoint answered"
+    );
+    let resp = http
+        .get(format!(
+            "{base}/00000000-0000-4000-8000-00000000dead/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_tenant");
+    // Not an ARM request: no request number, no throttle.
+    assert_eq!(sim.stats().arm_requests, 0);
+}

@@ -96,7 +96,7 @@ async fn repeated_scans_with_random_faults_agree_and_do_not_grow() {
         o.result
             .verdicts
             .iter()
-            .map(|v| (v.resource_id.clone(), v.verdict.as_str().to_string()))
+            .map(|v| (v.resource_id.to_string(), v.verdict.as_str().to_string()))
             .collect()
     };
 

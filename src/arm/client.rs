@@ -26,6 +26,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
+/// Requests in flight at once by default: ARM's documented read burst for one subscription and
+/// principal (250). ARM limits reads per subscription, not requests in flight; the per-subscription
+/// bucket ([`RateLimit`]) keeps each subscription below its limit.
+pub const DEFAULT_CONCURRENCY: usize = 250;
+
 /// Settings of the ARM client.
 #[derive(Clone, Debug)]
 pub struct ArmClientOptions {
@@ -52,7 +57,7 @@ pub struct ArmClientOptions {
 impl Default for ArmClientOptions {
     fn default() -> Self {
         ArmClientOptions {
-            concurrency: 48,
+            concurrency: DEFAULT_CONCURRENCY,
             request_timeout: Duration::from_secs(30),
             max_retries: 8,
             retry_initial_delay: Duration::from_millis(400),
@@ -372,8 +377,7 @@ impl ArmClient {
                 }
             })?;
         let status = u16::from(response.status());
-        let body = response.into_body();
-        let bytes = bytes::Bytes::copy_from_slice(body.as_ref());
+        let bytes = bytes::Bytes::from(response.into_body());
         if !(200..300).contains(&status) {
             return Err(ArmError::from_response(status, &bytes));
         }

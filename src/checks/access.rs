@@ -11,7 +11,7 @@ use super::{Context, Outcome};
 use crate::inventory::{
     AccessInventory, BootDiagnostics, GapScope, Instance, Membership, PrincipalRef,
 };
-use crate::rbac::{any_allows, normalize_scope, scope_chain};
+use crate::rbac::{any_allows, normalize_scope, scope_prefixes};
 use crate::sim::fleet::EVERYONE;
 
 /// `rbac-vm-access`: the principal needs the policy's VM actions at the VM's scope.
@@ -56,6 +56,19 @@ fn groups_of<'a>(access: &'a AccessInventory, principal: &str) -> Result<&'a [St
     }
 }
 
+/// A principal as messages name it (`label (object id)`, or the id), written without allocating.
+struct Who<'a>(&'a PrincipalRef);
+
+impl std::fmt::Display for Who<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.label.is_empty() {
+            f.write_str(&self.0.object_id)
+        } else {
+            write!(f, "{} ({})", self.0.label, self.0.object_id)
+        }
+    }
+}
+
 /// Whether `p` may perform every action at `resource_id`.
 fn can(
     p: &PrincipalRef,
@@ -69,24 +82,21 @@ fn can(
             "not evaluated: role assignments were not read in this scan".into(),
         );
     };
-    let who = p.display();
-    let chain: Vec<String> = scope_chain(resource_id, &[])
-        .into_iter()
-        .filter(|s| s != "/")
-        .collect();
+    let who = Who(p);
     let resource = normalize_scope(resource_id);
+    let chain: Vec<&str> = scope_prefixes(&resource);
     if let Some(g) = ctx.gap(subscription, GapScope::DENY_ASSIGNMENTS) {
         return Outcome::Unknown(format!("{who}: {}", gap_reason(g)));
     }
     let groups = groups_of(access, &p.object_id);
     let mut unsure: Vec<String> = Vec::new();
-    let mut missing: Vec<String> = Vec::new();
+    let mut missing: Vec<&str> = Vec::new();
 
     // Grants.
     if p.scanner {
         let found = chain
             .iter()
-            .find_map(|s| access.caller_permissions.get(s).map(|b| (s, b)));
+            .find_map(|s| access.caller_permissions.get(*s).map(|b| (s, b)));
         let Some((_, blocks)) = found else {
             let gap = ctx.inventory.gaps.iter().find(|g| {
                 g.what == GapScope::PERMISSIONS
@@ -103,7 +113,7 @@ fn can(
         };
         for a in actions {
             if !any_allows(blocks, a) {
-                missing.push(a.clone());
+                missing.push(a);
             }
         }
     } else {
@@ -117,7 +127,7 @@ fn can(
             .filter(|a| {
                 a.scope == "/"
                     || a.scope.starts_with("/providers/microsoft.management/")
-                    || chain.contains(&a.scope)
+                    || chain.contains(&a.scope.as_str())
             })
             .collect();
         for action in actions {
@@ -161,7 +171,7 @@ fn can(
             if !granted {
                 match maybe {
                     Some(why) => unsure.push(why),
-                    None => missing.push(action.clone()),
+                    None => missing.push(action),
                 }
             }
         }
@@ -178,7 +188,7 @@ fn can(
         } else {
             d.scope == "/"
                 || d.scope.starts_with("/providers/microsoft.management/")
-                || chain.contains(&d.scope)
+                || chain.contains(&d.scope.as_str())
         };
         if !covers {
             continue;
@@ -223,10 +233,25 @@ fn can(
     }
 
     if !missing.is_empty() {
-        Outcome::Fail(format!(
-            "{who} lacks {} at {resource_id}",
-            missing.join(", ")
-        ))
+        // `{who} lacks {missing} at {resource_id}`, sized once.
+        let mut m = String::with_capacity(
+            p.label.len()
+                + p.object_id.len()
+                + missing.iter().map(|a| a.len() + 2).sum::<usize>()
+                + resource_id.len()
+                + 16,
+        );
+        use std::fmt::Write as _;
+        let _ = write!(m, "{who} lacks ");
+        for (n, a) in missing.iter().enumerate() {
+            if n > 0 {
+                m.push_str(", ");
+            }
+            m.push_str(a);
+        }
+        m.push_str(" at ");
+        m.push_str(resource_id);
+        Outcome::Fail(m)
     } else if !unsure.is_empty() {
         Outcome::Unknown(format!("{who}: {}", unsure.join("; ")))
     } else {

@@ -3,7 +3,7 @@
 
 use super::context::gap_reason;
 use super::{Context, Outcome};
-use crate::inventory::{GapScope, Instance, InstanceKind};
+use crate::inventory::{GapScope, Instance};
 
 /// `vm-not-running`: the VM must be running.
 pub fn not_running(i: &Instance, _ctx: &Context) -> Outcome {
@@ -25,13 +25,13 @@ pub fn not_running(i: &Instance, _ctx: &Context) -> Outcome {
 
 /// `provisioning-incomplete`: provisioning must be finished.
 pub fn provisioning_incomplete(i: &Instance, _ctx: &Context) -> Outcome {
-    match i
-        .provisioning_state
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("creating" | "updating" | "migrating" | "deleting") => Outcome::Fail(format!(
+    let incomplete = |p: &str| {
+        ["creating", "updating", "migrating", "deleting"]
+            .iter()
+            .any(|s| p.eq_ignore_ascii_case(s))
+    };
+    match i.provisioning_state.as_deref() {
+        Some(p) if incomplete(p) => Outcome::Fail(format!(
             "provisioning is not done (provisioningState = {})",
             i.provisioning_state.as_deref().unwrap_or_default()
         )),
@@ -69,11 +69,17 @@ pub fn trusted_launch_secure_boot(i: &Instance, _ctx: &Context) -> Outcome {
 
 /// `region-unsupported`: the location must be in the policy's region list.
 pub fn region_unsupported(i: &Instance, ctx: &Context) -> Outcome {
-    let loc = i.location.trim().to_ascii_lowercase().replace(' ', "");
+    let trimmed = i.location.trim();
+    let loc: std::borrow::Cow<str> = if trimmed.bytes().any(|b| b.is_ascii_uppercase() || b == b' ')
+    {
+        trimmed.to_ascii_lowercase().replace(' ', "").into()
+    } else {
+        trimmed.into()
+    };
     if loc.is_empty() {
         return Outcome::Unknown("the instance has no location".into());
     }
-    if ctx.policy.supported_regions.contains(&loc) {
+    if ctx.policy.supported_regions.contains(loc.as_ref()) {
         Outcome::Pass
     } else {
         Outcome::Fail(format!(
@@ -102,14 +108,22 @@ pub fn linux_no_password_user(i: &Instance, _ctx: &Context) -> Outcome {
 
 /// `resource-lock-readonly`: no ReadOnly lock may cover the VM.
 pub fn readonly_lock(i: &Instance, ctx: &Context) -> Outcome {
-    let id = i.id.to_ascii_lowercase();
-    let mut scopes: Vec<String> = crate::rbac::scope_chain(&id, &[]);
-    scopes.retain(|s| s != "/");
-    if i.kind == InstanceKind::VmssInstance {
-        // The chain already holds the scale set; nothing more to add.
-    }
-    for scope in &scopes {
-        if let Some(locks) = ctx.locks_by_scope.get(scope.as_str()) {
+    // The chain holds the scale set of a scale-set instance, so its locks count too.
+    let id = crate::rbac::normalize_scope(&i.id);
+    // Lock scopes are lower case; so are subscription ids in a scanned inventory.
+    let sub = &i.subscription_id;
+    let locked = ctx.locked_subscriptions.contains(sub.as_str())
+        || (sub.bytes().any(|b| b.is_ascii_uppercase())
+            && ctx
+                .locked_subscriptions
+                .contains(sub.to_ascii_lowercase().as_str()));
+    let scopes = if !locked {
+        Vec::new()
+    } else {
+        crate::rbac::scope_prefixes(&id)
+    };
+    for scope in scopes {
+        if let Some(locks) = ctx.locks_by_scope.get(scope) {
             if let Some(l) = locks
                 .iter()
                 .find(|l| l.level.eq_ignore_ascii_case("ReadOnly"))

@@ -20,6 +20,8 @@ pub struct Context<'a> {
     pub gaps: HashMap<(&'a str, &'a str), &'a CoverageGap>,
     /// Storage listings that failed, in any subscription.
     pub storage_gaps: Vec<&'a CoverageGap>,
+    /// Subscriptions (lower case) that hold any lock.
+    pub locked_subscriptions: std::collections::HashSet<&'a str>,
 }
 
 impl<'a> Context<'a> {
@@ -34,7 +36,14 @@ impl<'a> Context<'a> {
             .iter()
             .filter_map(|g| Some(((g.subscription_id.as_deref()?, g.what.as_str()), g)))
             .collect();
+        let locked_subscriptions = inventory
+            .locks
+            .iter()
+            .filter_map(|l| l.scope.strip_prefix("/subscriptions/"))
+            .map(|rest| rest.split('/').next().unwrap_or(rest))
+            .collect();
         Context {
+            locked_subscriptions,
             inventory,
             policy,
             subscriptions: inventory
@@ -59,6 +68,9 @@ impl<'a> Context<'a> {
 
     /// The gap of (subscription, what), if that listing failed.
     pub fn gap(&self, subscription: &str, what: &str) -> Option<&'a CoverageGap> {
+        if self.gaps.is_empty() {
+            return None;
+        }
         self.gaps.get(&(subscription, what)).copied()
     }
 }

@@ -11,12 +11,13 @@ pub mod environment;
 pub mod storage;
 pub mod subscription;
 
-use crate::findings::{Finding, FindingStatus, InstanceVerdict, Verdict};
+use crate::findings::{Finding, FindingStatus, InstanceVerdict, Text, Verdict};
 use crate::inventory::{Instance, InstanceKind, Inventory, PrincipalRef, SubscriptionInfo};
-use crate::policy::{render, Policy, Severity, Waiver};
+use crate::policy::{render, render_with, Policy, Severity, Waiver};
 pub use context::Context;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// What one check concluded about one resource.
@@ -118,11 +119,11 @@ pub struct Evaluation {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccessVerdict {
     /// The instance.
-    pub resource_id: String,
+    pub resource_id: Text,
     /// The principal's object id.
-    pub principal_id: String,
+    pub principal_id: Text,
     /// The principal's label.
-    pub label: String,
+    pub label: Text,
     /// `ready` (may connect), `blocked` (may not) or `unknown`.
     pub verdict: Verdict,
     /// Failing or undecided access checks with their status and message.
@@ -133,11 +134,11 @@ pub struct AccessVerdict {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccessCheckResult {
     /// Check id.
-    pub check_id: String,
+    pub check_id: Text,
     /// Status.
     pub status: FindingStatus,
     /// Why.
-    pub message: String,
+    pub message: Text,
 }
 
 /// A classified outcome of one check on one resource.
@@ -145,20 +146,110 @@ struct Judged {
     check: &'static str,
     status: FindingStatus,
     severity: Severity,
-    message: String,
+    message: Text,
     waiver: Option<String>,
-    principal: Option<String>,
+    principal: Option<Text>,
+}
+
+/// Instances evaluated per parallel block.
+const BLOCK: usize = 8 * 1024;
+
+/// An instance's own findings and access verdicts.
+type InstanceOutputs = (Vec<Finding>, Vec<AccessVerdict>);
+
+/// One check as this evaluation applies it: its severity under the policy, its position in the
+/// catalogue, and the texts its findings share.
+struct Meta<'p> {
+    id: &'static str,
+    text: Text,
+    mitigation: Text,
+    severity: Severity,
+    position: usize,
+    policy: &'p crate::policy::CheckPolicy,
+}
+
+/// Texts that many findings and verdicts repeat, allocated once per evaluation (check ids and
+/// their mitigations, subscription ids), and each check's [`Meta`], looked up without hashing
+/// or comparing strings.
+struct Shared<'a> {
+    metas: Vec<Meta<'a>>,
+    subscriptions: BTreeMap<&'a str, Text>,
+    empty: Text,
+}
+
+impl<'a> Shared<'a> {
+    fn new(inventory: &'a Inventory, policy: &'a Policy) -> Shared<'a> {
+        let metas = INSTANCE_CHECKS
+            .iter()
+            .map(|(id, _)| *id)
+            .chain(ACCESS_CHECKS.iter().map(|(id, _)| *id))
+            .chain(SUBSCRIPTION_CHECKS.iter().map(|(id, _)| *id))
+            .chain(ENVIRONMENT_CHECKS.iter().map(|(id, _)| *id))
+            .map(|id| {
+                let cp = policy.check(id);
+                Meta {
+                    id,
+                    text: Text::from(id),
+                    mitigation: Text::from(cp.mitigation.as_str()),
+                    severity: policy.severity(id),
+                    position: catalogue::position(id),
+                    policy: cp,
+                }
+            })
+            .collect();
+        let mut subscriptions = BTreeMap::new();
+        for id in inventory.subscriptions.iter().map(|s| s.id.as_str()).chain(
+            inventory
+                .instances
+                .iter()
+                .map(|i| i.subscription_id.as_str()),
+        ) {
+            if !subscriptions.contains_key(id) {
+                subscriptions.insert(id, Text::from(id));
+            }
+        }
+        Shared {
+            metas,
+            subscriptions,
+            empty: Text::default(),
+        }
+    }
+
+    /// The meta of a check id from the check tables (found by address; by text otherwise).
+    fn meta(&self, id: &'static str) -> &Meta<'a> {
+        self.metas
+            .iter()
+            .find(|m| std::ptr::eq(m.id, id))
+            .or_else(|| self.metas.iter().find(|m| m.id == id))
+            .unwrap_or_else(|| panic!("{id} is in no check table"))
+    }
+
+    fn check(&self, id: &'static str) -> &Text {
+        &self.meta(id).text
+    }
+
+    fn mitigation(&self, id: &'static str) -> &Text {
+        &self.meta(id).mitigation
+    }
+
+    fn subscription(&self, id: &str) -> Text {
+        match self.subscriptions.get(id) {
+            Some(t) => t.clone(),
+            None if id.is_empty() => self.empty.clone(),
+            None => Text::from(id),
+        }
+    }
 }
 
 /// Turns an outcome into a finding status and severity, or `None` when it passed or is off.
 fn judge(
     policy: &Policy,
-    check: &'static str,
+    meta: &Meta,
     outcome: Outcome,
     today: &str,
-    target: (&str, &str, &BTreeMap<String, String>),
+    target: (&str, &str, &crate::inventory::Tags),
 ) -> Option<Judged> {
-    let severity = policy.severity(check);
+    let (check, severity) = (meta.id, meta.severity);
     if severity == Severity::Off {
         return None;
     }
@@ -198,54 +289,75 @@ fn judge(
             status
         },
         severity,
-        message,
+        message: Text::from(message),
         waiver: waiver.map(|w| format!("{} ({}, expires {})", w.reason, w.origin, w.expires)),
         principal: None,
     })
 }
 
+/// Placeholder values of an instance's remediation templates (borrowed where they can be).
+type Values<'a> = Vec<(&'static str, Cow<'a, str>)>;
+
+/// A placeholder's value (a handful of values: a scan beats a map).
+fn value<'v>(values: &'v Values, key: &str) -> Option<&'v str> {
+    values
+        .iter()
+        .rev()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.as_ref())
+}
+
 /// Placeholder values for an instance's remediation templates.
-fn instance_values(i: &Instance, ctx: &Context) -> BTreeMap<&'static str, String> {
-    let mut v = BTreeMap::new();
-    v.insert("name", i.name.clone());
-    v.insert("resource_group", i.resource_group.clone());
-    v.insert("subscription_id", i.subscription_id.clone());
-    v.insert("resource_id", i.id.clone());
-    v.insert("location", i.location.clone());
-    v.insert("scale_set", i.scale_set.clone().unwrap_or_default());
-    v.insert("instance_id", i.instance_id.clone().unwrap_or_default());
+fn instance_values<'a>(i: &'a Instance, ctx: &Context<'a>) -> Values<'a> {
+    let mut v: Values<'a> = Vec::with_capacity(11);
+    v.push(("name", Cow::Borrowed(i.name.as_str())));
+    v.push(("resource_group", Cow::Borrowed(i.resource_group.as_str())));
+    v.push(("subscription_id", Cow::Borrowed(i.subscription_id.as_str())));
+    v.push(("resource_id", Cow::Borrowed(i.id.as_str())));
+    v.push(("location", Cow::Borrowed(i.location.as_str())));
+    v.push((
+        "scale_set",
+        Cow::Borrowed(i.scale_set.as_deref().unwrap_or("")),
+    ));
+    v.push((
+        "instance_id",
+        Cow::Borrowed(i.instance_id.as_deref().unwrap_or("")),
+    ));
+    let host = storage::custom_host(i);
     if let storage::StorageRef::Found(sa) = storage::resolve(i, ctx) {
-        v.insert("storage_account", sa.name.clone());
-        v.insert("storage_resource_group", sa.resource_group.clone());
-    } else if let Some(host) = storage::custom_host(i) {
-        v.insert(
+        v.push(("storage_account", Cow::Borrowed(sa.name.as_str())));
+        v.push((
+            "storage_resource_group",
+            Cow::Borrowed(sa.resource_group.as_str()),
+        ));
+    } else if let Some(host) = &host {
+        v.push((
             "storage_account",
-            crate::discover::hosts::account_name(&host).unwrap_or(host),
-        );
+            Cow::Owned(crate::discover::hosts::account_name(host).unwrap_or_else(|| host.clone())),
+        ));
     }
-    if let Some(host) = storage::custom_host(i) {
-        v.insert("storage_uri_https", format!("https://{host}/"));
+    if let Some(host) = host {
+        v.push(("storage_uri_https", Cow::Owned(format!("https://{host}/"))));
     }
     v
 }
 
 fn finding_from(
     j: &Judged,
-    policy: &Policy,
-    resource_id: &str,
-    subscription_id: &str,
-    remediation: String,
+    shared: &Shared,
+    resource_id: &Text,
+    subscription_id: &Text,
+    remediation: &Text,
 ) -> Finding {
-    let cp = policy.check(j.check);
     Finding {
-        resource_id: resource_id.to_string(),
-        subscription_id: subscription_id.to_string(),
-        check_id: j.check.to_string(),
+        resource_id: resource_id.clone(),
+        subscription_id: subscription_id.clone(),
+        check_id: shared.check(j.check).clone(),
         status: j.status,
         severity: j.severity,
         message: j.message.clone(),
-        mitigation: cp.mitigation.clone(),
-        remediation,
+        mitigation: shared.mitigation(j.check).clone(),
+        remediation: remediation.clone(),
         waiver: j.waiver.clone(),
         principal_id: j.principal.clone(),
     }
@@ -255,48 +367,49 @@ fn finding_from(
 /// which waivers have expired.
 pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluation {
     let ctx = Context::new(inventory, policy);
-    let no_tags = BTreeMap::new();
+    let shared = Shared::new(inventory, policy);
+    let no_tags = crate::inventory::Tags::default();
 
     // Environment findings apply to every instance.
-    let env: Vec<Judged> = ENVIRONMENT_CHECKS
+    let environment = Text::from("environment");
+    let env: Vec<(Judged, Text)> = ENVIRONMENT_CHECKS
         .iter()
-        .filter_map(|(id, f)| judge(policy, id, f(&ctx), today, ("environment", "", &no_tags)))
+        .filter_map(|(id, f)| {
+            let m = shared.meta(id);
+            (m.severity != Severity::Off)
+                .then(|| judge(policy, m, f(&ctx), today, ("environment", "", &no_tags)))?
+        })
+        .map(|j| {
+            let remediation = Text::from(shared.meta(j.check).policy.remediation.as_str());
+            (j, remediation)
+        })
         .collect();
     let mut findings: Vec<Finding> = env
         .iter()
-        .map(|j| {
-            finding_from(
-                j,
-                policy,
-                "environment",
-                "",
-                policy.check(j.check).remediation.clone(),
-            )
-        })
+        .map(|(j, r)| finding_from(j, &shared, &environment, &shared.empty, r))
         .collect();
 
     // Subscription findings apply to the subscription's instances.
-    let mut by_sub: BTreeMap<&str, Vec<(Judged, String)>> = BTreeMap::new();
+    let mut by_sub: BTreeMap<&str, Vec<(Judged, Text)>> = BTreeMap::new();
     for sub in &inventory.subscriptions {
         let sub_id = format!("/subscriptions/{}", sub.id);
+        let sub_text = Text::from(sub_id.as_str());
         let mut values = BTreeMap::new();
         values.insert("subscription_id", sub.id.clone());
         values.insert("resource_id", sub_id.clone());
         for (id, f) in SUBSCRIPTION_CHECKS {
-            if let Some(j) = judge(
-                policy,
-                id,
-                f(sub, &ctx),
-                today,
-                (&sub_id, &sub.id, &no_tags),
-            ) {
-                let remediation = render(&policy.check(id).remediation, &values);
+            let m = shared.meta(id);
+            if m.severity == Severity::Off {
+                continue;
+            }
+            if let Some(j) = judge(policy, m, f(sub, &ctx), today, (&sub_id, &sub.id, &no_tags)) {
+                let remediation = Text::from(render(&m.policy.remediation, &values));
                 findings.push(finding_from(
                     &j,
-                    policy,
-                    &sub_id,
-                    &sub.id,
-                    remediation.clone(),
+                    &shared,
+                    &sub_text,
+                    &shared.subscription(&sub.id),
+                    &remediation,
                 ));
                 by_sub
                     .entry(sub.id.as_str())
@@ -317,116 +430,149 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
     } else {
         &inventory.principals
     };
-
-    let per_instance: Vec<(InstanceVerdict, Vec<Finding>, Vec<AccessVerdict>)> = inventory
-        .instances
-        .par_iter()
-        .map(|i| {
-            let mut own: Vec<(Judged, String)> = Vec::new();
-            let mut access_verdicts = Vec::new();
-            let mut denied = Vec::new();
-            for p in principals {
-                let mut results = Vec::new();
-                for (id, f) in ACCESS_CHECKS {
-                    let outcome = if p.object_id.is_empty() {
-                        Outcome::Unknown("not evaluated: no principal was audited".into())
-                    } else {
-                        f(i, p, &ctx)
-                    };
-                    if let Some(mut j) = judge(
-                        policy,
-                        id,
-                        outcome,
-                        today,
-                        (&i.id, &i.subscription_id, &i.tags),
-                    ) {
-                        j.principal = (!p.object_id.is_empty()).then(|| p.object_id.clone());
-                        results.push(AccessCheckResult {
-                            check_id: id.to_string(),
-                            status: j.status,
-                            message: j.message.clone(),
-                        });
-                        let values = {
-                            let mut v = instance_values(i, &ctx);
-                            v.insert("principal_id", p.object_id.clone());
-                            v
-                        };
-                        let remediation = render(&policy.check(id).remediation, &values);
-                        own.push((j, remediation));
-                    }
-                }
-                let verdict = if results.iter().any(|r| r.status == FindingStatus::Fail) {
-                    denied.push(if p.label.is_empty() {
-                        p.object_id.clone()
-                    } else {
-                        p.label.clone()
-                    });
-                    Verdict::Blocked
-                } else if results.iter().any(|r| r.status == FindingStatus::Unknown) {
-                    Verdict::Unknown
-                } else {
-                    Verdict::Ready
-                };
-                if !p.object_id.is_empty() {
-                    access_verdicts.push(AccessVerdict {
-                        resource_id: i.id.clone(),
-                        principal_id: p.object_id.clone(),
-                        label: p.label.clone(),
-                        verdict,
-                        checks: results,
-                    });
-                }
-            }
-            for (id, f) in INSTANCE_CHECKS {
-                if let Some(j) = judge(
-                    policy,
-                    id,
-                    f(i, &ctx),
-                    today,
-                    (&i.id, &i.subscription_id, &i.tags),
-                ) {
-                    let cp = policy.check(id);
-                    let template = if i.kind == InstanceKind::VmssInstance
-                        && !cp.remediation_scale_set.is_empty()
-                    {
-                        &cp.remediation_scale_set
-                    } else {
-                        &cp.remediation
-                    };
-                    let remediation = if template.is_empty() {
-                        String::new()
-                    } else {
-                        render(template, &instance_values(i, &ctx))
-                    };
-                    own.push((j, remediation));
-                }
-            }
-            let findings: Vec<Finding> = own
-                .iter()
-                .map(|(j, r)| finding_from(j, policy, &i.id, &i.subscription_id, r.clone()))
-                .collect();
-            let shared = by_sub.get(i.subscription_id.as_str());
-            let all = shared
-                .into_iter()
-                .flatten()
-                .chain(own.iter())
-                .map(|(j, r)| (j, r.as_str()))
-                .chain(
-                    env.iter()
-                        .map(|j| (j, policy.check(j.check).remediation.as_str())),
-                );
-            let mut verdict = verdict_of(&i.id, all);
-            verdict.principals_denied = denied;
-            (verdict, findings, access_verdicts)
+    // Per principal: its id, its label, and what `principals_denied` lists.
+    let principal_texts: Vec<(Text, Text, Text)> = principals
+        .iter()
+        .map(|p| {
+            let id = Text::from(p.object_id.as_str());
+            let label = Text::from(p.label.as_str());
+            let denied = if p.label.is_empty() {
+                id.clone()
+            } else {
+                label.clone()
+            };
+            (id, label, denied)
         })
         .collect();
 
-    let mut verdicts = Vec::with_capacity(per_instance.len());
-    let mut access = Vec::new();
-    for (v, f, a) in per_instance {
-        verdicts.push(v);
-        findings.extend(f);
-        access.extend(a);
+    // Instances are evaluated in parallel, a block at a time: each block's findings and access
+    // verdicts are appended (after the subscription and environment findings) before the next
+    // block starts, so that per-instance buffers never exist for the whole estate at once.
+    let mut verdicts: Vec<InstanceVerdict> = Vec::with_capacity(inventory.instances.len());
+    let mut access: Vec<AccessVerdict> =
+        Vec::with_capacity(inventory.instances.len() * inventory.principals.len());
+    for block in inventory.instances.chunks(BLOCK) {
+        let (block_verdicts, per_instance): (Vec<InstanceVerdict>, Vec<InstanceOutputs>) = block
+            .par_iter()
+            // Instances come grouped by subscription: each worker keeps the last one's shared parts.
+            .map_init(
+                || None::<(&str, Text, &[(Judged, Text)])>,
+                |last, i| {
+                    let resource_id = Text::from(i.id.as_str());
+                    let (subscription_id, of_sub) = match last {
+                        Some((s, t, j)) if *s == i.subscription_id.as_str() => (t.clone(), *j),
+                        _ => {
+                            let t = shared.subscription(&i.subscription_id);
+                            let j = by_sub
+                                .get(i.subscription_id.as_str())
+                                .map(Vec::as_slice)
+                                .unwrap_or(&[]);
+                            *last = Some((i.subscription_id.as_str(), t.clone(), j));
+                            (t, j)
+                        }
+                    };
+                    let mut own: Vec<(Judged, Text)> = Vec::with_capacity(4);
+                    let mut access_verdicts = Vec::with_capacity(principals.len());
+                    let mut denied = Vec::new();
+                    // Placeholder values, built once per instance and only when a remediation needs them.
+                    let mut values: Option<Values> = None;
+                    for (p, (p_id, p_label, p_denied)) in principals.iter().zip(&principal_texts) {
+                        let mut results = Vec::with_capacity(ACCESS_CHECKS.len());
+                        for (id, f) in ACCESS_CHECKS {
+                            let m = shared.meta(id);
+                            if m.severity == Severity::Off {
+                                continue;
+                            }
+                            let outcome = if p.object_id.is_empty() {
+                                Outcome::Unknown("not evaluated: no principal was audited".into())
+                            } else {
+                                f(i, p, &ctx)
+                            };
+                            if let Some(mut j) = judge(
+                                policy,
+                                m,
+                                outcome,
+                                today,
+                                (&i.id, &i.subscription_id, &i.tags),
+                            ) {
+                                j.principal = (!p.object_id.is_empty()).then(|| p_id.clone());
+                                results.push(AccessCheckResult {
+                                    check_id: m.text.clone(),
+                                    status: j.status,
+                                    message: j.message.clone(),
+                                });
+                                let v = values.get_or_insert_with(|| instance_values(i, &ctx));
+                                v.push(("principal_id", Cow::Borrowed(p.object_id.as_str())));
+                                let remediation =
+                                    Text::from(render_with(&m.policy.remediation, |k| value(v, k)));
+                                v.pop();
+                                own.push((j, remediation));
+                            }
+                        }
+                        let verdict = if results.iter().any(|r| r.status == FindingStatus::Fail) {
+                            denied.push(p_denied.clone());
+                            Verdict::Blocked
+                        } else if results.iter().any(|r| r.status == FindingStatus::Unknown) {
+                            Verdict::Unknown
+                        } else {
+                            Verdict::Ready
+                        };
+                        if !p.object_id.is_empty() {
+                            access_verdicts.push(AccessVerdict {
+                                resource_id: resource_id.clone(),
+                                principal_id: p_id.clone(),
+                                label: p_label.clone(),
+                                verdict,
+                                checks: results,
+                            });
+                        }
+                    }
+                    for (id, f) in INSTANCE_CHECKS {
+                        let m = shared.meta(id);
+                        if m.severity == Severity::Off {
+                            continue;
+                        }
+                        if let Some(j) = judge(
+                            policy,
+                            m,
+                            f(i, &ctx),
+                            today,
+                            (&i.id, &i.subscription_id, &i.tags),
+                        ) {
+                            let cp = m.policy;
+                            let template = if i.kind == InstanceKind::VmssInstance
+                                && !cp.remediation_scale_set.is_empty()
+                            {
+                                &cp.remediation_scale_set
+                            } else {
+                                &cp.remediation
+                            };
+                            let remediation = if template.is_empty() {
+                                shared.empty.clone()
+                            } else {
+                                let v = values.get_or_insert_with(|| instance_values(i, &ctx));
+                                Text::from(render_with(template, |k| value(v, k)))
+                            };
+                            own.push((j, remediation));
+                        }
+                    }
+                    let findings: Vec<Finding> = own
+                        .iter()
+                        .map(|(j, r)| finding_from(j, &shared, &resource_id, &subscription_id, r))
+                        .collect();
+                    let all = of_sub.iter().chain(own.iter()).chain(env.iter());
+                    let mut verdict = verdict_of(resource_id, &shared, all);
+                    verdict.principals_denied = denied;
+                    (verdict, (findings, access_verdicts))
+                },
+            )
+            .unzip();
+        verdicts.extend(block_verdicts);
+        findings.reserve_exact(per_instance.iter().map(|(f, _)| f.len()).sum());
+        for (f, a) in per_instance {
+            findings.extend(f);
+            access.extend(a);
+        }
     }
     let expired_waivers = policy
         .waivers
@@ -444,39 +590,43 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
 
 /// The verdict from every judged outcome that applies to an instance.
 fn verdict_of<'a>(
-    resource_id: &str,
-    judged: impl Iterator<Item = (&'a Judged, &'a str)>,
+    resource_id: Text,
+    shared: &Shared,
+    judged: impl Iterator<Item = &'a (Judged, Text)>,
 ) -> InstanceVerdict {
     let mut v = InstanceVerdict {
-        resource_id: resource_id.to_string(),
+        resource_id,
         verdict: Verdict::Ready,
         blockers: Vec::new(),
         warnings: Vec::new(),
         unknowns: Vec::new(),
-        first_fix: String::new(),
+        first_fix: shared.empty.clone(),
         principals_denied: Vec::new(),
     };
-    let mut warning_fix = String::new();
+    let mut warning_fix = shared.empty.clone();
     let mut blocking_unknown = false;
-    let mut judged: Vec<(&Judged, &str)> = judged.collect();
-    judged.sort_by_key(|(j, _)| catalogue::position(j.check));
-    let push = |list: &mut Vec<String>, check: &str| {
-        if list.last().map(String::as_str) != Some(check) {
-            list.push(check.to_string());
+    let mut judged: Vec<&(Judged, Text)> = judged.collect();
+    if judged.is_empty() {
+        return v;
+    }
+    judged.sort_by_key(|(j, _)| shared.meta(j.check).position);
+    let push = |list: &mut Vec<Text>, check: &'static str| {
+        if list.last().map(Text::as_str) != Some(check) {
+            list.push(shared.check(check).clone());
         }
     };
     for (j, remediation) in judged {
         match (j.status, j.severity) {
             (FindingStatus::Fail, _) => {
                 if v.blockers.is_empty() {
-                    v.first_fix = remediation.to_string();
+                    v.first_fix = remediation.clone();
                 }
                 push(&mut v.blockers, j.check);
             }
             (FindingStatus::Warn, Severity::Info) => {}
             (FindingStatus::Warn, _) => {
                 if v.warnings.is_empty() {
-                    warning_fix = remediation.to_string();
+                    warning_fix = remediation.clone();
                 }
                 push(&mut v.warnings, j.check);
             }

@@ -39,6 +39,11 @@ pub fn resolve<'a>(i: &Instance, ctx: &Context<'a>) -> StorageRef<'a> {
         BootDiagnostics::Invalid { reason } => return StorageRef::Invalid(reason.clone()),
         _ => return StorageRef::NotCustom,
     };
+    if let Some(sa) =
+        crate::discover::hosts::plain_blob_host(uri).and_then(|h| ctx.storage_by_host.get(h))
+    {
+        return StorageRef::Found(sa);
+    }
     let Some(host) = blob_host(uri) else {
         return StorageRef::Unparseable(uri.clone());
     };
@@ -162,7 +167,14 @@ pub fn shared_key_disabled(i: &Instance, ctx: &Context) -> Outcome {
 
 /// `storage-region-mismatch`: the account should be in the VM's region.
 pub fn region_mismatch(i: &Instance, ctx: &Context) -> Outcome {
-    let norm = |s: &str| s.trim().to_ascii_lowercase().replace(' ', "");
+    fn norm(s: &str) -> std::borrow::Cow<'_, str> {
+        let t = s.trim();
+        if t.bytes().any(|b| b.is_ascii_uppercase() || b == b' ') {
+            t.to_ascii_lowercase().replace(' ', "").into()
+        } else {
+            t.into()
+        }
+    }
     with_account(i, ctx, |sa| {
         if norm(&sa.location).is_empty() || norm(&i.location).is_empty() {
             Outcome::Unknown("the account or the VM has no location".into())

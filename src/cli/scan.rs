@@ -93,7 +93,7 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub auth: AuthMode,
     /// ARM requests in flight at once.
-    #[arg(long, default_value_t = 48)]
+    #[arg(long, default_value_t = crate::arm::client::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 30)]

@@ -3,9 +3,14 @@
 //!
 //! - per subscription: role assignments (at, above and below it) and deny assignments;
 //! - per distinct role definition referenced: the definition;
-//! - for the scanning identity: the permissions API once per resource group that holds an
-//!   instance or a boot-diagnostics account, and once per resource where some assignment exists
-//!   below its resource group (Azure's answer already includes the identity's groups);
+//! - for the scanning identity: the permissions API (documented for resource groups and
+//!   resources; Azure's answer already includes the identity's groups) once per resource group
+//!   that holds an instance or a boot-diagnostics account and carries a role assignment of its
+//!   own (anyone's), once per such resource with an assignment below its resource group, and
+//!   once per subscription for all its other resource groups: effective permissions come from
+//!   assignments at or above a scope, so resource groups without assignments of their own share
+//!   one answer, asked at any one of them. When a subscription's role assignments could not be
+//!   listed, every such resource group of it is asked;
 //! - for named principals: their transitive group memberships from Microsoft Graph, when any
 //!   assignment or deny assignment names a group.
 
@@ -13,7 +18,7 @@ use super::gap;
 use crate::arm::models::{
     DenyAssignment, DirectoryObject, Permission, RoleAssignment, RoleDefinition,
 };
-use crate::arm::{ArmClient, Lenient};
+use crate::arm::{ArmClient, ArmError, Lenient};
 use crate::inventory::*;
 use crate::rbac::{normalize_scope, PermissionBlock};
 use futures::StreamExt;
@@ -36,39 +41,75 @@ fn guid_of(id: &str) -> String {
     id.rsplit('/').next().unwrap_or(id).to_ascii_lowercase()
 }
 
-/// Reads what the access checks need into `inventory.access`.
+/// Futures kept ready at once in the access listings; the client's cap on requests in flight
+/// is what actually limits them.
+const READY: usize = 1024;
+
+/// What the access checks read in one subscription: its role and deny assignments. It needs
+/// nothing but the subscription's id, so discovery reads it alongside the subscription's
+/// other listings.
+#[derive(Debug)]
+pub struct SubscriptionAccess {
+    sid: String,
+    role_assignments: (Vec<Lenient<RoleAssignment>>, Option<ArmError>),
+    deny_assignments: (Vec<Lenient<DenyAssignment>>, Option<ArmError>),
+}
+
+/// Reads one subscription's [`SubscriptionAccess`], its listings concurrently.
+pub async fn read_subscription_access(arm: &ArmClient, sid: &str) -> SubscriptionAccess {
+    let ra_path = format!(
+        "/subscriptions/{sid}/providers/Microsoft.Authorization/roleAssignments?api-version={AUTHORIZATION_API}"
+    );
+    let da_path = format!(
+        "/subscriptions/{sid}/providers/Microsoft.Authorization/denyAssignments?api-version={AUTHORIZATION_API}"
+    );
+    let ras = arm.list_all::<RoleAssignment>(&ra_path);
+    let das = arm.list_all::<DenyAssignment>(&da_path);
+    let (role_assignments, deny_assignments) = futures::join!(ras, das);
+    SubscriptionAccess {
+        sid: sid.to_ascii_lowercase(),
+        role_assignments,
+        deny_assignments,
+    }
+}
+
+/// Reads what the access checks need into `inventory.access`. `prefetched` holds what
+/// discovery already read per subscription ([`read_subscription_access`]); the rest is read
+/// here.
 pub async fn discover_access(
     arm: &ArmClient,
     graph: Result<&ArmClient, String>,
     inventory: &mut Inventory,
+    prefetched: Vec<SubscriptionAccess>,
 ) {
     let mut access = AccessInventory::default();
-    let subs: Vec<String> = inventory
+    let mut per_sub: BTreeMap<String, SubscriptionAccess> =
+        prefetched.into_iter().map(|a| (a.sid.clone(), a)).collect();
+    let missing: Vec<String> = inventory
         .subscriptions
         .iter()
-        .map(|s| s.id.clone())
+        .map(|s| s.id.to_ascii_lowercase())
+        .filter(|s| !per_sub.contains_key(s))
         .collect();
-
-    // Role and deny assignments, per subscription.
-    let per_sub: Vec<_> = futures::stream::iter(subs.iter().cloned())
-        .map(|sid| async move {
-            let (ras, ra_err) = arm
-                .list_all::<RoleAssignment>(&format!(
-                    "/subscriptions/{sid}/providers/Microsoft.Authorization/roleAssignments?api-version={AUTHORIZATION_API}"
-                ))
-                .await;
-            let (das, da_err) = arm
-                .list_all::<DenyAssignment>(&format!(
-                    "/subscriptions/{sid}/providers/Microsoft.Authorization/denyAssignments?api-version={AUTHORIZATION_API}"
-                ))
-                .await;
-            (sid, ras, ra_err, das, da_err)
-        })
-        .buffer_unordered(16)
+    let read: Vec<SubscriptionAccess> = futures::stream::iter(missing)
+        .map(|sid| async move { read_subscription_access(arm, &sid).await })
+        .buffer_unordered(READY)
         .collect()
         .await;
+    per_sub.extend(read.into_iter().map(|a| (a.sid.clone(), a)));
+    // Only the subscriptions in scope, in inventory order.
+    let per_sub: Vec<SubscriptionAccess> = inventory
+        .subscriptions
+        .iter()
+        .filter_map(|s| per_sub.remove(&s.id.to_ascii_lowercase()))
+        .collect();
     let mut definition_ids: BTreeMap<String, String> = BTreeMap::new();
-    for (sid, ras, ra_err, das, da_err) in per_sub {
+    for sa in per_sub {
+        let SubscriptionAccess {
+            sid,
+            role_assignments: (ras, ra_err),
+            deny_assignments: (das, da_err),
+        } = sa;
         if let Some(e) = ra_err {
             inventory
                 .gaps
@@ -149,7 +190,7 @@ pub async fn discover_access(
                 .await;
             (guid, r)
         })
-        .buffer_unordered(16)
+        .buffer_unordered(READY)
         .collect()
         .await;
     for (guid, r) in defs {
@@ -179,24 +220,46 @@ pub async fn discover_access(
         }
     }
 
-    // The scanning identity: the permissions API per resource group, and per resource with an
-    // assignment below its resource group.
+    // The scanning identity: the permissions API per resource group with an assignment of its
+    // own (every resource group where the assignments are not known), per resource with an
+    // assignment below its resource group, and once per subscription, at any one of its other
+    // resource groups, for all of them (stored under the subscription's scope).
     if inventory.principals.iter().any(|p| p.scanner) {
-        let mut targets: BTreeSet<String> = BTreeSet::new();
+        let assigned: BTreeSet<&str> = access
+            .role_assignments
+            .iter()
+            .map(|a| a.scope.as_str())
+            .collect();
+        let unlisted: BTreeSet<&str> = inventory
+            .gaps
+            .iter()
+            .filter(|g| g.what == GapScope::ROLE_ASSIGNMENTS)
+            .filter_map(|g| g.subscription_id.as_deref())
+            .collect();
+        // (scope the answer is stored under, scope asked).
+        let mut targets: BTreeMap<String, String> = BTreeMap::new();
         let mut resources: Vec<String> = Vec::new();
-        for i in &inventory.instances {
-            targets.insert(normalize_scope(&format!(
-                "/subscriptions/{}/resourceGroups/{}",
-                i.subscription_id, i.resource_group
-            )));
-            resources.push(normalize_scope(&i.id));
-        }
-        for s in &inventory.storage_accounts {
-            targets.insert(normalize_scope(&format!(
-                "/subscriptions/{}/resourceGroups/{}",
-                s.subscription_id, s.resource_group
-            )));
-            resources.push(normalize_scope(&s.id));
+        let places = inventory
+            .instances
+            .iter()
+            .map(|i| (&i.subscription_id, &i.resource_group, &i.id))
+            .chain(
+                inventory
+                    .storage_accounts
+                    .iter()
+                    .map(|s| (&s.subscription_id, &s.resource_group, &s.id)),
+            );
+        for (sub, rg, id) in places {
+            let sub_scope = normalize_scope(&format!("/subscriptions/{sub}"));
+            let rg_scope = normalize_scope(&format!("{sub_scope}/resourceGroups/{rg}"));
+            if unlisted.contains(sub.to_ascii_lowercase().as_str())
+                || assigned.contains(rg_scope.as_str())
+            {
+                targets.insert(rg_scope.clone(), rg_scope);
+            } else {
+                targets.entry(sub_scope).or_insert(rg_scope);
+            }
+            resources.push(normalize_scope(id));
         }
         let deep: BTreeSet<&str> = access
             .role_assignments
@@ -209,33 +272,37 @@ pub async fn discover_access(
                 .iter()
                 .any(|r| crate::rbac::scope_contains(scope, r))
             {
-                targets.insert(scope.to_string());
+                targets.insert(scope.to_string(), scope.to_string());
             }
         }
         let results: Vec<_> = futures::stream::iter(targets)
-            .map(|scope| async move {
+            .map(|(key, asked)| async move {
                 let (items, err) = arm
                     .list_all::<Permission>(&format!(
-                        "{scope}/providers/Microsoft.Authorization/permissions?api-version={AUTHORIZATION_API}"
+                        "{asked}/providers/Microsoft.Authorization/permissions?api-version={AUTHORIZATION_API}"
                     ))
                     .await;
-                (scope, items, err)
+                (key, asked, items, err)
             })
-            .buffer_unordered(16)
+            .buffer_unordered(READY)
             .collect()
             .await;
-        for (scope, items, err) in results {
+        for (key, asked, items, err) in results {
             match err {
                 Some(e) => {
-                    let sub = scope.split('/').nth(2).map(str::to_string);
+                    let sub = key.split('/').nth(2).map(str::to_string);
                     let mut g = gap(sub.as_deref(), GapScope::PERMISSIONS, &e);
-                    g.message = format!("{scope}: {}", g.message);
+                    g.message = if key == asked {
+                        format!("{key}: {}", g.message)
+                    } else {
+                        format!("{key}: {} (asked at {asked})", g.message)
+                    };
                     inventory.gaps.push(g);
                 }
                 None => {
                     let perms: Vec<Permission> =
                         items.into_iter().filter_map(Lenient::into_option).collect();
-                    access.caller_permissions.insert(scope, blocks(&perms));
+                    access.caller_permissions.insert(key, blocks(&perms));
                 }
             }
         }

@@ -206,7 +206,11 @@ fn instance(who: Identity, shared: Option<Shared>, a: &mut Anomalies) -> Instanc
         instance_id: None,
         location,
         os_type: shared.as_ref().and_then(|s| os_type(s.storage_profile, a)),
-        tags: tags.get().cloned().unwrap_or_default(),
+        tags: tags
+            .get()
+            .cloned()
+            .map(crate::inventory::Tags::from)
+            .unwrap_or_default(),
         power_state: power_state(view, a),
         instance_view: view.is_some(),
         provisioning_state: shared

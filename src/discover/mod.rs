@@ -67,6 +67,22 @@ pub async fn discover(
     options: &DiscoverOptions,
     progress: Arc<Progress>,
 ) -> Inventory {
+    discover_with_access(client, cloud, resolver, options, progress, false)
+        .await
+        .0
+}
+
+/// Discovers the estate and, when `access` is set, reads each subscription's
+/// [`access::SubscriptionAccess`] alongside its other listings, for
+/// [`access::discover_access`].
+pub async fn discover_with_access(
+    client: &ArmClient,
+    cloud: &Cloud,
+    resolver: &hosts::HostResolver,
+    options: &DiscoverOptions,
+    progress: Arc<Progress>,
+    access: bool,
+) -> (Inventory, Vec<access::SubscriptionAccess>) {
     let scanned_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -80,19 +96,35 @@ pub async fn discover(
     progress
         .subscriptions_total
         .store(subs.len() as u64, Ordering::Relaxed);
+    // Subscriptions are read as they come (one slow subscription holds up no other), and put
+    // back in listing order afterwards.
     let parallelism = options.subscription_parallelism.max(1);
-    let results: Vec<SubscriptionResult> = futures::stream::iter(subs)
-        .map(|sub| {
-            let progress = progress.clone();
-            async move {
-                let r = read_subscription(client, sub, &progress).await;
-                progress.subscriptions_done.fetch_add(1, Ordering::Relaxed);
-                r
-            }
+    let mut results: Vec<(usize, SubscriptionResult)> =
+        futures::stream::iter(subs.into_iter().enumerate())
+            .map(|(n, sub)| {
+                let progress = progress.clone();
+                async move {
+                    let r = read_subscription(client, sub, &progress, access).await;
+                    progress.subscriptions_done.fetch_add(1, Ordering::Relaxed);
+                    (n, r)
+                }
+            })
+            .buffer_unordered(parallelism)
+            .collect()
+            .await;
+    results.sort_by_key(|(n, _)| *n);
+    let mut prefetched = Vec::new();
+    let results: Vec<SubscriptionResult> = results
+        .into_iter()
+        .map(|(_, mut r)| {
+            prefetched.extend(r.access.take());
+            r
         })
-        .buffered(parallelism)
-        .collect()
-        .await;
+        .collect();
+    // Sized once: the inventory is the scan's largest structure.
+    inventory
+        .instances
+        .reserve_exact(results.iter().map(|r| r.instances.len()).sum());
     for r in results {
         inventory.subscriptions.push(r.info);
         inventory.instances.extend(r.instances);
@@ -118,7 +150,7 @@ pub async fn discover(
     unknown_hosts.sort();
     unknown_hosts.dedup();
     inventory.host_lookups = resolver.lookup_all(&unknown_hosts).await;
-    inventory
+    (inventory, prefetched)
 }
 
 /// The subscriptions in scope, as (id, name, tenant, state).
@@ -212,12 +244,14 @@ struct SubscriptionResult {
     storage: Vec<StorageInfo>,
     locks: Vec<LockInfo>,
     gaps: Vec<CoverageGap>,
+    access: Option<access::SubscriptionAccess>,
 }
 
 async fn read_subscription(
     client: &ArmClient,
     mut info: SubscriptionInfo,
     progress: &Progress,
+    access: bool,
 ) -> SubscriptionResult {
     let sid = info.id.clone();
     let gaps = Mutex::new(Vec::new());
@@ -302,7 +336,7 @@ async fn read_subscription(
                     .collect();
                 (name, instances, err)
             })
-            .buffer_unordered(8)
+            .buffer_unordered(64)
             .collect::<Vec<_>>()
             .await;
         let mut out = Vec::new();
@@ -386,8 +420,16 @@ async fn read_subscription(
             .collect::<Vec<_>>()
     };
 
-    let (mut vms, ss_instances, storage, console_disabled, locks) =
-        futures::join!(vms, scale_sets, storage, console, locks);
+    let access = async {
+        if access {
+            Some(access::read_subscription_access(client, &sid).await)
+        } else {
+            None
+        }
+    };
+
+    let (mut vms, ss_instances, storage, console_disabled, locks, access) =
+        futures::join!(vms, scale_sets, storage, console, locks, access);
     info.console_disabled = console_disabled;
     vms.extend(ss_instances);
     SubscriptionResult {
@@ -396,6 +438,7 @@ async fn read_subscription(
         storage,
         locks,
         gaps: gaps.into_inner().unwrap(),
+        access,
     }
 }
 

@@ -343,13 +343,13 @@ impl History {
             for f in &r.findings {
                 st.execute(params![
                     id,
-                    f.resource_id,
-                    f.subscription_id,
-                    f.check_id,
+                    f.resource_id.as_str(),
+                    f.subscription_id.as_str(),
+                    f.check_id.as_str(),
                     f.status.as_str(),
                     f.severity.as_str(),
-                    f.message,
-                    f.principal_id,
+                    f.message.as_str(),
+                    f.principal_id.as_deref(),
                 ])
                 .map_err(err)?;
             }

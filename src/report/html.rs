@@ -518,7 +518,7 @@ fn charts(s: &mut String, r: &ScanResult) {
 }
 
 fn finding_item(s: &mut String, f: &Finding, r: &ScanResult) {
-    let text = r.checks.get(&f.check_id);
+    let text = r.checks.get(f.check_id.as_str());
     let _ = write!(
         s,
         "<li class=\"{0}\" data-check=\"{1}\"><div><span class=\"badge {0}\">{0}</span> <span class=\"chk\">{1}</span> {2}",
@@ -608,10 +608,10 @@ fn instances(s: &mut String, r: &ScanResult) {
                 .iter()
                 .chain(&v.warnings)
                 .chain(&v.unknowns)
-                .map(String::as_str),
+                .map(|t| t.as_str()),
         );
         groups.insert(i.resource_group.to_ascii_lowercase());
-        for (k, val) in &i.tags {
+        for (k, val) in i.tags.iter() {
             *tags.entry(format!("{k}={val}")).or_default() += 1;
         }
     }
@@ -684,7 +684,7 @@ fn instances(s: &mut String, r: &ScanResult) {
             .iter()
             .chain(&v.warnings)
             .chain(&v.unknowns)
-            .map(String::as_str)
+            .map(|t| t.as_str())
             .collect();
         let tag_lines: Vec<String> = i.tags.iter().map(|(k, val)| format!("{k}={val}")).collect();
         let sub_name = r.subscription_name(&i.subscription_id);
@@ -780,7 +780,7 @@ fn subscription_findings(s: &mut String, r: &ScanResult) {
         } else {
             let name = r.subscription_name(&f.subscription_id);
             if name.is_empty() {
-                f.subscription_id.clone()
+                f.subscription_id.to_string()
             } else {
                 format!("{name} ({})", f.subscription_id)
             }

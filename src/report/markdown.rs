@@ -146,7 +146,7 @@ pub fn render(r: &ScanResult) -> String {
         for f in &sub_findings {
             let name = r.subscription_name(&f.subscription_id);
             let who = if name.is_empty() {
-                f.subscription_id.clone()
+                f.subscription_id.to_string()
             } else {
                 format!("{name} ({})", f.subscription_id)
             };

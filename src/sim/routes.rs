@@ -512,6 +512,13 @@ fn authorization(ctx: &Ctx, scope: &str, rest: &[&str]) -> Reply {
                 ),
             }
         }
+        // Documented for resource groups and resources only (Permissions_ListForResourceGroup,
+        // Permissions_ListForResource).
+        ["permissions"] if segs.len() < 4 || segs[2] != "resourcegroups" => Reply::error(
+            404,
+            "InvalidResourceType",
+            format!("The resource type 'permissions' could not be found in the namespace 'Microsoft.Authorization' for scope '{scope}'."),
+        ),
         ["permissions"] => {
             let value: Vec<Lenient<Permission>> = ctx
                 .world

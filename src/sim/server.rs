@@ -153,6 +153,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
         record(&state, &p, 0, started, &reply, None, None, None);
         return to_response(reply);
     }
+    if p.method == "GET" && lower_path.ends_with("/v2.0/.well-known/openid-configuration") {
+        let reply = openid_configuration(&state, &p);
+        record(&state, &p, 0, started, &reply, None, None, None);
+        return to_response(reply);
+    }
     if p.method == "GET" && lower_path == "/msi/token" {
         let reply = managed_identity_endpoint(&state, &p);
         record(&state, &p, 0, started, &reply, None, None, None);
@@ -702,6 +707,42 @@ fn token_endpoint(state: &State, path: &str, body: &[u8]) -> Reply {
         ext_expires_in: lifetime as i64,
         access_token: token,
     })
+}
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`: the identity platform's discovery
+/// document, which MSAL-based clients read before they ask the token endpoint. It names this
+/// simulator's token endpoint; an unknown tenant gets 400 `invalid_tenant`, as from Entra ID.
+fn openid_configuration(state: &State, p: &Parsed) -> Reply {
+    let world = state.world.read().unwrap().clone();
+    let tenant = p.path.split('/').find(|s| !s.is_empty()).unwrap_or("");
+    let Some(tenant) = world
+        .tenants
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(tenant))
+        .cloned()
+    else {
+        return token_error(
+            400,
+            "invalid_tenant",
+            90002,
+            &format!("Tenant '{tenant}' not found."),
+        );
+    };
+    let base = format!("https://{}/{tenant}", p.host);
+    Reply::json(&serde_json::json!({
+        "issuer": format!("{base}/v2.0"),
+        "token_endpoint": format!("{base}/oauth2/v2.0/token"),
+        "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
+        "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
+        "jwks_uri": format!("https://{}/{tenant}/discovery/v2.0/keys", p.host),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "tenant_region_scope": serde_json::Value::Null,
+    }))
 }
 
 /// `GET /msi/token` in the App Service managed-identity protocol (`IDENTITY_ENDPOINT`).

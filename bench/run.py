@@ -1,0 +1,596 @@
+"""The benchmark: scready against the peers on simulator fleets (see bench/README.md).
+
+Per scenario: generate the fleet (fixed seed), then for every tool and run start a fresh
+simulator with the same settings, run the tool, read the simulator's counters and request log,
+stop the simulator. Verdicts are compared before any timing is reported. Prints a table and
+writes bench/results.json. Talks only to the simulator on 127.0.0.1.
+"""
+
+import argparse
+import csv
+import json
+import os
+import platform
+import re
+import signal
+import ssl
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORK = os.path.join(HERE, ".work")
+SCREADY = os.path.join(ROOT, "target", "release", "scready")
+PEERS = os.path.join(HERE, "peers")
+
+# The scanner service principal of every generated fleet (src/sim/generate.rs). The secret is
+# a simulator credential only: it grants nothing in Azure.
+CLIENT_ID = "5ca11ab1-5ca1-4ead-8e1d-00000000c0de"
+CLIENT_SECRET = "sim-only-secret-scready-scanner"
+
+SCENARIOS = {
+    # A smoke run of the harness itself (`--scenarios T`), not part of the report.
+    "T": dict(subscriptions=3, vms=40, scale_sets=1, per_set=10, seed=103),
+    "S": dict(subscriptions=20, vms=400, scale_sets=1, per_set=100, seed=101),
+    "L": dict(subscriptions=1000, vms=80, scale_sets=1, per_set=20, seed=102),
+}
+LATENCY_MS, JITTER_MS = 30, 10
+THROTTLE_BURST, THROTTLE_REFILL = 250, 25
+PAGE_SIZE = 1000
+
+TARGETS = {
+    "L_lower_bound_ratio": 1.5,
+    "L_throttled": 0,
+    "L_peak_rss_mb": 300,
+    "L_peer_b_ratio": 20,
+    "S_peer_a_ratio": 200,
+    "evaluate_1m_seconds": 2.0,
+}
+
+# The configuration checks the peers implement (bench/peers/common.py); scready's two ids for
+# an account that is in no visible subscription are compared as one.
+COMPARED = {
+    "boot-diagnostics-disabled": ["boot-diagnostics-disabled"],
+    "vmss-instance-outdated": ["vmss-instance-outdated"],
+    "vm-not-running": ["vm-not-running"],
+    "storage-uri-not-https": ["storage-uri-not-https"],
+    "storage-account-not-visible": ["storage-account-not-found", "storage-resource-group-unknown"],
+    "storage-firewall": ["storage-firewall"],
+    "storage-hns-enabled": ["storage-hns-enabled"],
+    "storage-shared-key-disabled": ["storage-shared-key-disabled"],
+    "storage-region-mismatch": ["storage-region-mismatch"],
+    "storage-min-tls": ["storage-min-tls"],
+}
+RANK = {"unknown": 1, "warn": 2, "fail": 3}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def load():
+    """Load averages and uptime, as /proc/loadavg and uptime(1) report them."""
+    with open("/proc/loadavg") as f:
+        parts = f.read().split()
+    return {"load1": float(parts[0]), "load5": float(parts[1]), "load15": float(parts[2])}
+
+
+class Sim:
+    """A `scready sim serve` process with the benchmark's settings."""
+
+    def __init__(self, fleet, seed):
+        self.state = os.path.join(WORK, "sim-state")
+        os.makedirs(self.state, exist_ok=True)
+        cmd = [SCREADY, "sim", "serve", "--fleet", fleet, "--addr", "127.0.0.1:0",
+               "--state-dir", self.state, "--page-size", str(PAGE_SIZE),
+               "--latency-ms", str(LATENCY_MS), "--jitter-ms", str(JITTER_MS),
+               "--throttle-burst", str(THROTTLE_BURST),
+               "--throttle-refill", str(THROTTLE_REFILL), "--seed", str(seed)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+        self.base = self.ca = self.tenant = None
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("the simulator stopped before it listened")
+            m = re.match(r"scready simulator listening on (https://127\.0\.0\.1:\d+)", line)
+            if m:
+                self.base = m.group(1)
+            m = re.match(r"CA certificate: (.+)$", line.strip())
+            if m:
+                self.ca = m.group(1)
+            m = re.match(r"principal \S+ \(scready-scanner\): client id \S+, tenant (\S+)", line)
+            if m:
+                self.tenant = m.group(1)
+            if line.startswith("serving until interrupted"):
+                break
+        if not (self.base and self.ca and self.tenant):
+            raise RuntimeError("could not read the simulator's address, CA and tenant")
+        self.ssl = ssl.create_default_context(cafile=self.ca)
+
+    def get(self, path):
+        with urllib.request.urlopen(self.base + path, context=self.ssl, timeout=120) as r:
+            return json.load(r)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+
+
+def run_measured(cmd, env, out_path):
+    """Runs a command; returns (wall seconds, peak RSS in MB, exit code)."""
+    with open(out_path, "w") as out:
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024.0, proc.returncode
+
+
+def scready_cmd(sim, out_dir, concurrency):
+    cmd = [SCREADY, "scan", "--cloud", "custom", "--arm-endpoint", sim.base,
+           "--ca-cert", sim.ca, "--auth", "client-secret", "--out", out_dir,
+           "--no-network-probe", "--quiet", "--fail-on", "never"]
+    if concurrency:
+        cmd += ["--concurrency", str(concurrency)]
+    env = dict(os.environ, AZURE_TENANT_ID=sim.tenant, AZURE_CLIENT_ID=CLIENT_ID,
+               AZURE_CLIENT_SECRET=CLIENT_SECRET)
+    return cmd, env
+
+
+def peer_cmd(python, script, sim, out_file):
+    cmd = [python, os.path.join(PEERS, script), "--endpoint", sim.base, "--ca", sim.ca,
+           "--tenant", sim.tenant, "--client-id", CLIENT_ID, "--out", out_file]
+    env = dict(os.environ, PEER_CLIENT_SECRET=CLIENT_SECRET, REQUESTS_CA_BUNDLE=sim.ca)
+    # The peers must never reach a real endpoint: no proxy, and no managed-identity probing.
+    for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        env.pop(k, None)
+    env["NO_PROXY"] = "127.0.0.1,localhost"
+    return cmd, env
+
+
+# ---------------------------------------------------------------------------------------------
+# Verdicts
+
+
+def scready_verdicts(out_dir):
+    """{instance id: {compared check: outcome}} and the instance ids, from scready's CSVs."""
+    reverse = {sid: key for key, ids in COMPARED.items() for sid in ids}
+    instances = set()
+    with open(os.path.join(out_dir, "instances.csv"), newline="") as f:
+        for row in csv.DictReader(f):
+            instances.add(row["resource_id"].lower())
+    verdicts = defaultdict(dict)
+    with open(os.path.join(out_dir, "findings.csv"), newline="") as f:
+        for row in csv.DictReader(f):
+            key = reverse.get(row["check_id"])
+            rid = row["resource_id"].lower()
+            if key is None or rid not in instances:
+                continue
+            status = row["status"]
+            if status not in RANK:
+                raise SystemExit(f"unexpected status {status} for {row['check_id']} on {rid}")
+            old = verdicts[rid].get(key)
+            if old is None or RANK[status] > RANK[old]:
+                verdicts[rid][key] = status
+    return instances, dict(verdicts)
+
+
+def peer_verdicts(path):
+    with open(path) as f:
+        doc = json.load(f)
+    return set(doc["instances"]), {k: v for k, v in doc["verdicts"].items() if v}
+
+
+def compare(name, reference, other):
+    """Aborts with the first differences when `other` disagrees with scready."""
+    ref_instances, ref = reference
+    instances, verdicts = other
+    problems = []
+    if ref_instances != instances:
+        only_ref = sorted(ref_instances - instances)[:5]
+        only_other = sorted(instances - ref_instances)[:5]
+        problems.append(f"instance sets differ: {len(ref_instances)} vs {len(instances)}; "
+                        f"only scready: {only_ref}; only {name}: {only_other}")
+    for rid in sorted(ref_instances | instances):
+        a, b = ref.get(rid, {}), verdicts.get(rid, {})
+        if a != b:
+            problems.append(f"{rid}: scready {a} vs {name} {b}")
+            if len(problems) > 10:
+                break
+    if problems:
+        raise SystemExit("VERDICTS DISAGREE (" + name + "), no timing is reported:\n  "
+                         + "\n  ".join(problems))
+    failing = sum(1 for v in ref.values() if v)
+    return {"instances": len(ref_instances), "instances_with_findings": failing,
+            "checks": sorted(COMPARED)}
+
+
+# ---------------------------------------------------------------------------------------------
+# The lower bound
+
+
+SUBS_RE = re.compile(r"^/subscriptions/?$")
+SUB_RE = re.compile(r"^/subscriptions/([^/]+)(/.*)?$")
+
+
+def classify(path):
+    """(subscription, chain, step) of an ARM request: which listing chain it belongs to."""
+    p = path.split("?", 1)[0].lower().rstrip("/")
+    if SUBS_RE.match(p):
+        return None, "subscriptions", None
+    m = SUB_RE.match(p)
+    if not m:
+        return None, "tenant:" + p, None
+    sub, rest = m.group(1), m.group(2) or ""
+    if rest.endswith("/providers/microsoft.compute/virtualmachinescalesets") and "/resourcegroups/" not in rest:
+        return sub, "scale-sets", None
+    if "/providers/microsoft.compute/virtualmachinescalesets/" in rest and rest.endswith("/virtualmachines"):
+        return sub, "scale-set-instances", rest
+    if rest.endswith("/providers/microsoft.compute/virtualmachines"):
+        return sub, "vms", None
+    if rest.endswith("/providers/microsoft.storage/storageaccounts"):
+        return sub, "storage", None
+    if "/providers/microsoft.authorization/roledefinitions/" in rest:
+        return sub, "role-definition", rest
+    if rest.endswith("/providers/microsoft.authorization/permissions"):
+        return sub, "permissions", rest
+    if rest.endswith("/providers/microsoft.authorization/roleassignments"):
+        return sub, "role-assignments", None
+    if rest.endswith("/providers/microsoft.authorization/denyassignments"):
+        return sub, "deny-assignments", None
+    if rest.endswith("/providers/microsoft.authorization/locks"):
+        return sub, "locks", None
+    return sub, "other:" + rest, rest
+
+
+def lower_bound(records, concurrency):
+    """The lower bound of a scan's wall time from its request log (see bench/README.md).
+
+    Chains: the subscription listing's pages come first; in each subscription, every listing's
+    pages follow one another; a scale set's instance listing follows the scale-set listing; a
+    role definition follows its subscription's role-assignment listing; the permissions call at
+    a subscription needs only the subscription, one at a resource group or resource needs that
+    subscription's instance, storage and role-assignment listings.
+    """
+    arm = [r for r in records if r.get("number", 0) > 0]
+    latency = LATENCY_MS / 1000.0
+    pages = defaultdict(int)  # (sub, chain, step) -> requests
+    for r in arm:
+        pages[classify(r["path"])] += 1
+    sub_pages = pages.pop((None, "subscriptions", None), 0)
+    per_sub = defaultdict(dict)
+    tenant_chain = 0
+    for (sub, chain, step), n in pages.items():
+        if sub is None:
+            tenant_chain = max(tenant_chain, n)
+            continue
+        per_sub[sub][(chain, step)] = n
+    longest = 0
+    for sub, chains in per_sub.items():
+        def length(name):
+            return max((n for (c, _), n in chains.items() if c == name), default=0)
+        vms, storage, ras = length("vms"), length("storage"), length("role-assignments")
+        sets = length("scale-sets")
+        instances = length("scale-set-instances")
+        scale_chain = sets + instances
+        depth = max(vms, storage, ras, length("deny-assignments"), length("locks"),
+                    scale_chain, length("other:/providers/microsoft.serialconsole/consoleservices/default"))
+        if length("role-definition"):
+            depth = max(depth, ras + 1)
+        for (c, step), n in chains.items():
+            if c == "permissions":
+                at_subscription = step == "/providers/microsoft.authorization/permissions"
+                depth = max(depth, n if at_subscription else max(vms, scale_chain, storage, ras) + n)
+            elif c.startswith("other:"):
+                depth = max(depth, n)
+        longest = max(longest, depth)
+    chain_requests = sub_pages + max(longest, tenant_chain)
+    # A subscription read more often than its bucket holds must also wait for refills.
+    reads = defaultdict(int)
+    for r in arm:
+        if r.get("subscription"):
+            reads[r["subscription"]] += 1
+    refill_wait = max((max(0, n - THROTTLE_BURST) / THROTTLE_REFILL for n in reads.values()),
+                      default=0.0)
+    critical = chain_requests * latency
+    throughput = len(arm) * latency / concurrency
+    bound = max(critical, throughput, refill_wait)
+    return {
+        "seconds": bound,
+        "critical_path_requests": chain_requests,
+        "critical_path_seconds": critical,
+        "throughput_seconds": throughput,
+        "refill_wait_seconds": refill_wait,
+        "requests": len(arm),
+        "concurrency": concurrency,
+        "mean_latency_ms_observed": statistics.fmean(r["latency_ms"] for r in arm) if arm else 0,
+        "latency_ms_assumed": LATENCY_MS,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def default_concurrency():
+    out = subprocess.run([SCREADY, "scan", "--help"], capture_output=True, text=True).stdout
+    m = re.search(r"--concurrency <CONCURRENCY>.*?\[default: (\d+)\]", out, re.S)
+    return int(m.group(1)) if m else None
+
+
+def generate(name, spec):
+    path = os.path.join(WORK, f"fleet-{name}.json")
+    cmd = [SCREADY, "sim", "generate", "--subscriptions", str(spec["subscriptions"]),
+           "--vms-per-subscription", str(spec["vms"]), "--scale-sets", str(spec["scale_sets"]),
+           "--instances-per-scale-set", str(spec["per_set"]), "--seed", str(spec["seed"]),
+           "--mix", os.path.join(HERE, "mix.toml"), "--out", path]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def measure(tool, fleet, runs, seed, python, concurrency, scenario, keep=True, first=1):
+    """Runs one tool `runs` times, each on a fresh simulator. Outputs are kept when `keep`
+    (the verdict runs), else removed (scready's reports on L take several hundred MB)."""
+    results = []
+    for i in range(runs):
+        sim = Sim(fleet, seed + i)
+        try:
+            tag = f"{scenario}-{tool}-{first + i}"
+            out = os.path.join(WORK, tag)
+            if tool == "scready":
+                subprocess.run(["rm", "-rf", out])
+                cmd, env = scready_cmd(sim, out, concurrency)
+            else:
+                script = {"peer_a": "naive.py", "peer_b": "pooled.py"}[tool]
+                out = out + ".json"
+                cmd, env = peer_cmd(python, script, sim, out)
+            log(f"  {tag}: running")
+            before = load()
+            wall, rss, code = run_measured(cmd, env, os.path.join(WORK, tag + ".log"))
+            if code != 0:
+                raise SystemExit(f"{tag} exited with {code}; see {os.path.join(WORK, tag + '.log')}")
+            stats = sim.get("/_sim/stats")
+            record = {
+                "run": first + i,
+                "wall_seconds": wall,
+                "peak_rss_mb": rss,
+                "arm_requests": stats["arm_requests"],
+                "throttled_429": stats.get("by_status", {}).get("429", 0),
+                "non_get_requests": stats["non_get_requests"],
+                "peak_in_flight": stats.get("peak_in_flight"),
+                "load_before": before,
+                "load_after": load(),
+                "output": out,
+            }
+            if stats["non_get_requests"]:
+                raise SystemExit(f"{tag} sent {stats['non_get_requests']} non-GET requests")
+            if tool == "scready":
+                record["lower_bound"] = lower_bound(sim.get("/_sim/requests"), concurrency)
+            log(f"  {tag}: {wall:.2f} s, {stats['arm_requests']} requests, "
+                f"{record['throttled_429']} x 429, {rss:.0f} MB")
+            if not keep:
+                subprocess.run(["rm", "-rf", out])
+                record["output"] = None
+            results.append(record)
+        finally:
+            sim.stop()
+    return results
+
+
+def summary(runs):
+    walls = [r["wall_seconds"] for r in runs]
+    s = {
+        "runs": len(runs),
+        "wall_seconds_median": statistics.median(walls),
+        "wall_seconds_all": walls,
+        "arm_requests": max(r["arm_requests"] for r in runs),
+        "throttled_429": max(r["throttled_429"] for r in runs),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+    }
+    bounds = [r["lower_bound"] for r in runs if "lower_bound" in r]
+    if bounds:
+        median_run = sorted(runs, key=lambda r: r["wall_seconds"])[len(runs) // 2]
+        s["lower_bound"] = median_run["lower_bound"]
+        s["lower_bound_ratio"] = s["wall_seconds_median"] / s["lower_bound"]["seconds"]
+    return s
+
+
+def evaluate_bench():
+    log("evaluate: 1,000,000 instances (cargo bench --bench evaluate)")
+    inventory = os.path.join(WORK, "inventory-1m.json")
+    out = subprocess.run(["cargo", "bench", "--bench", "evaluate", "--", "--json",
+                          "--inventory", inventory], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit("the evaluate bench failed:\n" + out.stderr[-3000:])
+    line = [l for l in out.stdout.splitlines() if l.startswith("{")][-1]
+    return json.loads(line)
+
+
+def fmt_ratio(x):
+    return "-" if x is None else (f"{x:,.0f}x" if x >= 10 else f"{x:.2f}x")
+
+
+def table(results):
+    rows = []
+    head = ("scenario", "tool", "wall s (median)", "runs", "ARM requests", "429s",
+            "peak RSS MB", "lower bound s", "vs lower bound", "peer / scready")
+    rows.append(head)
+    for name, sc in results["scenarios"].items():
+        base = sc["tools"]["scready"]["wall_seconds_median"]
+        for tool in ("scready", "peer_a", "peer_b"):
+            t = sc["tools"].get(tool)
+            if t is None:
+                continue
+            lb = t.get("lower_bound")
+            rows.append((
+                name, tool, f"{t['wall_seconds_median']:.2f}", str(t["runs"]),
+                f"{t['arm_requests']:,}", str(t["throttled_429"]), f"{t['peak_rss_mb']:.0f}",
+                f"{lb['seconds']:.2f}" if lb else "", fmt_ratio(t.get("lower_bound_ratio")),
+                "" if tool == "scready" else fmt_ratio(t["wall_seconds_median"] / base),
+            ))
+        ext = sc.get("peer_a_extrapolated")
+        if ext:
+            rows.append((name, "peer_a (extrapolated from S, not run)",
+                         f"~{ext['wall_seconds']:.0f}", "0", f"~{ext['arm_requests']:,}", "", "",
+                         "", "", fmt_ratio(ext["wall_seconds"] / base)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def targets_report(results):
+    out = []
+    sc = results["scenarios"]
+    t = results["targets"]
+    if "L" in sc:
+        s = sc["L"]["tools"]["scready"]
+        out.append(("L: wall time within 1.5x of the lower bound",
+                    f"{s['lower_bound_ratio']:.2f}x", s["lower_bound_ratio"] <= t["L_lower_bound_ratio"]))
+        out.append(("L: zero 429s with default settings", str(s["throttled_429"]),
+                    s["throttled_429"] == 0))
+        out.append(("L: peak RSS under 300 MB", f"{s['peak_rss_mb']:.0f} MB",
+                    s["peak_rss_mb"] < t["L_peak_rss_mb"]))
+        b = sc["L"]["tools"].get("peer_b")
+        if b:
+            r = b["wall_seconds_median"] / s["wall_seconds_median"]
+            out.append(("L: at least 20x faster than peer B", f"{r:.1f}x", r >= t["L_peer_b_ratio"]))
+    if "S" in sc:
+        s = sc["S"]["tools"]["scready"]
+        a = sc["S"]["tools"].get("peer_a")
+        if a:
+            r = a["wall_seconds_median"] / s["wall_seconds_median"]
+            out.append(("S: at least 200x faster than peer A", f"{r:.0f}x", r >= t["S_peer_a_ratio"]))
+    ev = results.get("evaluate")
+    if ev:
+        out.append(("evaluation of 1,000,000 instances under 2 s", f"{ev['median_seconds']:.2f} s",
+                    ev["median_seconds"] < t["evaluate_1m_seconds"]))
+    width = max(len(o[0]) for o in out) if out else 0
+    return "\n".join(f"{name.ljust(width)}  {value:>10}  {'met' if ok else 'NOT MET'}"
+                     for name, value, ok in out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenarios", default="S,L")
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("RUNS", "3")))
+    ap.add_argument("--peer-a-runs", type=int, default=int(os.environ.get("PEER_A_RUNS", "1")))
+    ap.add_argument("--peer-b-runs", type=int, default=int(os.environ.get("PEER_B_RUNS", "3")))
+    ap.add_argument("--python", default=sys.executable, help="the peers' interpreter")
+    ap.add_argument("--concurrency", type=int, default=0,
+                    help="scready --concurrency (default: scready's own default)")
+    ap.add_argument("--no-evaluate", action="store_true")
+    ap.add_argument("--out", default=os.path.join(HERE, "results.json"))
+    args = ap.parse_args()
+    if not os.path.exists(SCREADY):
+        raise SystemExit(f"{SCREADY} is missing: run `cargo build --release` first")
+    os.makedirs(WORK, exist_ok=True)
+    concurrency = args.concurrency or default_concurrency()
+    started = time.time()
+    results = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_at_start": load(),
+        },
+        "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                 text=True).stdout.strip(),
+        "settings": {
+            "latency_ms": LATENCY_MS, "jitter_ms": JITTER_MS, "page_size": PAGE_SIZE,
+            "throttle_burst": THROTTLE_BURST, "throttle_refill_per_sec": THROTTLE_REFILL,
+            "scready_concurrency": concurrency, "peer_b_workers": 10,
+        },
+        "targets": TARGETS,
+        "scenarios": {},
+    }
+    for name in [s.strip() for s in args.scenarios.split(",") if s.strip()]:
+        spec = SCENARIOS[name]
+        log(f"scenario {name}: {spec}")
+        fleet = generate(name, spec)
+        tools = {"scready": args.runs, "peer_b": args.peer_b_runs}
+        if name in ("S", "T"):
+            tools["peer_a"] = args.peer_a_runs
+        runs = {}
+        reference = None
+        # Verdicts first: one run of each tool, compared before anything else is measured.
+        for tool in ("scready", "peer_b", "peer_a"):
+            if not tools.get(tool):
+                continue
+            first = measure(tool, fleet, 1, spec["seed"], args.python, concurrency, name)
+            runs[tool] = first
+            out = first[0]["output"]
+            if tool == "scready":
+                reference = scready_verdicts(out)
+            else:
+                agreement = compare(tool, reference, peer_verdicts(out))
+                log(f"  {tool} agrees with scready on {agreement['instances']:,} instances")
+        sc = {"fleet": spec, "instances": len(reference[0]), "tools": {},
+              "verdicts": {"compared_checks": sorted(COMPARED), "agree": True}}
+        for tool, n in tools.items():
+            if n < 1:
+                continue
+            if n > 1:
+                runs[tool] += measure(tool, fleet, n - 1, spec["seed"] + 1, args.python,
+                                      concurrency, name, keep=False, first=2)
+            sc["tools"][tool] = summary(runs[tool])
+            sc["tools"][tool]["all_runs"] = runs[tool]
+        results["scenarios"][name] = sc
+    if "S" in results["scenarios"] and "L" in results["scenarios"]:
+        a = results["scenarios"]["S"]["tools"].get("peer_a")
+        if a:
+            scale = results["scenarios"]["L"]["instances"] / results["scenarios"]["S"]["instances"]
+            results["scenarios"]["L"]["peer_a_extrapolated"] = {
+                "method": "peer A's S time and requests scaled by the instance count (L/S)",
+                "wall_seconds": a["wall_seconds_median"] * scale,
+                "arm_requests": int(a["arm_requests"] * scale),
+            }
+    if not args.no_evaluate:
+        results["evaluate"] = evaluate_bench()
+    results["machine"]["load_at_end"] = load()
+    results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results["table"] = table(results)
+    results["targets_report"] = targets_report(results)
+    with open(args.out + ".tmp", "w") as f:
+        json.dump(results, f, indent=2)
+    os.replace(args.out + ".tmp", args.out)
+    la, lz = results["machine"]["load_at_start"], results["machine"]["load_at_end"]
+    print()
+    print(f"scready bench, {results['started_at']} .. {results['finished_at']}, commit "
+          f"{results['commit'][:12]}, {results['machine']['cpus']} CPUs, load average "
+          f"{la['load1']:.2f} at start, {lz['load1']:.2f} at end")
+    print(f"simulator: latency {LATENCY_MS} ms +/- {JITTER_MS} ms, throttle {THROTTLE_BURST} "
+          f"burst / {THROTTLE_REFILL} per s per subscription, {PAGE_SIZE} items per page; "
+          f"scready --concurrency {concurrency}; peer B: 10 workers")
+    print()
+    print(results["table"])
+    if results.get("evaluate"):
+        ev = results["evaluate"]
+        print()
+        cpu = ev.get("median_cpu_seconds")
+        print(f"evaluate: {ev['instances']:,} instances, {ev['findings']:,} findings, median "
+              f"{ev['median_seconds']:.2f} s of {ev['runs']} runs on {ev['threads']} threads"
+              + (f" ({cpu:.2f} CPU-seconds: {cpu / ev['threads']:.2f} s if every thread had a "
+                 f"core of its own)" if cpu else ""))
+    print()
+    print("targets (goals, not assertions):")
+    print(results["targets_report"])
+    print()
+    print(f"written: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
