@@ -211,6 +211,17 @@ impl ScanResult {
         }
     }
 
+    /// Every subscription's display name by id, for sinks that look names up per instance.
+    pub fn subscription_names(&self) -> SubscriptionNames<'_> {
+        SubscriptionNames(
+            self.inventory
+                .subscriptions
+                .iter()
+                .map(|s| (s.id.to_ascii_lowercase(), s.name.as_str()))
+                .collect(),
+        )
+    }
+
     /// The subscription's display name (empty when unknown).
     pub fn subscription_name(&self, id: &str) -> &str {
         self.inventory
@@ -238,5 +249,18 @@ impl ScanResult {
             .get(verdict.as_str())
             .copied()
             .unwrap_or(0)
+    }
+}
+
+/// Subscription display names by id (case-insensitive), built once per report.
+pub struct SubscriptionNames<'a>(std::collections::HashMap<String, &'a str>);
+
+impl<'a> SubscriptionNames<'a> {
+    /// The display name (empty when unknown).
+    pub fn get(&self, id: &str) -> &'a str {
+        if let Some(name) = self.0.get(id) {
+            return name;
+        }
+        self.0.get(&id.to_ascii_lowercase()).copied().unwrap_or("")
     }
 }

@@ -331,6 +331,7 @@ pub async fn run_with(
                 prefetched,
             )
             .await;
+            tracing::info!("access read");
         }
         if options.access.network_probe
             && policy.severity("websocket-blocked") != crate::policy::Severity::Off
@@ -367,6 +368,7 @@ pub async fn run_with(
     let calls = client.stats();
     drop(client);
     let mut result = evaluate(inventory, Arc::new(policy), run, calls, started).await;
+    tracing::info!(findings = result.findings.len(), "evaluation finished");
     result.run.status = if result.run.partial {
         "partial"
     } else {
@@ -375,6 +377,7 @@ pub async fn run_with(
     .into();
     if let Some(h) = history.as_mut() {
         record_history(h, &mut result);
+        tracing::info!("history recorded");
     }
     tracing::info!(out = %options.out.display(), "writing reports");
     let written = report::write_all(&result, &options.out, &sinks)

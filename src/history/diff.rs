@@ -241,113 +241,156 @@ fn failing(i: &InstanceRecord) -> impl Iterator<Item = &String> {
     i.blockers.iter().chain(&i.warnings)
 }
 
-/// Compares two runs (`from` older, `to` newer).
-pub fn compute(from: &RunSnapshot, to: &RunSnapshot) -> RunDiff {
-    let (unread_from, unread_in_from) = unread(from);
-    let (unread_to, unread_in_to) = unread(to);
-    let before: HashMap<String, &InstanceRecord> = from
-        .instances
-        .iter()
-        .map(|i| (i.resource_id.to_ascii_lowercase(), i))
-        .collect();
-    let after: HashMap<String, &InstanceRecord> = to
-        .instances
-        .iter()
-        .map(|i| (i.resource_id.to_ascii_lowercase(), i))
-        .collect();
-    let mut names = from.subscriptions.clone();
-    names.extend(to.subscriptions.clone());
-    let mut d = RunDiff {
-        from: from.run.clone(),
-        to: to.run.clone(),
-        unread_in_from,
-        unread_in_to,
-        scope_differs: from.run.scope != to.run.scope || from.run.cloud != to.run.cloud,
-        ..Default::default()
-    };
-    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for i in &to.instances {
-        let key = i.resource_id.to_ascii_lowercase();
-        match before.get(&key) {
-            Some(b) => {
+/// Builds the diff of two runs one instance pair at a time, so that neither run's instances
+/// need be held in memory whole (a fleet's runs are read from the database as two sorted
+/// streams and merged).
+pub struct Differ {
+    unread_from: BTreeSet<Option<String>>,
+    unread_to: BTreeSet<Option<String>>,
+    names: BTreeMap<String, String>,
+    counts: BTreeMap<String, (usize, usize)>,
+    d: RunDiff,
+}
+
+impl Differ {
+    /// Starts a diff from the runs' metadata, subscriptions and gaps (their instances are not
+    /// read here).
+    pub fn new(from: &RunSnapshot, to: &RunSnapshot) -> Self {
+        let (unread_from, unread_in_from) = unread(from);
+        let (unread_to, unread_in_to) = unread(to);
+        let mut names = from.subscriptions.clone();
+        names.extend(to.subscriptions.clone());
+        Differ {
+            unread_from,
+            unread_to,
+            names,
+            counts: BTreeMap::new(),
+            d: RunDiff {
+                from: from.run.clone(),
+                to: to.run.clone(),
+                unread_in_from,
+                unread_in_to,
+                scope_differs: from.run.scope != to.run.scope || from.run.cloud != to.run.cloud,
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Adds one instance: as it was in the older run (`before`) and in the newer (`after`);
+    /// absent where the run does not have it.
+    pub fn pair(&mut self, before: Option<&InstanceRecord>, after: Option<&InstanceRecord>) {
+        let (d, names, counts) = (&mut self.d, &self.names, &mut self.counts);
+        match (before, after) {
+            (Some(b), Some(i)) => {
                 let (bv, av) = (b.verdict, i.verdict);
                 if av == Verdict::Blocked && bv != Verdict::Blocked {
                     d.newly_blocked
-                        .push(change(i, &names, Some(bv), Some(av), i.blockers.clone()));
+                        .push(change(i, names, Some(bv), Some(av), i.blockers.clone()));
                 } else if bv == Verdict::Blocked
                     && matches!(av, Verdict::Ready | Verdict::ReadyWithWarnings)
                 {
                     d.fixed
-                        .push(change(i, &names, Some(bv), Some(av), b.blockers.clone()));
+                        .push(change(i, names, Some(bv), Some(av), b.blockers.clone()));
                 } else if av == Verdict::Unknown && bv != Verdict::Unknown {
                     d.now_unknown
-                        .push(change(i, &names, Some(bv), Some(av), i.unknowns.clone()));
+                        .push(change(i, names, Some(bv), Some(av), i.unknowns.clone()));
                 }
-                for c in failing(b) {
-                    counts.entry(c.clone()).or_default().0 += 1;
-                }
-                for c in failing(i) {
-                    counts.entry(c.clone()).or_default().1 += 1;
-                }
+                count(counts, failing(b), |c| &mut c.0);
+                count(counts, failing(i), |c| &mut c.1);
             }
-            None if hidden(&unread_from, &i.subscription_id) => {
+            (None, Some(i)) if hidden(&self.unread_from, &i.subscription_id) => {
                 d.not_seen_in_from.push(change(
                     i,
-                    &names,
+                    names,
                     None,
                     Some(i.verdict),
                     i.blockers.clone(),
                 ));
             }
-            None => {
+            (None, Some(i)) => {
                 d.appeared
-                    .push(change(i, &names, None, Some(i.verdict), i.blockers.clone()));
-                for c in failing(i) {
-                    counts.entry(c.clone()).or_default().1 += 1;
+                    .push(change(i, names, None, Some(i.verdict), i.blockers.clone()));
+                count(counts, failing(i), |c| &mut c.1);
+            }
+            (Some(b), None) => {
+                let c = change(b, names, Some(b.verdict), None, b.blockers.clone());
+                if hidden(&self.unread_to, &b.subscription_id) {
+                    d.not_seen_in_to.push(c);
+                } else {
+                    d.disappeared.push(c);
+                    count(counts, failing(b), |c| &mut c.0);
                 }
             }
+            (None, None) => {}
         }
+    }
+
+    /// The finished diff, its lists in a stable order.
+    pub fn finish(self) -> RunDiff {
+        let Differ { counts, mut d, .. } = self;
+        d.checks = counts
+            .into_iter()
+            .filter(|(_, (b, a))| b != a)
+            .map(|(check_id, (before, after))| CheckMove {
+                check_id,
+                before,
+                after,
+            })
+            .collect();
+        d.checks.sort_by(|x, y| {
+            let dx = x.after.abs_diff(x.before);
+            let dy = y.after.abs_diff(y.before);
+            dy.cmp(&dx).then(x.check_id.cmp(&y.check_id))
+        });
+        for list in [
+            &mut d.newly_blocked,
+            &mut d.fixed,
+            &mut d.now_unknown,
+            &mut d.appeared,
+            &mut d.disappeared,
+            &mut d.not_seen_in_to,
+            &mut d.not_seen_in_from,
+        ] {
+            list.sort_by_key(|c| c.path().to_ascii_lowercase());
+        }
+        d
+    }
+}
+
+/// Adds one to the count each failing check keeps in the chosen column.
+fn count<'a>(
+    counts: &mut BTreeMap<String, (usize, usize)>,
+    checks: impl Iterator<Item = &'a String>,
+    column: impl Fn(&mut (usize, usize)) -> &mut usize,
+) {
+    for c in checks {
+        match counts.get_mut(c.as_str()) {
+            Some(entry) => *column(entry) += 1,
+            None => *column(counts.entry(c.clone()).or_default()) += 1,
+        }
+    }
+}
+
+/// Compares two runs (`from` older, `to` newer) held in memory.
+pub fn compute(from: &RunSnapshot, to: &RunSnapshot) -> RunDiff {
+    let mut differ = Differ::new(from, to);
+    let before: HashMap<String, &InstanceRecord> = from
+        .instances
+        .iter()
+        .map(|i| (i.resource_id.to_ascii_lowercase(), i))
+        .collect();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for i in &to.instances {
+        let key = i.resource_id.to_ascii_lowercase();
+        differ.pair(before.get(&key).copied(), Some(i));
+        seen.insert(key);
     }
     for b in &from.instances {
-        if after.contains_key(&b.resource_id.to_ascii_lowercase()) {
-            continue;
-        }
-        let c = change(b, &names, Some(b.verdict), None, b.blockers.clone());
-        if hidden(&unread_to, &b.subscription_id) {
-            d.not_seen_in_to.push(c);
-        } else {
-            d.disappeared.push(c);
-            for c in failing(b) {
-                counts.entry(c.clone()).or_default().0 += 1;
-            }
+        if !seen.contains(&b.resource_id.to_ascii_lowercase()) {
+            differ.pair(Some(b), None);
         }
     }
-    d.checks = counts
-        .into_iter()
-        .filter(|(_, (b, a))| b != a)
-        .map(|(check_id, (before, after))| CheckMove {
-            check_id,
-            before,
-            after,
-        })
-        .collect();
-    d.checks.sort_by(|x, y| {
-        let dx = x.after.abs_diff(x.before);
-        let dy = y.after.abs_diff(y.before);
-        dy.cmp(&dx).then(x.check_id.cmp(&y.check_id))
-    });
-    for list in [
-        &mut d.newly_blocked,
-        &mut d.fixed,
-        &mut d.now_unknown,
-        &mut d.appeared,
-        &mut d.disappeared,
-        &mut d.not_seen_in_to,
-        &mut d.not_seen_in_from,
-    ] {
-        list.sort_by_key(|c| c.path().to_ascii_lowercase());
-    }
-    d
+    differ.finish()
 }
 
 #[cfg(test)]

@@ -436,8 +436,8 @@ impl History {
         Ok(out)
     }
 
-    /// A run with its subscriptions, gaps and instances.
-    pub fn snapshot(&self, id: i64) -> Result<RunSnapshot, HistoryError> {
+    /// A run with its subscriptions and gaps, without its instances.
+    fn snapshot_meta(&self, id: i64) -> Result<RunSnapshot, HistoryError> {
         let run = self.run(id)?;
         let e = |e: rusqlite::Error| self.err(e);
         let mut st = self
@@ -469,42 +469,59 @@ impl History {
             .map_err(e)?
             .collect::<Result<_, _>>()
             .map_err(e)?;
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT resource_id, name, subscription_id, resource_group, kind, verdict, \
-                 blockers, warnings, unknowns FROM instance_verdicts WHERE run_id = ?1 \
-                 ORDER BY resource_key",
-            )
-            .map_err(e)?;
-        let instances: Vec<InstanceRecord> = st
-            .query_map([id], |r| {
-                Ok(InstanceRecord {
-                    resource_id: r.get(0)?,
-                    name: r.get(1)?,
-                    subscription_id: r.get(2)?,
-                    resource_group: r.get(3)?,
-                    kind: r.get(4)?,
-                    verdict: verdict_of(&r.get::<_, String>(5)?),
-                    blockers: list(r.get(6)?),
-                    warnings: list(r.get(7)?),
-                    unknowns: list(r.get(8)?),
-                })
-            })
-            .map_err(e)?
-            .collect::<Result<_, _>>()
-            .map_err(e)?;
         Ok(RunSnapshot {
             run,
             subscriptions,
             gaps,
-            instances,
+            instances: Vec::new(),
         })
     }
 
-    /// The diff from run `from` to run `to`.
+    /// The statement that reads a run's instances in key order.
+    fn instances_statement(&self) -> Result<rusqlite::Statement<'_>, HistoryError> {
+        self.conn
+            .prepare(
+                "SELECT resource_key, resource_id, name, subscription_id, resource_group, kind, \
+                 verdict, blockers, warnings, unknowns FROM instance_verdicts WHERE run_id = ?1 \
+                 ORDER BY resource_key",
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// The diff from run `from` to run `to`: both runs' instances are read as two streams in
+    /// key order and merged, so neither is held in memory whole.
     pub fn diff(&self, from: i64, to: i64) -> Result<diff::RunDiff, HistoryError> {
-        Ok(diff::compute(&self.snapshot(from)?, &self.snapshot(to)?))
+        let mut differ = diff::Differ::new(&self.snapshot_meta(from)?, &self.snapshot_meta(to)?);
+        let e = |e: rusqlite::Error| self.err(e);
+        let (mut older, mut newer) = (self.instances_statement()?, self.instances_statement()?);
+        let mut older = older.query_map([from], instance_row).map_err(e)?;
+        let mut newer = newer.query_map([to], instance_row).map_err(e)?;
+        let mut a = older.next().transpose().map_err(e)?;
+        let mut b = newer.next().transpose().map_err(e)?;
+        loop {
+            let order = match (&a, &b) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some((ka, _)), Some((kb, _))) => ka.cmp(kb),
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    differ.pair(a.as_ref().map(|x| &x.1), None);
+                    a = older.next().transpose().map_err(e)?;
+                }
+                std::cmp::Ordering::Greater => {
+                    differ.pair(None, b.as_ref().map(|x| &x.1));
+                    b = newer.next().transpose().map_err(e)?;
+                }
+                std::cmp::Ordering::Equal => {
+                    differ.pair(a.as_ref().map(|x| &x.1), b.as_ref().map(|x| &x.1));
+                    a = older.next().transpose().map_err(e)?;
+                    b = newer.next().transpose().map_err(e)?;
+                }
+            }
+        }
+        Ok(differ.finish())
     }
 
     /// The two runs `scready diff` compares: both given; `a` and the last run; or the last two.
@@ -546,6 +563,24 @@ impl History {
             diff,
         })
     }
+}
+
+/// One `instance_verdicts` row: its key and the record.
+fn instance_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, InstanceRecord)> {
+    Ok((
+        r.get(0)?,
+        InstanceRecord {
+            resource_id: r.get(1)?,
+            name: r.get(2)?,
+            subscription_id: r.get(3)?,
+            resource_group: r.get(4)?,
+            kind: r.get(5)?,
+            verdict: verdict_of(&r.get::<_, String>(6)?),
+            blockers: list(r.get(7)?),
+            warnings: list(r.get(8)?),
+            unknowns: list(r.get(9)?),
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -129,23 +129,31 @@ impl ReportSink for FindingsCsv {
         "findings.csv"
     }
     fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
-        let names: std::collections::HashMap<String, &str> = r
+        // Instance findings carry their instance's id exactly as the inventory holds it;
+        // subscription findings are looked up case-insensitively.
+        let instance_names: std::collections::HashMap<&str, &str> = r
             .inventory
             .instances
             .iter()
-            .map(|i| (i.id.to_ascii_lowercase(), i.name.as_str()))
-            .chain(
-                r.inventory
-                    .subscriptions
-                    .iter()
-                    .map(|s| (format!("/subscriptions/{}", s.id), s.name.as_str())),
-            )
+            .map(|i| (i.id.as_str(), i.name.as_str()))
+            .collect();
+        let subscription_names: std::collections::HashMap<String, &str> = r
+            .inventory
+            .subscriptions
+            .iter()
+            .map(|s| {
+                (
+                    format!("/subscriptions/{}", s.id.to_ascii_lowercase()),
+                    s.name.as_str(),
+                )
+            })
             .collect();
         let mut w = writer(out);
         w.write_record(FINDING_COLUMNS).map_err(io)?;
         for f in &r.findings {
-            let name = names
-                .get(&f.resource_id.to_ascii_lowercase())
+            let name = instance_names
+                .get(f.resource_id.as_str())
+                .or_else(|| subscription_names.get(&f.resource_id.to_ascii_lowercase()))
                 .copied()
                 .unwrap_or("");
             let row = [

@@ -27,7 +27,7 @@ impl ReportSink for HtmlReport {
         "report.html"
     }
     fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
-        out.write_all(page(r).as_bytes())
+        write_page(r, out)
     }
 }
 
@@ -104,9 +104,20 @@ fn is_subscription_scope(id: &str) -> bool {
     id.starts_with("/subscriptions/") && id.matches('/').count() == 2
 }
 
-/// Renders the whole page.
-pub fn page(r: &ScanResult) -> String {
-    let mut s = String::with_capacity(64 * 1024 + r.inventory.instances.len() * 1500);
+/// The page is written out whenever this much of it is buffered: a fleet's page can be hundreds
+/// of megabytes, and it is never held in memory whole.
+const FLUSH_AT: usize = 1 << 20;
+
+/// Writes `s` to `out` and empties it.
+fn flush(s: &mut String, out: &mut dyn Write) -> std::io::Result<()> {
+    out.write_all(s.as_bytes())?;
+    s.clear();
+    Ok(())
+}
+
+/// Renders the whole page into `out`, streaming the instance table.
+pub fn write_page(r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut s = String::with_capacity(2 * FLUSH_AT);
     let title = format!(
         "Serial Console readiness — {}",
         r.run.started_at.get(..10).unwrap_or(&r.run.started_at)
@@ -129,7 +140,7 @@ pub fn page(r: &ScanResult) -> String {
         since(&mut s, h);
     }
     charts(&mut s, r);
-    instances(&mut s, r);
+    instances(&mut s, r, out)?;
     subscription_findings(&mut s, r);
     access(&mut s, r);
     coverage(&mut s, r);
@@ -137,7 +148,7 @@ pub fn page(r: &ScanResult) -> String {
     s.push_str("</main>\n");
     footer(&mut s, r);
     let _ = writeln!(s, "<script>{JS}</script>\n</body>\n</html>");
-    s
+    flush(&mut s, out)
 }
 
 fn header(s: &mut String, r: &ScanResult) {
@@ -561,9 +572,10 @@ fn finding_item(s: &mut String, f: &Finding, r: &ScanResult) {
     s.push_str("</li>");
 }
 
-fn instances(s: &mut String, r: &ScanResult) {
+fn instances(s: &mut String, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
     let total = r.inventory.instances.len();
-    let mut by_resource: HashMap<String, Vec<&Finding>> = HashMap::new();
+    // Instance findings carry their instance's id exactly as the inventory holds it.
+    let mut by_resource: HashMap<&str, Vec<&Finding>> = HashMap::new();
     let mut by_subscription: HashMap<String, Vec<&Finding>> = HashMap::new();
     let mut environment: Vec<&Finding> = Vec::new();
     for f in &r.findings {
@@ -576,26 +588,21 @@ fn instances(s: &mut String, r: &ScanResult) {
                 .push(f);
         } else {
             by_resource
-                .entry(f.resource_id.to_ascii_lowercase())
+                .entry(f.resource_id.as_str())
                 .or_default()
                 .push(f);
         }
     }
+    let names = r.subscription_names();
     let mut order: Vec<usize> = (0..total).collect();
-    order.sort_by(|&a, &b| {
-        let (ia, ib) = (&r.inventory.instances[a], &r.inventory.instances[b]);
-        rank(r.verdicts[a].verdict)
-            .cmp(&rank(r.verdicts[b].verdict))
-            .then_with(|| {
-                r.subscription_name(&ia.subscription_id)
-                    .cmp(r.subscription_name(&ib.subscription_id))
-            })
-            .then_with(|| {
-                ia.resource_group
-                    .to_ascii_lowercase()
-                    .cmp(&ib.resource_group.to_ascii_lowercase())
-            })
-            .then_with(|| ia.name.cmp(&ib.name))
+    order.sort_by_cached_key(|&idx| {
+        let i = &r.inventory.instances[idx];
+        (
+            rank(r.verdicts[idx].verdict),
+            names.get(&i.subscription_id),
+            i.resource_group.to_ascii_lowercase(),
+            i.name.as_str(),
+        )
     });
 
     // Filter choices.
@@ -687,7 +694,7 @@ fn instances(s: &mut String, r: &ScanResult) {
             .map(|t| t.as_str())
             .collect();
         let tag_lines: Vec<String> = i.tags.iter().map(|(k, val)| format!("{k}={val}")).collect();
-        let sub_name = r.subscription_name(&i.subscription_id);
+        let sub_name = names.get(&i.subscription_id);
         let _ = write!(
             s,
             "<tr class=\"inst\" data-verdict=\"{}\" data-sub=\"{}\" data-rg=\"{}\" data-checks=\"{}\" data-tags=\"{}\">",
@@ -727,7 +734,7 @@ fn instances(s: &mut String, r: &ScanResult) {
         }
         s.push_str("</td><td class=\"findings\">");
         let own: &[&Finding] = by_resource
-            .get(&i.id.to_ascii_lowercase())
+            .get(i.id.as_str())
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         let wide: &[&Finding] = by_subscription
@@ -758,8 +765,12 @@ fn instances(s: &mut String, r: &ScanResult) {
             s.push_str("</ul></details>");
         }
         s.push_str("</td></tr>\n");
+        if s.len() >= FLUSH_AT {
+            flush(s, out)?;
+        }
     }
     s.push_str("</tbody>\n</table></div>\n</section>\n");
+    Ok(())
 }
 
 fn subscription_findings(s: &mut String, r: &ScanResult) {

@@ -98,7 +98,14 @@ pub fn write_all(
             .map(|sink| {
                 scope.spawn(move || {
                     let path = dir.join(sink.file_name());
-                    write_atomic(&path, |w| sink.render(result, w)).map(|()| path)
+                    let started = std::time::Instant::now();
+                    let written = write_atomic(&path, |w| sink.render(result, w));
+                    tracing::info!(
+                        file = sink.file_name(),
+                        seconds = started.elapsed().as_secs_f64(),
+                        "report written"
+                    );
+                    written.map(|()| path)
                 })
             })
             .collect();
