@@ -110,6 +110,10 @@ fn generated(subscriptions: usize) -> Inventory {
     inv
 }
 
+/// The same allocator as the `scready` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// CPU time (user + system) of this process so far, in seconds, where Linux reports it.
 fn cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
@@ -121,8 +125,6 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 fn main() {
-    // The same allocator settings as the scready binary.
-    scready::limit_malloc_arenas();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let bench = args.iter().any(|a| a == "--bench");
     let json = args.iter().any(|a| a == "--json");

@@ -276,7 +276,7 @@ impl BootDiagnostics {
 #[serde(deny_unknown_fields)]
 pub struct Instance {
     /// Resource id as ARM returned it.
-    pub id: String,
+    pub id: crate::findings::Text,
     /// Name (`{scaleset}_{instanceId}` for Uniform instances).
     pub name: String,
     /// Subscription GUID (lower case).

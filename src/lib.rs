@@ -25,25 +25,11 @@ pub mod result;
 pub mod scan;
 pub mod sim;
 
-/// glibc gives every thread that allocates its own arena (up to 8 per core); after a scan's
-/// many short-lived page buffers and parallel evaluation, the memory freed in them stays
-/// scattered and counts against the process. Limiting glibc to two arenas keeps the peak
-/// resident memory close to what the scan holds. Call it first thing in `main`, before any
-/// other thread exists; elsewhere it does nothing.
-pub fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator settings; callers run it before other threads.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
-/// Returns the allocator's free memory to the operating system (glibc's `malloc_trim`), so that
-/// what one phase freed does not count against the next; elsewhere it does nothing.
+/// Returns mimalloc's free memory to the operating system, so that what one phase freed does
+/// not count against the next (mimalloc would otherwise keep it for a second); with another
+/// global allocator it changes nothing. mimalloc is the allocator of the `scready` binary and
+/// of the evaluation bench.
 pub fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages; it is safe to call from any thread.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    // SAFETY: mi_collect only frees memory mimalloc no longer uses; safe from any thread.
+    unsafe { libmimalloc_sys::mi_collect(true) };
 }

@@ -11,7 +11,7 @@ use scready::cloud::Cloud;
 use scready::discover::guest::GuestOptions;
 use scready::discover::DiscoverOptions;
 use scready::findings::Verdict;
-use scready::inventory::PrincipalRef;
+use scready::inventory::{InstanceKind, PrincipalRef};
 use scready::policy::Policy;
 use scready::scan::{self, AccessOptions, FailOn, ScanOptions, ScanOutcome};
 use scready::sim::fleet::{Fleet, VmSpec};
@@ -429,6 +429,38 @@ async fn the_scanners_permissions_are_read_per_assigned_resource_group_and_once_
         assert_eq!(a.verdict, Verdict::Blocked, "{a:?}");
         assert!(a.checks[0].message.contains("lacks"), "{a:?}");
     }
+    // The fix grants the principal itself, at a scope Azure accepts: the VM, or the scale set
+    // of a scale-set instance (an instance is not a role-assignment scope).
+    let mut kinds = std::collections::BTreeSet::new();
+    for i in &inv.instances {
+        let f = o
+            .result
+            .findings
+            .iter()
+            .find(|f| f.resource_id.as_str() == i.id && f.check_id.as_str() == "rbac-vm-access")
+            .unwrap_or_else(|| panic!("no rbac-vm-access finding for {}", i.id));
+        let fix = f.remediation.as_str();
+        assert!(
+            fix.starts_with(&format!("az role assignment create --assignee {scanner} ")),
+            "{fix}"
+        );
+        match i.kind {
+            InstanceKind::VmssInstance => assert!(
+                fix.ends_with(&format!(
+                    "--scope $(az vmss show --name {} --resource-group {} --query id --output tsv)",
+                    i.scale_set.as_deref().unwrap(),
+                    i.resource_group
+                )),
+                "{fix}"
+            ),
+            _ => assert!(fix.ends_with(&format!("--scope {}", i.id)), "{fix}"),
+        }
+        kinds.insert(i.kind.as_str());
+    }
+    assert!(
+        kinds.contains("vmss_instance") && kinds.len() >= 2,
+        "{kinds:?}"
+    );
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ pub fn vm_access(i: &Instance, p: &PrincipalRef, ctx: &Context) -> Outcome {
     can(
         p,
         &i.id,
+        "at the instance's scope",
         &i.subscription_id,
         &ctx.policy.access.vm_actions,
         ctx,
@@ -37,6 +38,7 @@ pub fn storage_access(i: &Instance, p: &PrincipalRef, ctx: &Context) -> Outcome 
         StorageRef::Found(sa) => can(
             p,
             &sa.id,
+            &format!("on storage account {}", sa.id),
             &sa.subscription_id,
             &ctx.policy.access.storage_actions,
             ctx,
@@ -73,6 +75,7 @@ impl std::fmt::Display for Who<'_> {
 fn can(
     p: &PrincipalRef,
     resource_id: &str,
+    place: &str,
     subscription: &str,
     actions: &[String],
     ctx: &Context,
@@ -233,12 +236,13 @@ fn can(
     }
 
     if !missing.is_empty() {
-        // `{who} lacks {missing} at {resource_id}`, sized once.
+        // `{who} lacks {missing} {place}`, sized once. The message names no instance, so that
+        // every instance of the principal shares it (the finding names the instance).
         let mut m = String::with_capacity(
             p.label.len()
                 + p.object_id.len()
                 + missing.iter().map(|a| a.len() + 2).sum::<usize>()
-                + resource_id.len()
+                + place.len()
                 + 16,
         );
         use std::fmt::Write as _;
@@ -249,8 +253,8 @@ fn can(
             }
             m.push_str(a);
         }
-        m.push_str(" at ");
-        m.push_str(resource_id);
+        m.push(' ');
+        m.push_str(place);
         Outcome::Fail(m)
     } else if !unsure.is_empty() {
         Outcome::Unknown(format!("{who}: {}", unsure.join("; ")))

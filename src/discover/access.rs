@@ -242,12 +242,12 @@ pub async fn discover_access(
         let places = inventory
             .instances
             .iter()
-            .map(|i| (&i.subscription_id, &i.resource_group, &i.id))
+            .map(|i| (&i.subscription_id, &i.resource_group, i.id.as_str()))
             .chain(
                 inventory
                     .storage_accounts
                     .iter()
-                    .map(|s| (&s.subscription_id, &s.resource_group, &s.id)),
+                    .map(|s| (&s.subscription_id, &s.resource_group, s.id.as_str())),
             );
         for (sub, rg, id) in places {
             let sub_scope = normalize_scope(&format!("/subscriptions/{sub}"));

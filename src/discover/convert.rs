@@ -229,7 +229,7 @@ fn instance(who: Identity, shared: Option<Shared>, a: &mut Anomalies) -> Instanc
             .and_then(|s| password_auth(s.os_profile, a)),
         latest_model_applied: None,
         anomalies: Vec::new(),
-        id,
+        id: id.into(),
     }
 }
 

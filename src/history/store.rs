@@ -322,7 +322,7 @@ impl History {
                 st.execute(params![
                     id,
                     i.id.to_ascii_lowercase(),
-                    i.id,
+                    i.id.as_str(),
                     i.name,
                     i.subscription_id.to_ascii_lowercase(),
                     i.resource_group,
