@@ -8,6 +8,7 @@ writes bench/results.json. Talks only to the simulator on 127.0.0.1.
 
 import argparse
 import csv
+import glob
 import json
 import os
 import platform
@@ -139,9 +140,16 @@ def run_measured(cmd, env, out_path):
     return wall, usage.ru_maxrss / 1024.0, proc.returncode
 
 
-def scready_cmd(sim, out_dir, concurrency):
+def history_file(scenario):
+    """The scenario's history database: the scenario's runs are its nights (the first has no
+    previous night; the next ones diff against the one before, as a nightly audit does)."""
+    return os.path.join(WORK, f"{scenario}-history.sqlite")
+
+
+def scready_cmd(sim, out_dir, concurrency, scenario):
     cmd = [SCREADY, "scan", "--cloud", "custom", "--arm-endpoint", sim.base,
            "--ca-cert", sim.ca, "--auth", "client-secret", "--out", out_dir,
+           "--history", history_file(scenario),
            "--no-network-probe", "--quiet", "--fail-on", "never"]
     if concurrency:
         cmd += ["--concurrency", str(concurrency)]
@@ -351,7 +359,7 @@ def measure(tool, fleet, runs, seed, python, concurrency, scenario, keep=True, f
             out = os.path.join(WORK, tag)
             if tool == "scready":
                 subprocess.run(["rm", "-rf", out])
-                cmd, env = scready_cmd(sim, out, concurrency)
+                cmd, env = scready_cmd(sim, out, concurrency, scenario)
             else:
                 script = {"peer_a": "naive.py", "peer_b": "pooled.py"}[tool]
                 out = out + ".json"
@@ -521,6 +529,8 @@ def main():
         spec = SCENARIOS[name]
         log(f"scenario {name}: {spec}")
         fleet = generate(name, spec)
+        for f in glob.glob(history_file(name) + "*"):
+            os.remove(f)
         tools = {"scready": args.runs, "peer_b": args.peer_b_runs}
         if name in ("S", "T"):
             tools["peer_a"] = args.peer_a_runs

@@ -99,7 +99,7 @@ fn can(
     if p.scanner {
         let found = chain
             .iter()
-            .find_map(|s| access.caller_permissions.get(*s).map(|b| (s, b)));
+            .find_map(|s| ctx.caller_permissions.get(*s).map(|b| (s, b)));
         let Some((_, blocks)) = found else {
             let gap = ctx.inventory.gaps.iter().find(|g| {
                 g.what == GapScope::PERMISSIONS

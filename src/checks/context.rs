@@ -2,7 +2,8 @@
 
 use crate::inventory::{CoverageGap, GapScope, Inventory, LockInfo, StorageInfo, SubscriptionInfo};
 use crate::policy::Policy;
-use std::collections::HashMap;
+use crate::rbac::PermissionBlock;
+use foldhash::{HashMap, HashSet};
 
 /// Indexes over an inventory, plus the policy.
 pub struct Context<'a> {
@@ -21,13 +22,15 @@ pub struct Context<'a> {
     /// Storage listings that failed, in any subscription.
     pub storage_gaps: Vec<&'a CoverageGap>,
     /// Subscriptions (lower case) that hold any lock.
-    pub locked_subscriptions: std::collections::HashSet<&'a str>,
+    pub locked_subscriptions: HashSet<&'a str>,
+    /// The scanning identity's permissions by scope (lower case).
+    pub caller_permissions: HashMap<&'a str, &'a [PermissionBlock]>,
 }
 
 impl<'a> Context<'a> {
     /// Builds the indexes.
     pub fn new(inventory: &'a Inventory, policy: &'a Policy) -> Context<'a> {
-        let mut locks_by_scope: HashMap<&str, Vec<&LockInfo>> = HashMap::new();
+        let mut locks_by_scope: HashMap<&str, Vec<&LockInfo>> = HashMap::default();
         for l in &inventory.locks {
             locks_by_scope.entry(l.scope.as_str()).or_default().push(l);
         }
@@ -44,6 +47,12 @@ impl<'a> Context<'a> {
             .collect();
         Context {
             locked_subscriptions,
+            caller_permissions: inventory
+                .access
+                .iter()
+                .flat_map(|a| &a.caller_permissions)
+                .map(|(scope, blocks)| (scope.as_str(), blocks.as_slice()))
+                .collect(),
             inventory,
             policy,
             subscriptions: inventory

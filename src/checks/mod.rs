@@ -313,7 +313,7 @@ fn remediation_template(cp: &crate::policy::CheckPolicy, kind: InstanceKind) -> 
 /// instances of one storage account the same remediation). Bounded: it forgets everything
 /// once it holds [`Interner::MAX`] texts.
 #[derive(Default)]
-struct Interner(std::collections::HashSet<Text>);
+struct Interner(foldhash::HashSet<Text>);
 
 impl Interner {
     /// The most texts one interner keeps.
