@@ -6,8 +6,9 @@
 //! field or JSON `null` becomes [`Lenient::Absent`], and anything else is kept verbatim as
 //! [`Lenient::Invalid`] so that the checks can report it as `unknown` instead of guessing.
 
-use serde::de::{Deserialize, DeserializeOwned, Deserializer};
+use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error as _};
 use serde::ser::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// A JSON field that is absent, holds the expected type, or holds something unexpected.
@@ -79,14 +80,19 @@ impl<T> From<Option<T>> for Lenient<T> {
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Value::deserialize(deserializer)?;
-        if raw.is_null() {
+        // The field's JSON text, copied as it is (no tree of `Value`s: building one for every
+        // item of every page was most of a scan's parsing time), then parsed as `T`; only text
+        // of another type is parsed again, into the `Value` kept for the report.
+        let raw = <Box<RawValue>>::deserialize(deserializer)?;
+        let text = raw.get();
+        if text == "null" {
             return Ok(Lenient::Absent);
         }
-        // Try the typed form on a clone only when cheap; scalars dominate, objects are small.
-        match T::deserialize(&raw) {
+        match serde_json::from_str::<T>(text) {
             Ok(v) => Ok(Lenient::Value(v)),
-            Err(_) => Ok(Lenient::Invalid(raw)),
+            Err(_) => serde_json::from_str::<Value>(text)
+                .map(Lenient::Invalid)
+                .map_err(D::Error::custom),
         }
     }
 }
