@@ -132,28 +132,38 @@ impl ScanResult {
         evaluation: Evaluation,
     ) -> ScanResult {
         let mut summary = Summary::default();
-        for v in Verdict::ALL {
-            summary.by_verdict.insert(v.as_str().to_string(), 0);
-        }
+        // Counted by position in `Verdict::ALL`, keyed by borrowed ids: no allocation per instance.
+        let slot = |v: Verdict| Verdict::ALL.iter().position(|x| *x == v).unwrap_or(0);
+        let mut totals = [0usize; 4];
+        let mut per_subscription: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
         let mut blocking: BTreeMap<&str, usize> = BTreeMap::new();
         let mut warning: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, v) in inventory.instances.iter().zip(&evaluation.verdicts) {
-            *summary
-                .by_verdict
-                .entry(v.verdict.as_str().to_string())
-                .or_default() += 1;
-            *summary
-                .by_subscription
-                .entry(i.subscription_id.clone())
-                .or_default()
-                .entry(v.verdict.as_str().to_string())
-                .or_default() += 1;
+            let k = slot(v.verdict);
+            totals[k] += 1;
+            per_subscription
+                .entry(i.subscription_id.as_str())
+                .or_default()[k] += 1;
             for b in &v.blockers {
                 *blocking.entry(b.as_str()).or_default() += 1;
             }
             for w in &v.warnings {
                 *warning.entry(w.as_str()).or_default() += 1;
             }
+        }
+        for (v, n) in Verdict::ALL.into_iter().zip(totals) {
+            summary.by_verdict.insert(v.as_str().to_string(), n);
+        }
+        for (sub, counts) in per_subscription {
+            summary.by_subscription.insert(
+                sub.to_string(),
+                Verdict::ALL
+                    .into_iter()
+                    .zip(counts)
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(v, n)| (v.as_str().to_string(), n))
+                    .collect(),
+            );
         }
         let sorted = |m: BTreeMap<&str, usize>| {
             let mut v: Vec<(String, usize)> =
@@ -211,6 +221,25 @@ impl ScanResult {
         }
     }
 
+    /// Access verdicts counted per audited principal, ordered by (id, label).
+    pub fn access_by_principal(&self) -> Vec<PrincipalAccess<'_>> {
+        let mut by: BTreeMap<(&str, &str), PrincipalAccess> = BTreeMap::new();
+        for a in &self.access {
+            let (id, label) = (a.principal_id.as_str(), a.label.as_str());
+            let e = by.entry((id, label)).or_insert_with(|| PrincipalAccess {
+                id,
+                label,
+                ..Default::default()
+            });
+            match a.verdict {
+                Verdict::Blocked => e.may_not += 1,
+                Verdict::Unknown => e.unknown += 1,
+                _ => e.may_connect += 1,
+            }
+        }
+        by.into_values().collect()
+    }
+
     /// Every subscription's display name by id, for sinks that look names up per instance.
     pub fn subscription_names(&self) -> SubscriptionNames<'_> {
         SubscriptionNames(
@@ -249,6 +278,33 @@ impl ScanResult {
             .get(verdict.as_str())
             .copied()
             .unwrap_or(0)
+    }
+}
+
+/// One audited principal's access across the instances: how many it may connect to, may not,
+/// and could not be decided.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PrincipalAccess<'a> {
+    /// Object id.
+    pub id: &'a str,
+    /// Label (may be empty).
+    pub label: &'a str,
+    /// Instances it may connect to.
+    pub may_connect: usize,
+    /// Instances it may not connect to.
+    pub may_not: usize,
+    /// Instances where its access is unknown.
+    pub unknown: usize,
+}
+
+impl PrincipalAccess<'_> {
+    /// How reports name the principal: `label (id)`, or the id alone.
+    pub fn who(&self) -> String {
+        if self.label.is_empty() {
+            self.id.to_string()
+        } else {
+            format!("{} ({})", self.label, self.id)
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use scready::discover::DiscoverOptions;
 use scready::findings::Verdict;
 use scready::inventory::{InstanceKind, PrincipalRef};
 use scready::policy::Policy;
-use scready::scan::{self, AccessOptions, FailOn, ScanOptions, ScanOutcome};
+use scready::scan::{self, AccessOptions, ScanOptions, ScanOutcome};
 use scready::sim::fleet::{Fleet, VmSpec};
 use scready::sim::{SimConfig, Simulator};
 use std::collections::BTreeMap;
@@ -46,26 +46,10 @@ fn named(fleet: &Fleet, names: &[&str]) -> Vec<PrincipalRef> {
 }
 
 fn options(sim: &Simulator, out: &std::path::Path, access: AccessOptions) -> ScanOptions {
-    let base = url::Url::parse(&sim.base_url()).unwrap();
     ScanOptions {
-        cloud: Cloud::custom(base.clone(), Some(base)),
-        auth: scready::auth::AuthMode::Token,
-        ca_cert: Some(sim.ca_pem().as_bytes().to_vec()),
-        discover: DiscoverOptions {
-            subscription_parallelism: 4,
-            ..Default::default()
-        },
-        policy: None,
-        out: out.to_path_buf(),
-        out_is_default: false,
-        formats: vec!["csv".into(), "json".into()],
-        fail_on: FailOn::Never,
-        client: ArmClientOptions::default(),
-        save_inventory: None,
-        quiet: true,
+        discover: common::parallelism(4),
         access,
-        history: None,
-        progress: scready::progress::ProgressMode::Off,
+        ..common::scan_options(sim, out)
     }
 }
 

@@ -8,10 +8,8 @@ mod common;
 
 use scready::arm::ArmClientOptions;
 use scready::auth::AuthMode;
-use scready::cloud::Cloud;
-use scready::discover::DiscoverOptions;
 use scready::inventory::GapScope;
-use scready::scan::{self, AccessOptions, FailOn, ScanOptions, ScanOutcome};
+use scready::scan::{self, ScanOptions, ScanOutcome};
 use scready::sim::faults::{FaultKind, FaultRule};
 use scready::sim::fleet::Fleet;
 use scready::sim::generate::{
@@ -49,26 +47,10 @@ fn client() -> ArmClientOptions {
 }
 
 fn options(sim: &common::Sim, out: &Path, auth: AuthMode) -> ScanOptions {
-    let base = url::Url::parse(&sim.base_url()).unwrap();
     ScanOptions {
-        cloud: Cloud::custom(base.clone(), Some(base)),
         auth,
-        ca_cert: Some(sim.ca_pem().as_bytes().to_vec()),
-        discover: DiscoverOptions {
-            subscription_parallelism: 8,
-            ..Default::default()
-        },
-        policy: None,
-        out: out.to_path_buf(),
-        out_is_default: false,
-        formats: vec!["csv".into(), "json".into()],
-        fail_on: FailOn::Never,
         client: client(),
-        save_inventory: None,
-        quiet: true,
-        access: AccessOptions::default(),
-        history: None,
-        progress: scready::progress::ProgressMode::Off,
+        ..common::scan_options(sim, out)
     }
 }
 

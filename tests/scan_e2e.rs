@@ -5,9 +5,6 @@ mod common;
 
 use common::fixture;
 use scready::arm::ArmClientOptions;
-use scready::auth::AuthMode;
-use scready::cloud::Cloud;
-use scready::discover::DiscoverOptions;
 use scready::scan::{self, FailOn, ScanOptions, ScanOutcome};
 use scready::sim::demo::demo_fleet;
 use scready::sim::faults::{FaultKind, FaultRule};
@@ -32,26 +29,11 @@ fn fast_client() -> ArmClientOptions {
 }
 
 fn options(sim: &Simulator, out: &Path, policy: Option<&str>) -> ScanOptions {
-    let base = url::Url::parse(&sim.base_url()).unwrap();
     ScanOptions {
-        cloud: Cloud::custom(base.clone(), Some(base)),
-        auth: AuthMode::Token,
-        ca_cert: Some(sim.ca_pem().as_bytes().to_vec()),
-        discover: DiscoverOptions {
-            subscription_parallelism: 8,
-            ..Default::default()
-        },
         policy: policy.map(fixture),
-        out: out.to_path_buf(),
-        out_is_default: false,
-        formats: vec!["csv".into(), "json".into()],
         fail_on: FailOn::Error,
         client: fast_client(),
-        save_inventory: None,
-        quiet: true,
-        history: None,
-        progress: scready::progress::ProgressMode::Off,
-        access: scan::AccessOptions::default(),
+        ..common::scan_options(sim, out)
     }
 }
 

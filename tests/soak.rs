@@ -8,10 +8,7 @@
 mod common;
 
 use scready::arm::ArmClientOptions;
-use scready::auth::AuthMode;
-use scready::cloud::Cloud;
-use scready::discover::DiscoverOptions;
-use scready::scan::{self, AccessOptions, FailOn, ScanOptions};
+use scready::scan::{self, AccessOptions, ScanOptions};
 use scready::sim::faults::{FaultKind, FaultRule};
 use scready::sim::generate::{generate, scanner_principal, GenerateOptions};
 use scready::sim::SimConfig;
@@ -61,34 +58,19 @@ async fn repeated_scans_with_random_faults_agree_and_do_not_grow() {
     let token = sim
         .issue_token(&scanner_principal(&fleet).unwrap().id)
         .unwrap();
-    let base = url::Url::parse(&sim.base_url()).unwrap();
     let out = tempfile::tempdir().unwrap();
     let options = ScanOptions {
-        cloud: Cloud::custom(base.clone(), Some(base)),
-        auth: AuthMode::Token,
-        ca_cert: Some(sim.ca_pem().as_bytes().to_vec()),
-        discover: DiscoverOptions {
-            subscription_parallelism: 16,
-            ..Default::default()
-        },
-        policy: None,
-        out: out.path().to_path_buf(),
-        out_is_default: false,
-        formats: vec!["csv".into(), "json".into()],
-        fail_on: FailOn::Never,
+        discover: common::parallelism(16),
         client: ArmClientOptions {
             retry_initial_delay: Duration::from_millis(20),
             retry_max_delay: Duration::from_millis(300),
             ..ArmClientOptions::default()
         },
-        save_inventory: None,
-        quiet: true,
         access: AccessOptions {
             network_probe: false,
             ..Default::default()
         },
-        history: None,
-        progress: scready::progress::ProgressMode::Off,
+        ..common::scan_options(&sim, out.path())
     };
     let env: scready::auth::EnvLookup =
         Arc::new(move |k: &str| (k == "SCREADY_ACCESS_TOKEN").then(|| token.clone()));

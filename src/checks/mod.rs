@@ -244,11 +244,12 @@ impl<'a> Shared<'a> {
     }
 }
 
-/// Turns an outcome into a finding status and severity, or `None` when it passed or is off.
+/// Runs a check (only when the policy has it on) and turns its outcome into a finding status
+/// and severity, or `None` when it is off or passed.
 fn judge(
     policy: &Policy,
     meta: &Meta,
-    outcome: Outcome,
+    check_outcome: impl FnOnce() -> Outcome,
     today: &str,
     target: (&str, &str, &crate::inventory::Tags),
     texts: &mut Interner,
@@ -257,7 +258,7 @@ fn judge(
     if severity == Severity::Off {
         return None;
     }
-    let (status, severity, message) = match outcome {
+    let (status, severity, message) = match check_outcome() {
         Outcome::Pass | Outcome::NotApplicable => return None,
         Outcome::Fail(m) => (
             if severity == Severity::Error {
@@ -413,17 +414,14 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
     let env: Vec<(Judged, Text)> = ENVIRONMENT_CHECKS
         .iter()
         .filter_map(|(id, f)| {
-            let m = shared.meta(id);
-            (m.severity != Severity::Off).then(|| {
-                judge(
-                    policy,
-                    m,
-                    f(&ctx),
-                    today,
-                    ("environment", "", &no_tags),
-                    &mut Interner::default(),
-                )
-            })?
+            judge(
+                policy,
+                shared.meta(id),
+                || f(&ctx),
+                today,
+                ("environment", "", &no_tags),
+                &mut Interner::default(),
+            )
         })
         .map(|j| {
             let remediation = Text::from(shared.meta(j.check).policy.remediation.as_str());
@@ -446,13 +444,10 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
         values.insert("resource_id", sub_id.clone());
         for (id, f) in SUBSCRIPTION_CHECKS {
             let m = shared.meta(id);
-            if m.severity == Severity::Off {
-                continue;
-            }
             if let Some(j) = judge(
                 policy,
                 m,
-                f(sub, &ctx),
+                || f(sub, &ctx),
                 today,
                 (&sub_id, &sub.id, &no_tags),
                 &mut texts,
@@ -534,13 +529,14 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                         let mut results = Vec::with_capacity(ACCESS_CHECKS.len());
                         for (id, f) in ACCESS_CHECKS {
                             let m = shared.meta(id);
-                            if m.severity == Severity::Off {
-                                continue;
-                            }
-                            let outcome = if p.object_id.is_empty() {
-                                Outcome::Unknown("not evaluated: no principal was audited".into())
-                            } else {
-                                f(i, p, &ctx)
+                            let outcome = || {
+                                if p.object_id.is_empty() {
+                                    Outcome::Unknown(
+                                        "not evaluated: no principal was audited".into(),
+                                    )
+                                } else {
+                                    f(i, p, &ctx)
+                                }
                             };
                             if let Some(mut j) = judge(
                                 policy,
@@ -590,13 +586,10 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                     }
                     for (id, f) in INSTANCE_CHECKS {
                         let m = shared.meta(id);
-                        if m.severity == Severity::Off {
-                            continue;
-                        }
                         if let Some(j) = judge(
                             policy,
                             m,
-                            f(i, &ctx),
+                            || f(i, &ctx),
                             today,
                             (&i.id, &i.subscription_id, &i.tags),
                             texts,

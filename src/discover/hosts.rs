@@ -39,6 +39,12 @@ pub fn blob_host(storage_uri: &str) -> Option<String> {
             return Some(host.to_ascii_lowercase());
         }
     }
+    url_host(trimmed)
+}
+
+/// The host as the URL parser reads it (a bare host taken as `https://`), lower case, without
+/// a trailing dot: what [`blob_host`]'s fast path must agree with.
+fn url_host(trimmed: &str) -> Option<String> {
     let parsed = url::Url::parse(trimmed)
         .ok()
         .filter(|u| u.host_str().is_some())
@@ -244,16 +250,7 @@ mod tests {
 
     /// The URL parser's answer, which the fast path must reproduce.
     fn parsed(storage_uri: &str) -> Option<String> {
-        let trimmed = storage_uri.trim();
-        let parsed = url::Url::parse(trimmed)
-            .ok()
-            .filter(|u| u.host_str().is_some())
-            .or_else(|| url::Url::parse(&format!("https://{trimmed}")).ok())?;
-        let host = parsed
-            .host_str()?
-            .trim_end_matches('.')
-            .to_ascii_lowercase();
-        (!host.is_empty()).then_some(host)
+        url_host(storage_uri.trim())
     }
 
     #[test]

@@ -386,12 +386,7 @@ fn subscription_chart(s: &mut String, r: &ScanResult) {
             esc(&short)
         );
         let mut x = LABEL_W;
-        for v in [
-            Verdict::Blocked,
-            Verdict::Unknown,
-            Verdict::ReadyWithWarnings,
-            Verdict::Ready,
-        ] {
+        for v in Verdict::ALL.into_iter().rev() {
             let n = get(m, v);
             if n == 0 {
                 continue;
@@ -412,12 +407,8 @@ fn subscription_chart(s: &mut String, r: &ScanResult) {
         );
     }
     s.push_str("</svg><div class=\"legend\">");
-    for v in [
-        Verdict::Blocked,
-        Verdict::Unknown,
-        Verdict::ReadyWithWarnings,
-        Verdict::Ready,
-    ] {
+    // Worst first.
+    for v in Verdict::ALL.into_iter().rev() {
         let _ = write!(
             s,
             "<span><i class=\"{}\"></i>{}</span>",
@@ -627,12 +618,8 @@ fn instances(s: &mut String, r: &ScanResult, out: &mut dyn Write) -> std::io::Re
     s.push_str(
         "<select id=\"f-verdict\" aria-label=\"verdict\"><option value=\"\">All verdicts</option>",
     );
-    for v in [
-        Verdict::Blocked,
-        Verdict::Unknown,
-        Verdict::ReadyWithWarnings,
-        Verdict::Ready,
-    ] {
+    // Worst first.
+    for v in Verdict::ALL.into_iter().rev() {
         let _ = write!(
             s,
             "<option value=\"{}\">{} ({})</option>",
@@ -812,28 +799,15 @@ fn access(s: &mut String, r: &ScanResult) {
     if r.access.is_empty() {
         return;
     }
-    let mut by_principal: BTreeMap<(&str, &str), [usize; 3]> = BTreeMap::new();
-    for a in &r.access {
-        let e = by_principal
-            .entry((a.principal_id.as_str(), a.label.as_str()))
-            .or_default();
-        match a.verdict {
-            Verdict::Blocked => e[1] += 1,
-            Verdict::Unknown => e[2] += 1,
-            _ => e[0] += 1,
-        }
-    }
     s.push_str("<section id=\"access\"><h2>Who can connect</h2><table><thead><tr><th>principal</th><th>may connect</th><th>may not</th><th>unknown</th></tr></thead><tbody>");
-    for ((id, label), [ok, no, unknown]) in by_principal {
-        let who = if label.is_empty() {
-            id.to_string()
-        } else {
-            format!("{label} ({id})")
-        };
+    for p in r.access_by_principal() {
         let _ = write!(
             s,
-            "<tr><td>{}</td><td>{ok}</td><td>{no}</td><td>{unknown}</td></tr>",
-            esc(&who)
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&p.who()),
+            p.may_connect,
+            p.may_not,
+            p.unknown
         );
     }
     s.push_str("</tbody></table></section>\n");

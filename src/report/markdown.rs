@@ -160,28 +160,20 @@ pub fn render(r: &ScanResult) -> String {
         }
         s.push('\n');
     }
-    let mut by_principal: std::collections::BTreeMap<(&str, &str), [usize; 3]> = Default::default();
-    for a in &r.access {
-        let e = by_principal
-            .entry((a.principal_id.as_str(), a.label.as_str()))
-            .or_default();
-        match a.verdict {
-            Verdict::Blocked => e[1] += 1,
-            Verdict::Unknown => e[2] += 1,
-            _ => e[0] += 1,
-        }
-    }
+    let by_principal = r.access_by_principal();
     if !by_principal.is_empty() {
         let _ = writeln!(s, "## Serial Console access\n");
         let _ = writeln!(s, "| principal | may connect | may not | unknown |");
         let _ = writeln!(s, "|---|---:|---:|---:|");
-        for ((id, label), [ok, no, unknown]) in by_principal {
-            let who = if label.is_empty() {
-                id.to_string()
-            } else {
-                format!("{label} ({id})")
-            };
-            let _ = writeln!(s, "| {} | {ok} | {no} | {unknown} |", md(&who));
+        for p in by_principal {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                md(&p.who()),
+                p.may_connect,
+                p.may_not,
+                p.unknown
+            );
         }
         s.push('\n');
     }

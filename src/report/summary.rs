@@ -80,29 +80,21 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
             let _ = writeln!(s, "  … and {} more", sub_findings.len() - 8);
         }
     }
-    let mut by_principal: std::collections::BTreeMap<(&str, &str), [usize; 3]> = Default::default();
-    for a in &r.access {
-        let e = by_principal
-            .entry((a.principal_id.as_str(), a.label.as_str()))
-            .or_default();
-        match a.verdict {
-            Verdict::Blocked => e[1] += 1,
-            Verdict::Unknown => e[2] += 1,
-            _ => e[0] += 1,
-        }
-    }
+    let by_principal = r.access_by_principal();
     if !by_principal.is_empty() {
         let _ = writeln!(
             s,
             "Serial Console access (may connect / may not / unknown):"
         );
-        for ((id, label), [ok, no, unknown]) in by_principal {
-            let who = if label.is_empty() {
-                id.to_string()
-            } else {
-                format!("{label} ({id})")
-            };
-            let _ = writeln!(s, "  {who}: {ok} / {no} / {unknown}");
+        for p in by_principal {
+            let _ = writeln!(
+                s,
+                "  {}: {} / {} / {}",
+                p.who(),
+                p.may_connect,
+                p.may_not,
+                p.unknown
+            );
         }
     }
     if let Some(env) = &r.inventory.environment {

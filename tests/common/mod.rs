@@ -131,40 +131,57 @@ pub const HOSTILE_HTML: &str = "<img src=x onerror=alert(1)>";
 /// A tag value that a spreadsheet would run as a formula.
 pub const HOSTILE_FORMULA: &str = "=cmd|' /C calc'!A0";
 
+/// Scan options for a simulator: its custom cloud and CA, the `token` credential, 8
+/// subscriptions at a time, CSV and JSON into `out`, exit code 0 whatever is found, the default
+/// client, quiet, no history, no progress. Tests change what they need with `..` updates.
+pub fn scan_options(sim: &Simulator, out: &std::path::Path) -> scready::scan::ScanOptions {
+    let base = url::Url::parse(&sim.base_url()).unwrap();
+    scready::scan::ScanOptions {
+        cloud: scready::cloud::Cloud::custom(base.clone(), Some(base)),
+        auth: scready::auth::AuthMode::Token,
+        ca_cert: Some(sim.ca_pem().as_bytes().to_vec()),
+        discover: parallelism(8),
+        policy: None,
+        out: out.to_path_buf(),
+        out_is_default: false,
+        formats: vec!["csv".into(), "json".into()],
+        fail_on: scready::scan::FailOn::Never,
+        client: scready::arm::ArmClientOptions::default(),
+        save_inventory: None,
+        quiet: true,
+        access: scready::scan::AccessOptions::default(),
+        history: None,
+        progress: scready::progress::ProgressMode::Off,
+    }
+}
+
+/// Discovery of `n` subscriptions at a time.
+pub fn parallelism(n: usize) -> scready::discover::DiscoverOptions {
+    scready::discover::DiscoverOptions {
+        subscription_parallelism: n,
+        ..Default::default()
+    }
+}
+
 /// Scan options for a simulator of the demo fleet: every report format, no history, no progress.
 pub fn demo_scan_options(
     sim: &Simulator,
     out: &std::path::Path,
     policy: Option<&str>,
 ) -> scready::scan::ScanOptions {
-    let base = url::Url::parse(&sim.base_url()).unwrap();
     scready::scan::ScanOptions {
-        cloud: scready::cloud::Cloud::custom(base.clone(), Some(base)),
-        auth: scready::auth::AuthMode::Token,
-        ca_cert: Some(sim.ca_pem().as_bytes().to_vec()),
-        discover: scready::discover::DiscoverOptions {
-            subscription_parallelism: 8,
-            ..Default::default()
-        },
         policy: policy.map(fixture),
-        out: out.to_path_buf(),
-        out_is_default: false,
         formats: ["csv", "json", "html", "md", "junit"]
             .iter()
             .map(|s| s.to_string())
             .collect(),
-        fail_on: scready::scan::FailOn::Never,
         client: scready::arm::ArmClientOptions {
             retry_initial_delay: std::time::Duration::from_millis(20),
             retry_max_delay: std::time::Duration::from_millis(200),
             request_timeout: std::time::Duration::from_secs(10),
             ..Default::default()
         },
-        save_inventory: None,
-        quiet: true,
-        access: scready::scan::AccessOptions::default(),
-        history: None,
-        progress: scready::progress::ProgressMode::Off,
+        ..scan_options(sim, out)
     }
 }
 
