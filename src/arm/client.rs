@@ -377,6 +377,9 @@ impl ArmClient {
                 }
             })?;
         let status = u16::from(response.status());
+        if (300..400).contains(&status) {
+            return Err(ArmError::redirect(status, response.headers()));
+        }
         let bytes = bytes::Bytes::from(response.into_body());
         if !(200..300).contains(&status) {
             return Err(ArmError::from_response(status, &bytes));
@@ -411,6 +414,9 @@ impl ArmClient {
             .await
             .map_err(|e| ArmError::Transport(chain(&e)))?;
         let status = u16::from(response.status());
+        if (300..400).contains(&status) {
+            return Err(ArmError::redirect(status, response.headers()));
+        }
         if !(200..300).contains(&status) {
             return Err(ArmError::from_response(status, response.body().as_ref()));
         }
@@ -563,8 +569,8 @@ fn chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// Builds the HTTP client for ARM and the identity platform: TLS always verified, plus the
-/// `--ca-cert` root when given, and a per-request timeout.
+/// Builds the HTTP client for ARM, Microsoft Graph and the identity platform: TLS always
+/// verified, plus the `--ca-cert` root when given, a per-request timeout, and no redirects.
 pub fn http_client(
     ca_cert_pem: Option<&[u8]>,
     timeout: Duration,
@@ -573,6 +579,10 @@ pub fn http_client(
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .pool_max_idle_per_host(256)
+        // ARM, Microsoft Graph and the identity platform do not redirect the requests scready
+        // sends, and a redirect followed with credentials hands them to another host: a 3xx
+        // is returned as it is and becomes an error naming its status and target host.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("scready/", env!("CARGO_PKG_VERSION")));
     if let Some(pem) = ca_cert_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem)

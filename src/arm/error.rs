@@ -31,13 +31,21 @@ pub enum ArmError {
     /// The client refused to send the request (e.g. a write).
     #[error("refused: {0}")]
     Refused(String),
+    /// The endpoint answered with a redirect, which scready never follows.
+    #[error("HTTP {status} redirect to {target} refused: scready follows no redirect")]
+    Redirect {
+        /// HTTP status (301, 302, 303, 307, 308, …).
+        status: u16,
+        /// The scheme, host and port of `Location` (never its path or query), or `no Location`.
+        target: String,
+    },
 }
 
 impl ArmError {
     /// The HTTP status, if Azure answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            ArmError::Http { status, .. } => Some(*status),
+            ArmError::Http { status, .. } | ArmError::Redirect { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -51,6 +59,7 @@ impl ArmError {
             ArmError::PagingLoop(_) => "PagingLoop",
             ArmError::Auth(_) => "AuthenticationFailed",
             ArmError::Refused(_) => "Refused",
+            ArmError::Redirect { .. } => "RedirectRefused",
         }
     }
 
@@ -63,7 +72,31 @@ impl ArmError {
             | ArmError::PagingLoop(m)
             | ArmError::Auth(m)
             | ArmError::Refused(m) => m.clone(),
+            ArmError::Redirect { .. } => self.to_string(),
         }
+    }
+
+    /// The error of a 3xx answer: its status and where `Location` points (scheme, host and
+    /// port only, so that nothing a hostile endpoint put in the path reaches a report).
+    pub fn redirect(status: u16, headers: &azure_core::http::headers::Headers) -> ArmError {
+        let location = azure_core::http::headers::HeaderName::from_static("location");
+        let target = match headers.get_optional_str(&location) {
+            None => "no Location".to_string(),
+            Some(l) => match url::Url::parse(l) {
+                Ok(u) => format!(
+                    "{}://{}",
+                    u.scheme(),
+                    u.host_str()
+                        .map(|h| match u.port() {
+                            Some(p) => format!("{h}:{p}"),
+                            None => h.to_string(),
+                        })
+                        .unwrap_or_default()
+                ),
+                Err(_) => "a relative or malformed Location".to_string(),
+            },
+        };
+        ArmError::Redirect { status, target }
     }
 
     /// Builds the error of an HTTP error response from its body (enveloped or bare).
