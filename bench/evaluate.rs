@@ -58,6 +58,7 @@ fn generated(subscriptions: usize) -> Inventory {
             tenant_id: sub.tenant.clone(),
             state: model.state.get().cloned(),
             console_disabled: Some(sub.spec.console_disabled),
+            unregistered: Vec::new(),
         });
         for vm in &sub.spec.vms {
             inv.instances

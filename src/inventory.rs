@@ -212,6 +212,10 @@ pub struct SubscriptionInfo {
     pub state: Option<String>,
     /// The subscription-wide console switch; absent when it could not be read.
     pub console_disabled: Option<bool>,
+    /// Resource providers the subscription has not registered (`Microsoft.Compute`,
+    /// `Microsoft.Storage`, `Microsoft.SerialConsole`): it holds none of their resources.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unregistered: Vec<String>,
 }
 
 /// What kind of instance.
@@ -317,6 +321,52 @@ pub struct Instance {
     /// Fields that held values of unexpected types (field path and raw value).
     #[serde(default)]
     pub anomalies: Vec<String>,
+    /// Why the instance's model (profiles, tags, provisioning state) was not read; absent
+    /// when it was. Every check that needs the model is `unknown` with this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_unread: Option<String>,
+    /// Why the instance's run-time status (power state, instance view) was not read; absent
+    /// when it was. The checks that need it are `unknown` with this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_unread: Option<String>,
+}
+
+impl Instance {
+    /// A VM whose model was not read: its identity only, and the reason.
+    pub fn unread(
+        id: crate::findings::Text,
+        name: String,
+        subscription_id: &str,
+        location: String,
+        reason: String,
+    ) -> Instance {
+        Instance {
+            resource_group: crate::discover::convert::id_segment(&id, "resourceGroups")
+                .unwrap_or("")
+                .to_string(),
+            id,
+            name,
+            subscription_id: subscription_id.to_ascii_lowercase(),
+            kind: InstanceKind::Vm,
+            scale_set: None,
+            instance_id: None,
+            location,
+            os_type: None,
+            tags: Tags::default(),
+            power_state: None,
+            instance_view: false,
+            provisioning_state: None,
+            boot_diagnostics: BootDiagnostics::Absent,
+            boot_diagnostics_error: None,
+            security_type: None,
+            secure_boot: None,
+            disable_password_authentication: None,
+            latest_model_applied: None,
+            anomalies: Vec::new(),
+            model_unread: Some(reason),
+            status_unread: None,
+        }
+    }
 }
 
 /// Resource tags, sorted by name: a compact map (most resources carry a handful of tags),
@@ -446,6 +496,8 @@ impl GapScope {
     pub const SUBSCRIPTION: &'static str = "subscription";
     /// VM listing.
     pub const VIRTUAL_MACHINES: &'static str = "virtual machines";
+    /// The VMs' run-time status listing (`statusOnly=true`).
+    pub const VM_STATUS: &'static str = "virtual machine status";
     /// Scale set listing.
     pub const SCALE_SETS: &'static str = "scale sets";
     /// Instances of one scale set (the message names it).

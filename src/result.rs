@@ -50,6 +50,46 @@ pub struct Coverage {
     pub calls: CallStats,
     /// Listings that failed.
     pub gaps: Vec<CoverageGap>,
+    /// Resource providers subscriptions have not registered: what ARM answered and what it
+    /// means for the scan (not a gap: such a subscription holds none of their resources).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unregistered: Vec<UnregisteredProvider>,
+}
+
+/// A resource provider one subscription has not registered.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnregisteredProvider {
+    /// Subscription GUID (lower case).
+    pub subscription_id: String,
+    /// `Microsoft.Compute`, `Microsoft.Storage` or `Microsoft.SerialConsole`.
+    pub namespace: String,
+    /// What it means for the scan.
+    pub meaning: String,
+}
+
+impl UnregisteredProvider {
+    /// Every unregistered provider of the inventory's subscriptions, with its meaning.
+    pub fn of(inventory: &Inventory) -> Vec<UnregisteredProvider> {
+        inventory
+            .subscriptions
+            .iter()
+            .flat_map(|s| {
+                s.unregistered.iter().map(|n| UnregisteredProvider {
+                    subscription_id: s.id.clone(),
+                    namespace: n.clone(),
+                    meaning: match n.as_str() {
+                        "Microsoft.Compute" => "no VMs or scale sets (namespace not registered)",
+                        "Microsoft.Storage" => "no storage accounts (namespace not registered)",
+                        "Microsoft.SerialConsole" => {
+                            "the console was never disabled here (namespace not registered)"
+                        }
+                        _ => "namespace not registered",
+                    }
+                    .to_string(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Counts for summaries.
@@ -204,6 +244,7 @@ impl ScanResult {
                 storage_accounts: inventory.storage_accounts.len(),
                 calls,
                 gaps: inventory.gaps.clone(),
+                unregistered: UnregisteredProvider::of(&inventory),
             },
             policy: PolicyInfo {
                 sources: policy.sources.clone(),

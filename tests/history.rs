@@ -142,7 +142,7 @@ checks whose counts moved (instances failing, run 1 → run 2):
   run 2  {}  complete  42 instances: 20 ready, 5 with warnings (59.5% can connect), 17 blocked, 0 unknown
   run 3  {}  PARTIAL  39 instances: 20 ready, 5 with warnings (64.1% can connect), 13 blocked, 1 unknown
 since run 2: 0 newly blocked, 0 fixed, 0 appeared, 0 disappeared, 1 now undecided, 3 not seen (partial run)
-caveat: run 3 is partial: 5 listing(s) failed; not fully listed: Contoso Development (scale sets: HTTP 403 AuthorizationFailed, virtual machines: HTTP 403 AuthorizationFailed); 3 instance(s) it could not see are not reported as disappeared
+caveat: run 3 is partial: 6 listing(s) failed; not fully listed: Contoso Development (scale sets: HTTP 403 AuthorizationFailed, virtual machines: HTTP 403 AuthorizationFailed); 3 instance(s) it could not see are not reported as disappeared
 newly blocked: none
 fixed: none
 now undecided (1):
@@ -192,7 +192,7 @@ checks whose counts moved (instances failing, run 2 → run 3):
     assert!(html.contains(
         "<b>0 newly blocked</b>, <b>0 fixed</b>, 0 appeared, 0 disappeared, 1 now undecided."
     ));
-    assert!(html.contains("<p class=\"caveat\">run 3 is partial: 5 listing(s) failed;"));
+    assert!(html.contains("<p class=\"caveat\">run 3 is partial: 6 listing(s) failed;"));
     let html2 = std::fs::read_to_string(dir.path().join("night-2/report.html")).unwrap();
     assert!(html2.contains("<b>1 newly blocked</b>, <b>1 fixed</b>, 1 appeared, 1 disappeared."));
     assert_eq!(html2.matches("<circle class=\"trend-point").count(), 2);
@@ -206,7 +206,7 @@ checks whose counts moved (instances failing, run 2 → run 3):
         "{md}"
     );
     assert!(
-        md.contains("> ⚠ run 3 is partial: 5 listing(s) failed;"),
+        md.contains("> ⚠ run 3 is partial: 6 listing(s) failed;"),
         "{md}"
     );
     let md2 = std::fs::read_to_string(dir.path().join("night-2/summary.md")).unwrap();

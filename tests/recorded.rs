@@ -36,6 +36,7 @@ fn inventory(vm_file: &str, console: &str) -> Inventory {
             tenant_id: String::new(),
             state: Some("Enabled".into()),
             console_disabled: console.properties.get().unwrap().disabled.get().copied(),
+            unregistered: Vec::new(),
         }],
         instances: vec![convert::vm(&vm, SUB).unwrap()],
         storage_accounts: accounts

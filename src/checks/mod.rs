@@ -300,6 +300,34 @@ fn judge(
     })
 }
 
+/// Instance checks that need neither the model nor the run-time status (the id and location
+/// come with both listings).
+const NEEDS_IDENTITY_ONLY: &[&str] = &["region-unsupported", "resource-lock-readonly"];
+
+/// `unknown` with the reason when a check needs what discovery could not read: the model
+/// (every check but the identity-only ones and `vm-not-running`) or the run-time status
+/// (`vm-not-running`; `vm-failed-state` unless the model already says Failed).
+fn unread(check: &str, i: &Instance) -> Option<Outcome> {
+    if NEEDS_IDENTITY_ONLY.contains(&check) {
+        return None;
+    }
+    if let Some(why) = &i.model_unread {
+        if check != "vm-not-running" {
+            return Some(Outcome::Unknown(why.clone()));
+        }
+    }
+    let why = i.status_unread.as_ref()?;
+    let failed = i
+        .provisioning_state
+        .as_deref()
+        .is_some_and(|p| p.eq_ignore_ascii_case("failed"));
+    match check {
+        "vm-not-running" => Some(Outcome::Unknown(why.clone())),
+        "vm-failed-state" if !failed => Some(Outcome::Unknown(why.clone())),
+        _ => None,
+    }
+}
+
 /// The remediation template of a check for an instance of this kind (a scale-set instance
 /// is fixed through its scale set where the policy says how).
 fn remediation_template(cp: &crate::policy::CheckPolicy, kind: InstanceKind) -> &str {
@@ -589,7 +617,7 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                         if let Some(j) = judge(
                             policy,
                             m,
-                            || f(i, &ctx),
+                            || unread(id, i).unwrap_or_else(|| f(i, &ctx)),
                             today,
                             (&i.id, &i.subscription_id, &i.tags),
                             texts,
@@ -756,6 +784,8 @@ pub(crate) mod testing {
             disable_password_authentication: Some(false),
             latest_model_applied: None,
             anomalies: vec![],
+            model_unread: None,
+            status_unread: None,
         }
     }
 
@@ -769,6 +799,7 @@ pub(crate) mod testing {
                 tenant_id: "t".into(),
                 state: Some("Enabled".into()),
                 console_disabled: Some(false),
+                unregistered: Vec::new(),
             }],
             storage_accounts: vec![StorageInfo {
                 id: "/subscriptions/s1/resourceGroups/rg-diag/providers/Microsoft.Storage/storageAccounts/diag".into(),

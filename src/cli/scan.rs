@@ -160,6 +160,7 @@ pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
             subscriptions: args.subscriptions.clone(),
             exclude: args.exclude.clone(),
             subscription_parallelism: args.concurrency.max(4),
+            ..Default::default()
         },
         policy: args.report.policy.clone(),
         out,

@@ -229,11 +229,13 @@ fn instance(who: Identity, shared: Option<Shared>, a: &mut Anomalies) -> Instanc
             .and_then(|s| password_auth(s.os_profile, a)),
         latest_model_applied: None,
         anomalies: Vec::new(),
+        model_unread: None,
+        status_unread: None,
         id: id.into(),
     }
 }
 
-/// A VM (standalone or Flexible member) from the `statusOnly=true` listing.
+/// A VM (standalone or Flexible member) from a VM listing or GET.
 pub fn vm(model: &VirtualMachine, subscription_id: &str) -> Option<Instance> {
     let id = model.id.get()?.clone();
     let mut a = Anomalies::default();

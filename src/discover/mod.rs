@@ -1,8 +1,11 @@
 //! Discovery: turns ARM listings into the [`Inventory`].
 //!
 //! Subscriptions are listed (or taken from `--subscription`), then every subscription is read
-//! concurrently — VMs with their run-time status in one `statusOnly=true` listing, scale sets and
-//! their Uniform instances, storage accounts, the console switch and management locks. A listing
+//! concurrently — VMs (the model listing joined with the `statusOnly=true` status listing, see
+//! [`vms`]), scale sets and their Uniform instances, storage accounts, the console switch and
+//! management locks. A provider the subscription never registered answers 409
+//! `MissingSubscriptionRegistration`: the subscription holds none of its resources, which is
+//! recorded on the subscription, not as a gap. A listing
 //! that fails after retries becomes a [`CoverageGap`]; the scan goes on. Boot-diagnostics blob
 //! hosts that match no visible storage account are looked up once each.
 
@@ -10,9 +13,12 @@ pub mod access;
 pub mod convert;
 pub mod guest;
 pub mod hosts;
+pub mod vms;
+
+pub use vms::VmReads;
 
 use crate::arm::models::{
-    ConsoleStatus, ManagementLock, ScaleSetVm, StorageAccount, Subscription, VirtualMachine,
+    ConsoleStatus, ManagementLock, ScaleSetVm, StorageAccount, Subscription,
     VirtualMachineScaleSet,
 };
 use crate::arm::{ArmClient, ArmError, Lenient};
@@ -46,6 +52,8 @@ pub struct DiscoverOptions {
     pub exclude: Vec<String>,
     /// Subscriptions read at once.
     pub subscription_parallelism: usize,
+    /// How VMs are read (the two listings joined, or one GET per VM for verification).
+    pub vm_reads: VmReads,
 }
 
 /// Live counters for progress displays.
@@ -104,7 +112,8 @@ pub async fn discover_with_access(
             .map(|(n, sub)| {
                 let progress = progress.clone();
                 async move {
-                    let r = read_subscription(client, sub, &progress, access).await;
+                    let r =
+                        read_subscription(client, sub, &progress, access, options.vm_reads).await;
                     progress.subscriptions_done.fetch_add(1, Ordering::Relaxed);
                     (n, r)
                 }
@@ -188,6 +197,7 @@ async fn subscriptions(
                 tenant_id: s.tenant_id.get().cloned().unwrap_or_default(),
                 state: s.state.get().cloned(),
                 console_disabled: None,
+                unregistered: Vec::new(),
                 id,
             });
         }
@@ -210,6 +220,7 @@ async fn subscriptions(
                     tenant_id: s.tenant_id.get().cloned().unwrap_or_default(),
                     state: s.state.get().cloned(),
                     console_disabled: None,
+                    unregistered: Vec::new(),
                     id,
                 }),
                 Err(e) => {
@@ -226,6 +237,21 @@ async fn subscriptions(
         }
     }
     out
+}
+
+/// Namespaces whose registration decides what a subscription can hold.
+pub const NAMESPACE_COMPUTE: &str = "Microsoft.Compute";
+/// See [`NAMESPACE_COMPUTE`].
+pub const NAMESPACE_STORAGE: &str = "Microsoft.Storage";
+/// See [`NAMESPACE_COMPUTE`].
+pub const NAMESPACE_SERIAL_CONSOLE: &str = "Microsoft.SerialConsole";
+
+/// Whether ARM refused a call because the subscription never registered the resource
+/// provider: `409 Conflict` with code `MissingSubscriptionRegistration` ("Resolve errors for
+/// resource provider registration", Azure Resource Manager troubleshooting docs). Such a
+/// subscription simply holds none of that provider's resources: an empty answer, not a gap.
+pub(crate) fn is_unregistered(e: &ArmError) -> bool {
+    e.status() == Some(409) && e.code().eq_ignore_ascii_case("MissingSubscriptionRegistration")
 }
 
 pub(crate) fn gap(subscription: Option<&str>, what: &str, e: &ArmError) -> CoverageGap {
@@ -252,39 +278,13 @@ async fn read_subscription(
     mut info: SubscriptionInfo,
     progress: &Progress,
     access: bool,
+    vm_reads: VmReads,
 ) -> SubscriptionResult {
     let sid = info.id.clone();
     let gaps = Mutex::new(Vec::new());
     let note = |what: &str, e: &ArmError| gaps.lock().unwrap().push(gap(Some(&sid), what, e));
 
-    let vms = async {
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        let stream = client.list::<VirtualMachine>(&format!(
-            "/subscriptions/{sid}/providers/Microsoft.Compute/virtualMachines?api-version={}&statusOnly=true",
-            api::COMPUTE
-        ));
-        futures::pin_mut!(stream);
-        while let Some(page) = stream.next().await {
-            match page {
-                Ok(items) => {
-                    for m in items.iter().filter_map(Lenient::get) {
-                        if let Some(i) = convert::vm(m, &sid) {
-                            if seen.insert(i.id.to_ascii_lowercase()) {
-                                progress.instances.fetch_add(1, Ordering::Relaxed);
-                                out.push(i);
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    note(GapScope::VIRTUAL_MACHINES, &e);
-                    break;
-                }
-            }
-        }
-        out
-    };
+    let vms = vms::read(client, &sid, progress, vm_reads);
 
     let scale_sets = async {
         let (items, err) = client
@@ -293,7 +293,8 @@ async fn read_subscription(
                 api::COMPUTE
             ))
             .await;
-        if let Some(e) = err {
+        let unregistered = err.as_ref().is_some_and(is_unregistered);
+        if let Some(e) = err.filter(|e| !is_unregistered(e)) {
             note(GapScope::SCALE_SETS, &e);
         }
         let mut seen_sets = HashSet::new();
@@ -354,7 +355,7 @@ async fn read_subscription(
                 }
             }
         }
-        out
+        (out, unregistered)
     };
 
     let storage = async {
@@ -364,16 +365,18 @@ async fn read_subscription(
                 api::STORAGE
             ))
             .await;
-        if let Some(e) = err {
+        let unregistered = err.as_ref().is_some_and(is_unregistered);
+        if let Some(e) = err.filter(|e| !is_unregistered(e)) {
             note(GapScope::STORAGE_ACCOUNTS, &e);
         }
         let mut seen = HashSet::new();
-        items
+        let accounts = items
             .iter()
             .filter_map(Lenient::get)
             .filter_map(|m| convert::storage(m, &sid))
             .filter(|s| seen.insert(s.id.to_ascii_lowercase()))
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        (accounts, unregistered)
     };
 
     let console = async {
@@ -385,9 +388,9 @@ async fn read_subscription(
             .await
         {
             Ok(c) => match c.properties.get().map(|p| &p.disabled) {
-                Some(Lenient::Value(d)) => Some(*d),
+                Some(Lenient::Value(d)) => Some((*d, false)),
                 // A missing flag means the switch was never turned off.
-                Some(Lenient::Absent) | None => Some(false),
+                Some(Lenient::Absent) | None => Some((false, false)),
                 Some(Lenient::Invalid(v)) => {
                     note(
                         GapScope::CONSOLE,
@@ -396,6 +399,9 @@ async fn read_subscription(
                     None
                 }
             },
+            // Never registered: nobody ever turned the switch off there (turning it off goes
+            // through the provider), so the console is not disabled.
+            Err(e) if is_unregistered(&e) => Some((false, true)),
             Err(e) => {
                 note(GapScope::CONSOLE, &e);
                 None
@@ -428,16 +434,28 @@ async fn read_subscription(
         }
     };
 
-    let (mut vms, ss_instances, storage, console_disabled, locks, access) =
+    let (vms, (ss_instances, ss_unregistered), (storage, storage_unregistered), console, locks, access) =
         futures::join!(vms, scale_sets, storage, console, locks, access);
-    info.console_disabled = console_disabled;
-    vms.extend(ss_instances);
+    let mut gaps = gaps.into_inner().unwrap();
+    gaps.extend(vms.gaps);
+    info.console_disabled = console.map(|(disabled, _)| disabled);
+    for (unregistered, namespace) in [
+        (vms.unregistered || ss_unregistered, NAMESPACE_COMPUTE),
+        (storage_unregistered, NAMESPACE_STORAGE),
+        (console.is_some_and(|(_, u)| u), NAMESPACE_SERIAL_CONSOLE),
+    ] {
+        if unregistered {
+            info.unregistered.push(namespace.to_string());
+        }
+    }
+    let mut instances = vms.instances;
+    instances.extend(ss_instances);
     SubscriptionResult {
         info,
-        instances: vms,
+        instances,
         storage,
         locks,
-        gaps: gaps.into_inner().unwrap(),
+        gaps,
         access,
     }
 }

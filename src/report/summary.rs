@@ -123,6 +123,32 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
             "unexpected data: {odd} instance(s) had fields of an unexpected type; the affected checks are unknown (see \"anomalies\" in report.json)"
         );
     }
+    if !r.coverage.unregistered.is_empty() {
+        let names = r.subscription_names();
+        let _ = writeln!(
+            s,
+            "not registered: {} resource provider(s) in subscriptions that never registered them (not a gap):",
+            r.coverage.unregistered.len()
+        );
+        for u in r.coverage.unregistered.iter().take(10) {
+            let name = names.get(&u.subscription_id);
+            let _ = writeln!(
+                s,
+                "  {} {}: {}: {}",
+                u.subscription_id,
+                one_line(name, 60),
+                u.namespace,
+                u.meaning
+            );
+        }
+        if r.coverage.unregistered.len() > 10 {
+            let _ = writeln!(
+                s,
+                "  … and {} more (see report.json)",
+                r.coverage.unregistered.len() - 10
+            );
+        }
+    }
     if r.coverage.gaps.is_empty() {
         let _ = writeln!(s, "coverage: complete");
     } else {
