@@ -2,14 +2,18 @@
 //!
 //! Requests go through the `azure_core` pipeline: the retry policy (exponential backoff,
 //! honouring `Retry-After`) wraps two per-try policies of ours — [`LimitPolicy`] (global cap on
-//! requests in flight, a token bucket per subscription, adaptation to
-//! `x-ms-ratelimit-remaining-subscription-reads`, call counters) and [`AuthPolicy`] (bearer
-//! token, renewed once when ARM says it expired) — then the `reqwest` transport with a
-//! per-request timeout. Only GET is sent.
+//! requests in flight, a token bucket per subscription adapted to ARM's
+//! `x-ms-ratelimit-remaining-subscription-reads` and `…-subscription-global-reads`, Compute's
+//! policies from `x-ms-ratelimit-remaining-resource` ([`ProviderLimiter`]), every
+//! `Retry-After` form read and capped, call counters) and [`AuthPolicy`] (bearer token,
+//! renewed once when ARM says it expired) — then the `reqwest` transport with a per-request
+//! timeout. Only GET is sent.
 
 use super::error::ArmError;
 use super::models::Page;
+use super::provider_limit::{ProviderLimiter, REMAINING_RESOURCE_HEADER};
 use super::ratelimit::{RateLimit, RateLimiter};
+use super::retry_after::DEFAULT_RETRY_AFTER_CAP;
 use crate::arm::Lenient;
 use crate::auth::TokenSource;
 use async_trait::async_trait;
@@ -23,7 +27,7 @@ use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// Requests in flight at once by default: ARM's documented read burst for one subscription and
@@ -52,6 +56,10 @@ pub struct ArmClientOptions {
     pub decode_retries: u32,
     /// Allow the one non-GET request scready knows: Run Command, for `--guest-checks`.
     pub allow_run_command: bool,
+    /// The longest `Retry-After` honoured; a longer one is cut to this and counted.
+    pub retry_after_cap: Duration,
+    /// Calls of each Compute throttling policy left unused per window.
+    pub compute_reserve: u32,
 }
 
 impl Default for ArmClientOptions {
@@ -66,6 +74,8 @@ impl Default for ArmClientOptions {
             rate_limit: RateLimit::default(),
             decode_retries: 2,
             allow_run_command: false,
+            retry_after_cap: DEFAULT_RETRY_AFTER_CAP,
+            compute_reserve: 5,
         }
     }
 }
@@ -89,6 +99,12 @@ pub struct CallStats {
     pub token_renewals: u64,
     /// Milliseconds spent waiting on the client-side rate limiter.
     pub rate_limit_wait_ms: u64,
+    /// Milliseconds Compute requests spent waiting for a Compute throttling policy.
+    #[serde(default)]
+    pub compute_limit_wait_ms: u64,
+    /// `Retry-After` values longer than the cap (cut to the cap).
+    #[serde(default)]
+    pub retry_after_capped: u64,
 }
 
 #[derive(Debug, Default)]
@@ -99,6 +115,7 @@ struct Counters {
     throttled: AtomicU64,
     transport_errors: AtomicU64,
     token_renewals: AtomicU64,
+    retry_after_capped: AtomicU64,
     by_status: Mutex<BTreeMap<u16, u64>>,
 }
 
@@ -113,13 +130,115 @@ fn limit_key(url: &Url) -> String {
     }
 }
 
-/// Per try: waits for the global cap and the subscription's bucket, counts, adapts.
+/// Whether a request goes to Microsoft.Compute (and counts against its policies).
+fn is_compute(url: &Url) -> bool {
+    url.path()
+        .to_ascii_lowercase()
+        .contains("/providers/microsoft.compute/")
+}
+
+/// Per try: waits for the global cap, the subscription's bucket and (for Compute) its
+/// policies; counts; adapts to the remaining-calls headers; caps `Retry-After`.
 #[derive(Debug)]
 struct LimitPolicy {
     in_flight: Arc<Semaphore>,
     limiter: Arc<RateLimiter>,
+    provider: Arc<ProviderLimiter>,
     counters: Arc<Counters>,
     allow_run_command: bool,
+    retry_after_cap: Duration,
+}
+
+fn header<'a>(response: &'a azure_core::http::AsyncRawResponse, name: &str) -> Option<&'a str> {
+    response
+        .headers()
+        .get_optional_str(&azure_core::http::headers::HeaderName::from(
+            name.to_string(),
+        ))
+}
+
+impl LimitPolicy {
+    /// Reads the remaining-calls headers of a response.
+    fn observe(
+        &self,
+        key: &str,
+        compute: bool,
+        sent_at: Instant,
+        response: &azure_core::http::AsyncRawResponse,
+    ) {
+        let remaining = |name: &str| header(response, name)?.trim().parse::<u32>().ok();
+        // ARM's buckets: the principal's, and the subscription's global one that all
+        // principals share ("Understand how Azure Resource Manager throttles requests").
+        let reads = if key == "tenant" {
+            remaining("x-ms-ratelimit-remaining-tenant-reads")
+        } else {
+            match (
+                remaining("x-ms-ratelimit-remaining-subscription-reads"),
+                remaining("x-ms-ratelimit-remaining-subscription-global-reads"),
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
+        if let Some(n) = reads {
+            self.limiter.observe_remaining(key, n);
+        }
+        if compute {
+            if let Some(v) = header(response, REMAINING_RESOURCE_HEADER) {
+                self.provider.observe(key, v, sent_at);
+            }
+        }
+    }
+
+    /// For a 429 or 503: reads the wait in any form, caps it, tells the limiters, and hands
+    /// the retry policy the capped wait in the one header it reads first (milliseconds).
+    async fn capped_retry_after(
+        &self,
+        key: &str,
+        compute: bool,
+        response: azure_core::http::AsyncRawResponse,
+    ) -> PolicyResult {
+        let status = u16::from(response.status());
+        let wait = super::retry_after::parse(
+            |name| header(&response, name).map(str::to_string),
+            time::OffsetDateTime::now_utc(),
+            self.retry_after_cap,
+        );
+        if status == 429 {
+            self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+            let by_compute = compute && header(&response, REMAINING_RESOURCE_HEADER).is_some();
+            match (by_compute, wait) {
+                (true, Some(w)) => self.provider.observe_throttled(key, w.delay),
+                (true, None) => self.provider.observe_throttled(key, Duration::from_secs(1)),
+                (false, _) => self.limiter.observe_throttled(key),
+            }
+        }
+        let Some(wait) = wait else {
+            return Ok(response);
+        };
+        if wait.capped {
+            self.counters
+                .retry_after_capped
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                status,
+                cap_secs = self.retry_after_cap.as_secs(),
+                "Retry-After longer than the cap; waiting the cap"
+            );
+        }
+        let (status, mut headers, body) = response.deconstruct();
+        let bytes = body.collect().await?;
+        for name in ["retry-after", "retry-after-ms", "x-ms-retry-after-ms"] {
+            headers.remove(azure_core::http::headers::HeaderName::from_static(name));
+        }
+        headers.insert(
+            azure_core::http::headers::HeaderName::from_static("x-ms-retry-after"),
+            wait.delay.as_millis().to_string(),
+        );
+        Ok(azure_core::http::AsyncRawResponse::from_bytes(
+            status, headers, bytes,
+        ))
+    }
 }
 
 /// The read-only guard: GET, and the Run Command POST when guest checks are on.
@@ -149,6 +268,11 @@ impl Policy for LimitPolicy {
             ));
         }
         let key = limit_key(request.url());
+        let compute = key != "tenant" && is_compute(request.url());
+        let _compute_place = match compute {
+            true => Some(self.provider.acquire(&key).await),
+            false => None,
+        };
         self.limiter.acquire(&key).await;
         let retry = ctx.value::<RetryPolicyCount>().map_or(0, |c| **c);
         tracing::debug!(
@@ -163,8 +287,9 @@ impl Policy for LimitPolicy {
         if ctx.value::<RetryPolicyCount>().is_some_and(|c| **c > 0) {
             self.counters.retries.fetch_add(1, Ordering::Relaxed);
         }
+        let sent_at = Instant::now();
         let result = next[0].send(ctx, request, &next[1..]).await;
-        match &result {
+        match result {
             Ok(response) => {
                 let status = u16::from(response.status());
                 tracing::debug!(status, path = request.url().path(), "ARM response");
@@ -175,32 +300,20 @@ impl Policy for LimitPolicy {
                     .unwrap()
                     .entry(status)
                     .or_default() += 1;
-                if status == 429 {
-                    self.counters.throttled.fetch_add(1, Ordering::Relaxed);
-                    self.limiter.observe_throttled(&key);
+                self.observe(&key, compute, sent_at, &response);
+                if status == 429 || status == 503 {
+                    return self.capped_retry_after(&key, compute, response).await;
                 }
-                let header = if key == "tenant" {
-                    "x-ms-ratelimit-remaining-tenant-reads"
-                } else {
-                    "x-ms-ratelimit-remaining-subscription-reads"
-                };
-                if let Ok(remaining) = response
-                    .headers()
-                    .get_str(&azure_core::http::headers::HeaderName::from_static(header))
-                {
-                    if let Ok(n) = remaining.trim().parse::<u32>() {
-                        self.limiter.observe_remaining(&key, n);
-                    }
-                }
+                Ok(response)
             }
             Err(e) => {
                 tracing::debug!(error = %e, path = request.url().path(), "ARM request failed");
                 self.counters
                     .transport_errors
                     .fetch_add(1, Ordering::Relaxed);
+                Err(e)
             }
         }
-        result
     }
 }
 
@@ -265,6 +378,7 @@ pub struct ArmClient {
     endpoint: Url,
     counters: Arc<Counters>,
     limiter: Arc<RateLimiter>,
+    provider: Arc<ProviderLimiter>,
     decode_retries: u32,
 }
 
@@ -295,11 +409,14 @@ impl ArmClient {
         }
         let counters = Arc::new(Counters::default());
         let limiter = Arc::new(RateLimiter::new(options.rate_limit));
+        let provider = Arc::new(ProviderLimiter::new(options.compute_reserve));
         let limit = Arc::new(LimitPolicy {
             in_flight: Arc::new(Semaphore::new(options.concurrency.max(1))),
             limiter: limiter.clone(),
+            provider: provider.clone(),
             counters: counters.clone(),
             allow_run_command: options.allow_run_command,
+            retry_after_cap: options.retry_after_cap,
         });
         let auth = Arc::new(AuthPolicy {
             source,
@@ -328,6 +445,7 @@ impl ArmClient {
             endpoint,
             counters,
             limiter,
+            provider,
             decode_retries: options.decode_retries,
         })
     }
@@ -533,6 +651,8 @@ impl ArmClient {
             transport_errors: c.transport_errors.load(Ordering::Relaxed),
             token_renewals: c.token_renewals.load(Ordering::Relaxed),
             rate_limit_wait_ms: self.limiter.waited().as_millis() as u64,
+            compute_limit_wait_ms: self.provider.waited().as_millis() as u64,
+            retry_after_capped: c.retry_after_capped.load(Ordering::Relaxed),
         }
     }
 }

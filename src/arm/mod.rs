@@ -4,7 +4,9 @@ pub mod client;
 pub mod error;
 pub mod lenient;
 pub mod models;
+pub mod provider_limit;
 pub mod ratelimit;
+pub mod retry_after;
 pub mod sanitize;
 
 pub use client::{ArmClient, ArmClientOptions, CallStats};

@@ -18,8 +18,7 @@ pub mod vms;
 pub use vms::VmReads;
 
 use crate::arm::models::{
-    ConsoleStatus, ManagementLock, ScaleSetVm, StorageAccount, Subscription,
-    VirtualMachineScaleSet,
+    ConsoleStatus, ManagementLock, ScaleSetVm, StorageAccount, Subscription, VirtualMachineScaleSet,
 };
 use crate::arm::{ArmClient, ArmError, Lenient};
 use crate::cloud::Cloud;
@@ -251,7 +250,9 @@ pub const NAMESPACE_SERIAL_CONSOLE: &str = "Microsoft.SerialConsole";
 /// resource provider registration", Azure Resource Manager troubleshooting docs). Such a
 /// subscription simply holds none of that provider's resources: an empty answer, not a gap.
 pub(crate) fn is_unregistered(e: &ArmError) -> bool {
-    e.status() == Some(409) && e.code().eq_ignore_ascii_case("MissingSubscriptionRegistration")
+    e.status() == Some(409)
+        && e.code()
+            .eq_ignore_ascii_case("MissingSubscriptionRegistration")
 }
 
 pub(crate) fn gap(subscription: Option<&str>, what: &str, e: &ArmError) -> CoverageGap {
@@ -434,8 +435,14 @@ async fn read_subscription(
         }
     };
 
-    let (vms, (ss_instances, ss_unregistered), (storage, storage_unregistered), console, locks, access) =
-        futures::join!(vms, scale_sets, storage, console, locks, access);
+    let (
+        vms,
+        (ss_instances, ss_unregistered),
+        (storage, storage_unregistered),
+        console,
+        locks,
+        access,
+    ) = futures::join!(vms, scale_sets, storage, console, locks, access);
     let mut gaps = gaps.into_inner().unwrap();
     gaps.extend(vms.gaps);
     info.console_disabled = console.map(|(disabled, _)| disabled);

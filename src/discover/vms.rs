@@ -60,11 +60,7 @@ pub(super) struct VmListing {
 }
 
 /// Reads a paged VM listing into instances (one conversion per item, pages dropped as read).
-async fn list(
-    client: &ArmClient,
-    path: &str,
-    sid: &str,
-) -> (Vec<Instance>, Option<ArmError>) {
+async fn list(client: &ArmClient, path: &str, sid: &str) -> (Vec<Instance>, Option<ArmError>) {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let stream = client.list::<VirtualMachine>(path);
@@ -153,7 +149,9 @@ async fn read_joined(client: &ArmClient, sid: &str, progress: &Progress) -> VmLi
         })
         .collect();
     let status_missing = |why: &str| match &status_err {
-        Some(e) => format!("the run-time status listing failed ({e}), so the power state is unknown"),
+        Some(e) => {
+            format!("the run-time status listing failed ({e}), so the power state is unknown")
+        }
         None => why.to_string(),
     };
     let mut instances = Vec::with_capacity(models.len());
@@ -205,7 +203,10 @@ async fn read_joined(client: &ArmClient, sid: &str, progress: &Progress) -> VmLi
                 let mut g = gap(Some(sid), GapScope::VIRTUAL_MACHINES, &e);
                 g.message = format!("{}: {}", s.seen.name, g.message);
                 gaps.push(g);
-                instances.push(status_only(s, &format!("its model could not be read ({e})")));
+                instances.push(status_only(
+                    s,
+                    &format!("its model could not be read ({e})"),
+                ));
             }
             None => {
                 let why = match &model_err {
