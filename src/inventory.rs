@@ -324,11 +324,11 @@ pub struct Instance {
     /// Why the instance's model (profiles, tags, provisioning state) was not read; absent
     /// when it was. Every check that needs the model is `unknown` with this reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model_unread: Option<String>,
+    pub model_not_read: Option<String>,
     /// Why the instance's run-time status (power state, instance view) was not read; absent
     /// when it was. The checks that need it are `unknown` with this reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_unread: Option<String>,
+    pub status_not_read: Option<String>,
 }
 
 impl Instance {
@@ -363,8 +363,8 @@ impl Instance {
             disable_password_authentication: None,
             latest_model_applied: None,
             anomalies: Vec::new(),
-            model_unread: Some(reason),
-            status_unread: None,
+            model_not_read: Some(reason),
+            status_not_read: None,
         }
     }
 }

@@ -311,12 +311,12 @@ fn unread(check: &str, i: &Instance) -> Option<Outcome> {
     if NEEDS_IDENTITY_ONLY.contains(&check) {
         return None;
     }
-    if let Some(why) = &i.model_unread {
+    if let Some(why) = &i.model_not_read {
         if check != "vm-not-running" {
             return Some(Outcome::Unknown(why.clone()));
         }
     }
-    let why = i.status_unread.as_ref()?;
+    let why = i.status_not_read.as_ref()?;
     let failed = i
         .provisioning_state
         .as_deref()
@@ -784,8 +784,8 @@ pub(crate) mod testing {
             disable_password_authentication: Some(false),
             latest_model_applied: None,
             anomalies: vec![],
-            model_unread: None,
-            status_unread: None,
+            model_not_read: None,
+            status_not_read: None,
         }
     }
 

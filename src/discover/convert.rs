@@ -229,8 +229,8 @@ fn instance(who: Identity, shared: Option<Shared>, a: &mut Anomalies) -> Instanc
             .and_then(|s| password_auth(s.os_profile, a)),
         latest_model_applied: None,
         anomalies: Vec::new(),
-        model_unread: None,
-        status_unread: None,
+        model_not_read: None,
+        status_not_read: None,
         id: id.into(),
     }
 }

@@ -163,7 +163,7 @@ async fn read_joined(client: &ArmClient, sid: &str, progress: &Progress) -> VmLi
                 i.power_state = None;
                 i.instance_view = false;
                 i.boot_diagnostics_error = None;
-                i.status_unread = Some(status_missing(
+                i.status_not_read = Some(status_missing(
                     "the VM was not in the run-time status listing (created or changed between \
                      the two reads), so its power state is unknown",
                 ));
@@ -253,7 +253,7 @@ fn apply_status(i: &mut Instance, s: RunStatus) {
             .into_iter()
             .filter(|a| a.starts_with("instanceView")),
     );
-    i.status_unread = None;
+    i.status_not_read = None;
 }
 
 /// A VM known from the status listing alone: its identity and status, and why its model is
@@ -305,7 +305,7 @@ async fn read_one_by_one(client: &ArmClient, sid: &str, progress: &Progress) -> 
                 let mut i = listed;
                 i.power_state = None;
                 i.instance_view = false;
-                i.status_unread = Some(format!("the VM could not be read ({e})"));
+                i.status_not_read = Some(format!("the VM could not be read ({e})"));
                 instances.push(i);
             }
         }
