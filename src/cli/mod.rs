@@ -20,10 +20,37 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// What `scready scan --help` says about how it reads Azure.
+const SCAN_NOTES: &str = "\
+How scready reads Azure:
+  VMs are read twice per subscription: the plain listing for the model (boot diagnostics,
+  profiles, tags, provisioning state, scale-set membership) and the statusOnly=true listing for
+  the power state, joined by resource id. No model field is taken from the status listing. A VM
+  missing from one of the two (created or deleted in between) is read once more or reported
+  with an unknown power state; a field a listing did not carry is 'unknown', never 'disabled'.
+
+  A subscription that never registered Microsoft.Compute, Microsoft.Storage or
+  Microsoft.SerialConsole (409 MissingSubscriptionRegistration) has none of their resources:
+  listed in the summary and report.json, not a coverage gap.
+
+Throttling:
+  Reads stay below ARM's per-principal and global subscription buckets
+  (x-ms-ratelimit-remaining-subscription-reads / -global-reads). Compute requests are paced by
+  Compute's own policies (x-ms-ratelimit-remaining-resource, e.g. HighCostGet3Min) and held
+  before a policy runs out. Retry-After is honoured in seconds, as an HTTP date or in
+  milliseconds, up to 60 s; longer values are cut and counted.
+
+Least privilege:
+  Reader on the subscriptions (or a management group above them) covers every read.
+
+Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 the scan was
+incomplete (a listing failed: see the coverage gaps) or could not run.";
+
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Discover every VM and scale-set instance, run the checks, write reports.
+    #[command(after_long_help = SCAN_NOTES)]
     Scan(Box<scan::ScanArgs>),
     /// Start the simulator with the built-in demo fleet, scan it, write reports/demo/.
     Demo(scan::DemoArgs),
