@@ -445,7 +445,12 @@ pub fn token_identity(token: &str) -> TokenIdentity {
     let kind = match text("idtyp").map(str::to_ascii_lowercase).as_deref() {
         Some("user") => TokenKind::User,
         Some("app") => TokenKind::App,
-        _ if ["scp", "upn", "unique_name"].iter().any(|c| text(c).is_some()) => TokenKind::User,
+        _ if ["scp", "upn", "unique_name"]
+            .iter()
+            .any(|c| text(c).is_some()) =>
+        {
+            TokenKind::User
+        }
         _ if ["appid", "azp"].iter().any(|c| text(c).is_some()) => TokenKind::App,
         _ => TokenKind::Unknown,
     };
@@ -517,8 +522,14 @@ mod tests {
         assert_eq!(kind(json!({"oid": "a", "azp": "c"})), TokenKind::App);
         // Nothing that tells, an unexpected idtyp, empty values, an opaque token.
         assert_eq!(kind(json!({"oid": "x"})), TokenKind::Unknown);
-        assert_eq!(kind(json!({"oid": "x", "idtyp": "device"})), TokenKind::Unknown);
-        assert_eq!(kind(json!({"oid": "x", "scp": "", "appid": ""})), TokenKind::Unknown);
+        assert_eq!(
+            kind(json!({"oid": "x", "idtyp": "device"})),
+            TokenKind::Unknown
+        );
+        assert_eq!(
+            kind(json!({"oid": "x", "scp": "", "appid": ""})),
+            TokenKind::Unknown
+        );
         assert_eq!(kind(json!(["not", "an", "object"])), TokenKind::Unknown);
         assert_eq!(
             token_identity("opaque-token"),

@@ -224,17 +224,14 @@ impl ScanResult {
         let access_checks_on = ["rbac-vm-access", "rbac-storage-access"]
             .iter()
             .any(|id| policy.severity(id) != crate::policy::Severity::Off);
-        let access_audit = inventory
-            .access_audit
-            .as_ref()
-            .map(|a| AccessAuditInfo {
-                audited: inventory.principals.clone(),
-                given: a.given,
-                token_kind: a.token_kind,
-                reason: a.reason.clone(),
-                note: (inventory.principals.is_empty() && access_checks_on)
-                    .then(|| ACCESS_NOT_AUDITED.to_string()),
-            });
+        let access_audit = inventory.access_audit.as_ref().map(|a| AccessAuditInfo {
+            audited: inventory.principals.clone(),
+            given: a.given,
+            token_kind: a.token_kind,
+            reason: a.reason.clone(),
+            note: (inventory.principals.is_empty() && access_checks_on)
+                .then(|| ACCESS_NOT_AUDITED.to_string()),
+        });
         ScanResult {
             schema_version: REPORT_SCHEMA_VERSION,
             coverage: Coverage {

@@ -104,9 +104,7 @@ impl Default for AccessOptions {
 
 /// Parses a `--principals` file: one object id per line, optionally followed by a label
 /// (after whitespace or a comma); `#` starts a comment.
-pub fn read_principals(
-    path: &std::path::Path,
-) -> Result<Vec<PrincipalRef>, String> {
+pub fn read_principals(path: &std::path::Path) -> Result<Vec<PrincipalRef>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {

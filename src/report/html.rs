@@ -798,9 +798,9 @@ fn subscription_findings(s: &mut String, r: &ScanResult) {
 fn access(s: &mut String, r: &ScanResult) {
     if let Some(a) = &r.access_audit {
         if let Some(note) = &a.note {
-            let _ = write!(
+            let _ = writeln!(
                 s,
-                "<section id=\"access\"><h2>Who can connect</h2><p class=\"caveat\"><b>{}</b></p><p class=\"meta\">{}</p></section>\n",
+                "<section id=\"access\"><h2>Who can connect</h2><p class=\"caveat\"><b>{}</b></p><p class=\"meta\">{}</p></section>",
                 esc(note),
                 esc(&a.reason)
             );

@@ -104,11 +104,7 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
                 let _ = writeln!(s, "  ({})", one_line(&a.reason, 160));
             }
             None if !a.given && !a.audited.is_empty() => {
-                let _ = writeln!(
-                    s,
-                    "access audited by default: {}",
-                    one_line(&a.reason, 160)
-                );
+                let _ = writeln!(s, "access audited by default: {}", one_line(&a.reason, 160));
             }
             None => {}
         }
