@@ -362,15 +362,99 @@ pub fn graph_token_source(
     }
 }
 
-/// The object id (`oid` claim) of a JWT access token, read without verifying the signature
-/// (the scanner only uses it to name itself in access checks).
-pub fn object_id(token: &str) -> Option<String> {
+/// The payload of a JWT access token as JSON, read without verifying the signature; `None` for
+/// a token that is not a JWT with a JSON object payload.
+fn unverified_claims(token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     let payload = token.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("oid")?.as_str().map(str::to_string)
+    match serde_json::from_slice(&bytes).ok()? {
+        serde_json::Value::Object(claims) => Some(claims),
+        _ => None,
+    }
+}
+
+/// The object id (`oid` claim) of a JWT access token, read without verifying the signature
+/// (the scanner only uses it to name itself in access checks).
+pub fn object_id(token: &str) -> Option<String> {
+    unverified_claims(token)?
+        .get("oid")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Whose token the scanner holds: a user's (signed in, delegated) or an application's (a
+/// service principal or a managed identity acting as itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// A user's token.
+    User,
+    /// An application's token (service principal or managed identity).
+    App,
+    /// The token does not say (opaque, or no claim that tells).
+    Unknown,
+}
+
+impl TokenKind {
+    /// The name used in reports (`user`, `app`, `unknown`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::User => "user",
+            TokenKind::App => "app",
+            TokenKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// What an access token says about its holder, read without verifying the signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenIdentity {
+    /// User, application, or unknown.
+    pub kind: TokenKind,
+    /// The `oid` claim, when present.
+    pub object_id: Option<String>,
+}
+
+/// Reads the kind and object id of an access token from its claims.
+///
+/// The claims are those of the Microsoft identity platform's access-token claims reference
+/// (<https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference>):
+/// `idtyp` (`app` or `user`; optional, so it may be absent) says the kind outright; `scp`
+/// (delegated scopes) is issued only in a user's token, and `upn` / `unique_name` name a
+/// signed-in user; `appid` (v1.0) or `azp` (v2.0) names the client application, present in both
+/// kinds. So: `idtyp` when present; else any user claim makes a user's token; else a client
+/// application without user claims makes an application's token (client credentials or managed
+/// identity); else (an opaque token, or none of these claims) the kind is unknown.
+pub fn token_identity(token: &str) -> TokenIdentity {
+    let Some(claims) = unverified_claims(token) else {
+        return TokenIdentity {
+            kind: TokenKind::Unknown,
+            object_id: None,
+        };
+    };
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let object_id = text("oid").map(str::to_string);
+    let kind = match text("idtyp").map(str::to_ascii_lowercase).as_deref() {
+        Some("user") => TokenKind::User,
+        Some("app") => TokenKind::App,
+        _ if ["scp", "upn", "unique_name"]
+            .iter()
+            .any(|c| text(c).is_some()) =>
+        {
+            TokenKind::User
+        }
+        _ if ["appid", "azp"].iter().any(|c| text(c).is_some()) => TokenKind::App,
+        _ => TokenKind::Unknown,
+    };
+    TokenIdentity { kind, object_id }
 }
 
 #[cfg(test)]
@@ -392,5 +476,73 @@ mod tests {
         let payload = URL_SAFE_NO_PAD.encode(br#"{"oid":"abc","tid":"t"}"#);
         assert_eq!(object_id(&format!("h.{payload}.s")).as_deref(), Some("abc"));
         assert_eq!(object_id("opaque"), None);
+    }
+
+    fn jwt(claims: serde_json::Value) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        format!(
+            "eyJhbGciOiJSUzI1NiJ9.{}.sig",
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        )
+    }
+
+    #[test]
+    fn token_kind_comes_from_idtyp_then_user_claims_then_the_client_application() {
+        use serde_json::json;
+        let kind = |claims| token_identity(&jwt(claims)).kind;
+        // idtyp says it outright, even against the other claims.
+        assert_eq!(kind(json!({"oid": "u", "idtyp": "user"})), TokenKind::User);
+        assert_eq!(
+            kind(json!({"oid": "a", "idtyp": "app", "appid": "c"})),
+            TokenKind::App
+        );
+        assert_eq!(
+            kind(json!({"oid": "a", "idtyp": "App", "upn": "x@y"})),
+            TokenKind::App
+        );
+        // Without idtyp: delegated scopes or a user name make a user's token.
+        assert_eq!(
+            kind(json!({"oid": "u", "scp": "user_impersonation", "appid": "c"})),
+            TokenKind::User
+        );
+        assert_eq!(
+            kind(json!({"oid": "u", "upn": "ann@contoso.com", "azp": "c"})),
+            TokenKind::User
+        );
+        assert_eq!(
+            kind(json!({"oid": "u", "unique_name": "live.com#ann@outlook.com"})),
+            TokenKind::User
+        );
+        // A client application and no user claim: an application's token (v1 and v2).
+        assert_eq!(
+            kind(json!({"oid": "a", "appid": "c", "roles": ["r"]})),
+            TokenKind::App
+        );
+        assert_eq!(kind(json!({"oid": "a", "azp": "c"})), TokenKind::App);
+        // Nothing that tells, an unexpected idtyp, empty values, an opaque token.
+        assert_eq!(kind(json!({"oid": "x"})), TokenKind::Unknown);
+        assert_eq!(
+            kind(json!({"oid": "x", "idtyp": "device"})),
+            TokenKind::Unknown
+        );
+        assert_eq!(
+            kind(json!({"oid": "x", "scp": "", "appid": ""})),
+            TokenKind::Unknown
+        );
+        assert_eq!(kind(json!(["not", "an", "object"])), TokenKind::Unknown);
+        assert_eq!(
+            token_identity("opaque-token"),
+            TokenIdentity {
+                kind: TokenKind::Unknown,
+                object_id: None
+            }
+        );
+        assert_eq!(
+            token_identity(&jwt(json!({"oid": "abc", "idtyp": "user"})))
+                .object_id
+                .as_deref(),
+            Some("abc")
+        );
     }
 }

@@ -42,6 +42,22 @@ pub struct Inventory {
     /// Guest checks (`--guest-checks`), when run: instance id (lower case) → result.
     #[serde(default)]
     pub guest: Option<BTreeMap<String, GuestResult>>,
+    /// Why `principals` are the ones audited (absent in inventories that did not record it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_audit: Option<AccessAudit>,
+}
+
+/// How a scan chose whose Serial Console access to audit.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessAudit {
+    /// True when the principals were named (`--principal`, `--principals`).
+    pub given: bool,
+    /// Without names: the kind of the scanning token (`user`, `app`, `unknown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_kind: Option<crate::auth::TokenKind>,
+    /// Why these principals, or nobody, are audited.
+    pub reason: String,
 }
 
 /// What the access checks need, read once per subscription (never per instance).

@@ -4,7 +4,7 @@ use crate::arm::CallStats;
 use crate::checks::Evaluation;
 use crate::findings::{Finding, InstanceVerdict, Verdict};
 use crate::history::HistorySummary;
-use crate::inventory::{CoverageGap, Inventory};
+use crate::inventory::{CoverageGap, Inventory, PrincipalRef};
 use crate::policy::{Policy, Waiver};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -160,6 +160,31 @@ pub struct ScanResult {
     /// previous run of the same scope (absent without history).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<HistorySummary>,
+    /// Whose Serial Console access was audited and why (absent when the inventory does not
+    /// record it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_audit: Option<AccessAuditInfo>,
+}
+
+/// What the reports say when nobody's Serial Console access was audited.
+pub const ACCESS_NOT_AUDITED: &str =
+    "access not audited: name the people or groups who will use Serial Console with --principal";
+
+/// Whose Serial Console access a scan audited, and why.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccessAuditInfo {
+    /// The audited principals (empty: nobody's access was audited).
+    pub audited: Vec<PrincipalRef>,
+    /// True when they were named with `--principal` / `--principals`.
+    pub given: bool,
+    /// Without names: the kind of the scanning token (`user`, `app`, `unknown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_kind: Option<crate::auth::TokenKind>,
+    /// Why these principals, or nobody.
+    pub reason: String,
+    /// [`ACCESS_NOT_AUDITED`] when nobody was audited while the access checks are on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl ScanResult {
@@ -236,6 +261,17 @@ impl ScanResult {
                 )
             })
             .collect();
+        let access_checks_on = ["rbac-vm-access", "rbac-storage-access"]
+            .iter()
+            .any(|id| policy.severity(id) != crate::policy::Severity::Off);
+        let access_audit = inventory.access_audit.as_ref().map(|a| AccessAuditInfo {
+            audited: inventory.principals.clone(),
+            given: a.given,
+            token_kind: a.token_kind,
+            reason: a.reason.clone(),
+            note: (inventory.principals.is_empty() && access_checks_on)
+                .then(|| ACCESS_NOT_AUDITED.to_string()),
+        });
         ScanResult {
             schema_version: REPORT_SCHEMA_VERSION,
             coverage: Coverage {
@@ -259,6 +295,7 @@ impl ScanResult {
             inventory,
             checks,
             history: None,
+            access_audit,
         }
     }
 

@@ -9,7 +9,7 @@ use crate::cloud::Cloud;
 use crate::discover::{self, hosts::HostResolver, DiscoverOptions, Progress};
 use crate::findings::{FindingStatus, Verdict};
 use crate::history::History;
-use crate::inventory::Inventory;
+use crate::inventory::{AccessAudit, Inventory, PrincipalRef};
 use crate::policy::Policy;
 use crate::report;
 use crate::result::{RunInfo, ScanResult};
@@ -80,8 +80,9 @@ pub struct ScanOptions {
 /// Whose access is audited, and the environment and guest checks.
 #[derive(Clone, Debug)]
 pub struct AccessOptions {
-    /// Principals to audit (`--principal`, `--principals`); empty: the scanning identity.
-    pub principals: Vec<crate::inventory::PrincipalRef>,
+    /// Principals to audit (`--principal`, `--principals`); empty: as the scanning token says
+    /// (a user's token: that user; an application's: nobody; see [`audited_by_default`]).
+    pub principals: Vec<PrincipalRef>,
     /// Probe the Serial Console hosts (`websocket-blocked`).
     pub network_probe: bool,
     /// Hosts to probe instead of the cloud's (`host:port`).
@@ -103,9 +104,7 @@ impl Default for AccessOptions {
 
 /// Parses a `--principals` file: one object id per line, optionally followed by a label
 /// (after whitespace or a comma); `#` starts a comment.
-pub fn read_principals(
-    path: &std::path::Path,
-) -> Result<Vec<crate::inventory::PrincipalRef>, String> {
+pub fn read_principals(path: &std::path::Path) -> Result<Vec<PrincipalRef>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
@@ -127,7 +126,7 @@ pub fn read_principals(
                 n + 1
             )
         })?;
-        out.push(crate::inventory::PrincipalRef {
+        out.push(PrincipalRef {
             object_id: id,
             label: label.to_string(),
             scanner: false,
@@ -295,7 +294,7 @@ pub async fn run_with(
     let network = async {
         // Whose access is audited is known before anything is listed, so that the access
         // listings of each subscription run alongside its other listings.
-        let principals = audited_principals(&options.access, source.as_ref()).await;
+        let (principals, audit) = audited_principals(&options.access, source.as_ref()).await;
         let read_access = !principals.is_empty() && needs_graph(options, &policy);
         let (mut inventory, prefetched) = discover::discover_with_access(
             &client,
@@ -313,6 +312,7 @@ pub async fn run_with(
             "discovery finished"
         );
         inventory.principals = principals;
+        inventory.access_audit = Some(audit);
         if read_access {
             let graph_client = match graph {
                 Ok(g) => ArmClient::new(
@@ -393,28 +393,80 @@ pub async fn run_with(
     })
 }
 
-/// The principals whose access is audited: the named ones, else the scanning identity (its
-/// object id read from its token).
+/// The principals whose access is audited, and why: the named ones, else as the scanning token
+/// says (see [`audited_by_default`]).
 async fn audited_principals(
     access: &AccessOptions,
     source: &dyn TokenSource,
-) -> Vec<crate::inventory::PrincipalRef> {
+) -> (Vec<PrincipalRef>, AccessAudit) {
     if !access.principals.is_empty() {
-        return access.principals.clone();
+        return (
+            access.principals.clone(),
+            AccessAudit {
+                given: true,
+                token_kind: None,
+                reason: "principals named with --principal/--principals".into(),
+            },
+        );
     }
-    let oid = source
-        .token()
-        .await
-        .ok()
-        .and_then(|t| auth::object_id(t.secret()));
-    match oid {
-        Some(oid) => vec![crate::inventory::PrincipalRef {
-            object_id: oid.to_ascii_lowercase(),
+    let identity = match source.token().await {
+        Ok(t) => auth::token_identity(t.secret()),
+        // Discovery reports the credential's failure; nobody can be named from it.
+        Err(_) => auth::TokenIdentity {
+            kind: auth::TokenKind::Unknown,
+            object_id: None,
+        },
+    };
+    audited_by_default(&identity)
+}
+
+/// Whose access is audited when nobody is named, from the scanning token's claims.
+///
+/// A user's token: that user (the person running the scan is a person who may open Serial
+/// Console). An application's token: nobody — a nightly job runs as a Reader service principal
+/// or managed identity by design, and auditing its own access would report every instance as
+/// blocked. A token that does not say: the identity it names, as before the kind was read, and
+/// the reason says which one.
+pub fn audited_by_default(identity: &auth::TokenIdentity) -> (Vec<PrincipalRef>, AccessAudit) {
+    use auth::TokenKind;
+    let oid = identity.object_id.as_deref().map(str::to_ascii_lowercase);
+    let scanner = |oid: &str| {
+        vec![PrincipalRef {
+            object_id: oid.to_string(),
             label: "scanning identity".into(),
             scanner: true,
-        }],
-        None => Vec::new(),
-    }
+        }]
+    };
+    let (principals, reason) = match (identity.kind, &oid) {
+        (TokenKind::User, Some(oid)) => (
+            scanner(oid),
+            format!("user token: auditing the signed-in user {oid}"),
+        ),
+        (TokenKind::User, None) => (
+            Vec::new(),
+            "user token without an object id: nobody to audit".to_string(),
+        ),
+        (TokenKind::App, _) => (
+            Vec::new(),
+            "application token: a service principal's or managed identity's own access is not audited".to_string(),
+        ),
+        (TokenKind::Unknown, Some(oid)) => (
+            scanner(oid),
+            format!("token kind unknown: auditing the scanning identity {oid}"),
+        ),
+        (TokenKind::Unknown, None) => (
+            Vec::new(),
+            "token kind unknown and no object id in it: nobody to audit".to_string(),
+        ),
+    };
+    (
+        principals,
+        AccessAudit {
+            given: false,
+            token_kind: Some(identity.kind),
+            reason,
+        },
+    )
 }
 
 /// The default output directory: `reports/<UTC timestamp>/`.

@@ -70,9 +70,20 @@ async fn scan_with(
         "AZURE_CLIENT_SECRET" => Some(SCANNER_CLIENT_SECRET.into()),
         _ => None,
     });
-    let outcome = scan::run(&options(sim, out.path(), auth), env)
-        .await
-        .expect("the scan runs");
+    // The scanner's own access is audited (its token is an application's: only when named), so
+    // that the authorization listings are read and their failures are gaps.
+    let options = ScanOptions {
+        access: scan::AccessOptions {
+            principals: vec![scready::inventory::PrincipalRef {
+                object_id: scanner.to_ascii_lowercase(),
+                label: "scanning identity".into(),
+                scanner: true,
+            }],
+            ..Default::default()
+        },
+        ..options(sim, out.path(), auth)
+    };
+    let outcome = scan::run(&options, env).await.expect("the scan runs");
     (outcome, out)
 }
 

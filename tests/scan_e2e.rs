@@ -526,10 +526,23 @@ async fn only_named_subscriptions_are_scanned_and_exclusions_apply() {
 }
 
 #[tokio::test]
-async fn with_the_default_policy_the_scanning_identity_is_audited_and_a_reader_cannot_connect() {
+async fn with_the_default_policy_the_scanning_identity_when_named_is_audited_and_a_reader_cannot_connect(
+) {
     let (_fleet, sim) = demo_sim(SimConfig::default()).await;
     let out = tempfile::tempdir().unwrap();
-    let outcome = scan_with(&sim, &options(&sim, out.path(), None)).await;
+    // The scanner's token is an application's: its own access is audited only when named.
+    let o = ScanOptions {
+        access: scan::AccessOptions {
+            principals: vec![scready::inventory::PrincipalRef {
+                object_id: SCANNER.into(),
+                label: "scanning identity".into(),
+                scanner: true,
+            }],
+            ..Default::default()
+        },
+        ..options(&sim, out.path(), None)
+    };
+    let outcome = scan_with(&sim, &o).await;
     assert_eq!(outcome.result.inventory.principals.len(), 1);
     assert!(outcome.result.inventory.principals[0].scanner);
     assert_eq!(outcome.result.inventory.principals[0].object_id, SCANNER);

@@ -496,17 +496,20 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
         }
     }
 
-    // Audited principals; an inventory without any still gets the access checks, as unknown.
+    // Audited principals. Nobody, by the scan's decision (an application's token and no
+    // --principal): the access checks have no one to judge and give no finding. Nobody in an
+    // inventory that records no decision: the access checks are unknown.
     let unevaluated = [PrincipalRef {
         object_id: String::new(),
         label: "no audited principal".into(),
         scanner: false,
     }];
-    let principals: &[PrincipalRef] = if inventory.principals.is_empty() {
-        &unevaluated
-    } else {
-        &inventory.principals
-    };
+    let principals: &[PrincipalRef] =
+        match (inventory.principals.is_empty(), &inventory.access_audit) {
+            (false, _) => &inventory.principals,
+            (true, Some(_)) => &[],
+            (true, None) => &unevaluated,
+        };
     // Per principal: its id, its label, and what `principals_denied` lists.
     let principal_texts: Vec<(Text, Text, Text)> = principals
         .iter()

@@ -101,10 +101,18 @@ pub struct ScanArgs {
     /// Also save the discovered inventory (for `scready evaluate`).
     #[arg(long, value_name = "FILE")]
     pub save_inventory: Option<PathBuf>,
-    /// Audit this principal's access (repeatable); default: the scanning identity.
+    /// Audit the Serial Console access of this user, group or service principal (repeatable).
+    ///
+    /// Name the people or groups who will open Serial Console. Without --principal or
+    /// --principals: a user's token (az login) audits that user; an application's token (a
+    /// service principal or managed identity, as a nightly job runs) audits nobody, and the
+    /// reports say "access not audited"; a token that does not say which it is audits the
+    /// identity it names, and the reports say which.
     #[arg(long = "principal", value_name = "OBJECT_ID", value_parser = subscription_id)]
     pub principals: Vec<String>,
     /// Audit the principals listed in a file: one object id per line, optionally a label.
+    ///
+    /// Combined with --principal. The default without either is described under --principal.
     #[arg(long = "principals", value_name = "FILE")]
     pub principals_file: Option<PathBuf>,
     /// Skip the Serial Console reachability probe (websocket-blocked).

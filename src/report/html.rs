@@ -796,10 +796,29 @@ fn subscription_findings(s: &mut String, r: &ScanResult) {
 }
 
 fn access(s: &mut String, r: &ScanResult) {
+    if let Some(a) = &r.access_audit {
+        if let Some(note) = &a.note {
+            let _ = writeln!(
+                s,
+                "<section id=\"access\"><h2>Who can connect</h2><p class=\"caveat\"><b>{}</b></p><p class=\"meta\">{}</p></section>",
+                esc(note),
+                esc(&a.reason)
+            );
+            return;
+        }
+    }
     if r.access.is_empty() {
         return;
     }
-    s.push_str("<section id=\"access\"><h2>Who can connect</h2><table><thead><tr><th>principal</th><th>may connect</th><th>may not</th><th>unknown</th></tr></thead><tbody>");
+    s.push_str("<section id=\"access\"><h2>Who can connect</h2>");
+    if let Some(a) = r.access_audit.as_ref().filter(|a| !a.given) {
+        let _ = write!(
+            s,
+            "<p class=\"meta\">Audited by default: {}</p>",
+            esc(&a.reason)
+        );
+    }
+    s.push_str("<table><thead><tr><th>principal</th><th>may connect</th><th>may not</th><th>unknown</th></tr></thead><tbody>");
     for p in r.access_by_principal() {
         let _ = write!(
             s,

@@ -161,8 +161,17 @@ pub fn render(r: &ScanResult) -> String {
         s.push('\n');
     }
     let by_principal = r.access_by_principal();
+    if let Some(note) = r.access_audit.as_ref().and_then(|a| a.note.as_ref()) {
+        let reason = r.access_audit.as_ref().map(|a| a.reason.as_str());
+        let _ = writeln!(s, "## Serial Console access\n");
+        let _ = writeln!(s, "**{}**\n", md(note));
+        let _ = writeln!(s, "_{}_\n", md(reason.unwrap_or("")));
+    }
     if !by_principal.is_empty() {
         let _ = writeln!(s, "## Serial Console access\n");
+        if let Some(a) = r.access_audit.as_ref().filter(|a| !a.given) {
+            let _ = writeln!(s, "Audited by default: {}\n", md(&a.reason));
+        }
         let _ = writeln!(s, "| principal | may connect | may not | unknown |");
         let _ = writeln!(s, "|---|---:|---:|---:|");
         for p in by_principal {

@@ -97,6 +97,18 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
             );
         }
     }
+    if let Some(a) = &r.access_audit {
+        match &a.note {
+            Some(note) => {
+                let _ = writeln!(s, "{note}");
+                let _ = writeln!(s, "  ({})", one_line(&a.reason, 160));
+            }
+            None if !a.given && !a.audited.is_empty() => {
+                let _ = writeln!(s, "access audited by default: {}", one_line(&a.reason, 160));
+            }
+            None => {}
+        }
+    }
     if let Some(env) = &r.inventory.environment {
         for h in &env.hosts {
             let _ = writeln!(

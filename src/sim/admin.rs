@@ -67,7 +67,9 @@ pub fn handle(
             let principal = param("principal").unwrap_or("").to_ascii_lowercase();
             match world.principals.get(&principal) {
                 Some(info) => {
-                    let (token, lifetime) = state.tokens.issue(&info.id, &info.tenant, None, true);
+                    let is_app = info.principal_type != super::fleet::PrincipalType::User;
+                    let (token, lifetime) =
+                        state.tokens.issue(&info.id, &info.tenant, None, is_app);
                     Reply::json(&serde_json::json!({"access_token": token, "expires_in": lifetime}))
                 }
                 None => Reply::error(

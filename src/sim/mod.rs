@@ -209,15 +209,29 @@ impl Simulator {
         &self.ca_path
     }
 
-    /// Issues an ARM token for a principal of the fleet.
+    /// Issues an ARM token for a principal of the fleet: a user's token (`idtyp` `user`) for a
+    /// user, an application's token (`idtyp` `app`) for a service principal.
     pub fn issue_token(&self, principal: &str) -> Option<String> {
+        let world = self.state.world.read().unwrap().clone();
+        let info = world.principals.get(&principal.to_ascii_lowercase())?;
+        let is_app = info.principal_type != fleet::PrincipalType::User;
+        Some(
+            self.state
+                .tokens
+                .issue(&info.id, &info.tenant, None, is_app)
+                .0,
+        )
+    }
+
+    /// Issues an ARM token for a principal of the fleet without the claim that says whose kind
+    /// of token it is (`idtyp`), as some issuers send: its kind cannot be told.
+    pub fn issue_token_of_unstated_kind(&self, principal: &str) -> Option<String> {
         let world = self.state.world.read().unwrap().clone();
         let info = world.principals.get(&principal.to_ascii_lowercase())?;
         Some(
             self.state
                 .tokens
-                .issue(&info.id, &info.tenant, None, true)
-                .0,
+                .issue_unstated_kind(tokens::ARM_AUDIENCE, &info.id, &info.tenant),
         )
     }
 
@@ -225,10 +239,11 @@ impl Simulator {
     pub fn issue_graph_token(&self, principal: &str) -> Option<String> {
         let world = self.state.world.read().unwrap().clone();
         let info = world.principals.get(&principal.to_ascii_lowercase())?;
+        let is_app = info.principal_type != fleet::PrincipalType::User;
         Some(
             self.state
                 .tokens
-                .issue_for(tokens::GRAPH_AUDIENCE, &info.id, &info.tenant, None, true)
+                .issue_for(tokens::GRAPH_AUDIENCE, &info.id, &info.tenant, None, is_app)
                 .0,
         )
     }

@@ -40,7 +40,8 @@ pub struct Claims {
     /// Client (application) id, for service principals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
-    /// `app` or `user`.
+    /// `app` or `user`; empty (and not sent) in a token of unstated kind.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub idtyp: String,
     /// Sequence number of the token.
     pub uti: String,
@@ -116,6 +117,27 @@ impl TokenAuthority {
         appid: Option<&str>,
         is_app: bool,
     ) -> (String, u64) {
+        let idtyp = if is_app { "app" } else { "user" };
+        let (claims, lifetime) = self.claims(audience, oid, tid, appid, idtyp);
+        (self.sign(&claims), lifetime)
+    }
+
+    /// Issues an access token that names the principal (`oid`) but neither its kind (`idtyp`)
+    /// nor a client application or user name: a token whose holder's kind cannot be told.
+    pub fn issue_unstated_kind(&self, audience: &str, oid: &str, tid: &str) -> String {
+        let (claims, _) = self.claims(audience, oid, tid, None, "");
+        self.sign(&claims)
+    }
+
+    /// The claims of a new token and its lifetime in seconds.
+    fn claims(
+        &self,
+        audience: &str,
+        oid: &str,
+        tid: &str,
+        appid: Option<&str>,
+        idtyp: &str,
+    ) -> (Claims, u64) {
         let now = now_secs();
         let lifetime = self.lifetime_secs.load(Ordering::Relaxed);
         let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
@@ -129,10 +151,10 @@ impl TokenAuthority {
             sub: oid.to_string(),
             tid: tid.to_string(),
             appid: appid.map(str::to_string),
-            idtyp: if is_app { "app" } else { "user" }.to_string(),
+            idtyp: idtyp.to_string(),
             uti: seq.to_string(),
         };
-        (self.sign(&claims), lifetime)
+        (claims, lifetime)
     }
 
     /// Issues a federated assertion (as a Kubernetes service-account token would be) that the
@@ -215,6 +237,23 @@ mod tests {
         let claims = auth.verify(&token, ARM_AUDIENCE).unwrap();
         assert_eq!(claims.oid, "oid-1");
         assert_eq!(claims.tid, "tid-1");
+    }
+
+    #[test]
+    fn tokens_say_whose_kind_they_are_unless_issued_without_it() {
+        let auth = TokenAuthority::new(3600);
+        let payload = |token: &str| -> serde_json::Value {
+            let p = token.split('.').nth(1).unwrap();
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap()
+        };
+        let (user, _) = auth.issue("u", "t", None, false);
+        let (app, _) = auth.issue("a", "t", Some("c"), true);
+        let unstated = auth.issue_unstated_kind(ARM_AUDIENCE, "x", "t");
+        assert_eq!(payload(&user)["idtyp"], "user");
+        assert_eq!(payload(&app)["idtyp"], "app");
+        assert!(payload(&unstated).get("idtyp").is_none());
+        assert!(payload(&unstated).get("appid").is_none());
+        assert_eq!(auth.verify(&unstated, ARM_AUDIENCE).unwrap().oid, "x");
     }
 
     #[test]
