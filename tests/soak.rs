@@ -55,9 +55,8 @@ async fn repeated_scans_with_random_faults_agree_and_do_not_grow() {
         },
     )
     .await;
-    let token = sim
-        .issue_token(&scanner_principal(&fleet).unwrap().id)
-        .unwrap();
+    let scanner = scanner_principal(&fleet).unwrap().id.clone();
+    let token = sim.issue_token(&scanner).unwrap();
     let out = tempfile::tempdir().unwrap();
     let options = ScanOptions {
         discover: common::parallelism(16),
@@ -66,8 +65,14 @@ async fn repeated_scans_with_random_faults_agree_and_do_not_grow() {
             retry_max_delay: Duration::from_millis(300),
             ..ArmClientOptions::default()
         },
+        // The scanner's own access is named so that the access listings stay in the load.
         access: AccessOptions {
             network_probe: false,
+            principals: vec![scready::inventory::PrincipalRef {
+                object_id: scanner.to_ascii_lowercase(),
+                label: "scanning identity".into(),
+                scanner: true,
+            }],
             ..Default::default()
         },
         ..common::scan_options(&sim, out.path())
