@@ -29,6 +29,9 @@ pub fn vm_access(i: &Instance, p: &PrincipalRef, ctx: &Context) -> Outcome {
 /// `rbac-storage-access`: the principal needs the storage actions on a custom
 /// boot-diagnostics account (managed boot diagnostics need none).
 pub fn storage_access(i: &Instance, p: &PrincipalRef, ctx: &Context) -> Outcome {
+    if let Some(unknown) = super::context::model_unknown(i) {
+        return unknown;
+    }
     match &i.boot_diagnostics {
         BootDiagnostics::Custom { .. } => {}
         BootDiagnostics::Invalid { reason } => return Outcome::Unknown(reason.clone()),

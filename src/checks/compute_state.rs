@@ -1,12 +1,15 @@
 //! The VM itself: power and provisioning state, failures, Trusted Launch, region, guest login,
 //! and ReadOnly locks.
 
-use super::context::gap_reason;
+use super::context::{gap_reason, model_reason, model_unknown, status_unknown};
 use super::{Context, Outcome};
 use crate::inventory::{GapScope, Instance};
 
-/// `vm-not-running`: the VM must be running.
+/// `vm-not-running`: the VM must be running. Decided only on a run-time status that was read.
 pub fn not_running(i: &Instance, _ctx: &Context) -> Outcome {
+    if let Some(unknown) = status_unknown(i) {
+        return unknown;
+    }
     match i.power_state.as_deref() {
         Some("running") => Outcome::Pass,
         Some(p @ ("starting" | "stopping")) => Outcome::Warn(format!(
@@ -16,6 +19,8 @@ pub fn not_running(i: &Instance, _ctx: &Context) -> Outcome {
             Outcome::Fail(format!("the VM is {p}"))
         }
         Some(p) => Outcome::Unknown(format!("power state '{p}' is not one scready knows")),
+        // Microsoft documents that the power state may be missing from a statusOnly listing
+        // (states-billing.md, see tests/fixtures/arm/FIELDS.md §2): absence decides nothing.
         None if !i.instance_view => {
             Outcome::Unknown("no instance view was returned, so the power state is unknown".into())
         }
@@ -25,6 +30,9 @@ pub fn not_running(i: &Instance, _ctx: &Context) -> Outcome {
 
 /// `provisioning-incomplete`: provisioning must be finished.
 pub fn provisioning_incomplete(i: &Instance, _ctx: &Context) -> Outcome {
+    if let Some(unknown) = model_unknown(i) {
+        return unknown;
+    }
     let incomplete = |p: &str| {
         ["creating", "updating", "migrating", "deleting"]
             .iter()
@@ -40,7 +48,8 @@ pub fn provisioning_incomplete(i: &Instance, _ctx: &Context) -> Outcome {
     }
 }
 
-/// `vm-failed-state`: provisioning failed, or boot diagnostics report an error.
+/// `vm-failed-state`: provisioning failed (model), or boot diagnostics report an error
+/// (instance view). Either one found fails; passing needs both sources read.
 pub fn failed_state(i: &Instance, _ctx: &Context) -> Outcome {
     if i.provisioning_state
         .as_deref()
@@ -51,19 +60,43 @@ pub fn failed_state(i: &Instance, _ctx: &Context) -> Outcome {
     if let Some(e) = &i.boot_diagnostics_error {
         return Outcome::Fail(format!("boot diagnostics report an error: {e}"));
     }
+    if let Some(unknown) = model_unknown(i).or_else(|| status_unknown(i)) {
+        return unknown;
+    }
+    if i.provisioning_state.is_none() {
+        return Outcome::Unknown("the model has no provisioningState".into());
+    }
+    // The instance view's bootDiagnostics.status is "set only if there are errors encountered in
+    // enabling boot diagnostics" (Compute spec, BootDiagnosticsInstanceView.status): its absence
+    // in an instance view that was returned means no error; without an instance view, nothing.
+    if !i.instance_view {
+        return Outcome::Unknown(
+            "no instance view was returned, so a boot-diagnostics error would not be seen".into(),
+        );
+    }
     Outcome::Pass
 }
 
 /// `trusted-launch-secure-boot`: advisory for Trusted Launch VMs with secure boot.
 pub fn trusted_launch_secure_boot(i: &Instance, _ctx: &Context) -> Outcome {
+    if let Some(unknown) = model_unknown(i) {
+        return unknown;
+    }
+    // No securityType is a Standard VM: "UefiSettings will not be enabled unless this property is
+    // set and is not Standard. If not specified, Standard will be returned starting api version
+    // 2025-11-01" (Compute spec, SecurityProfile.securityType, as published in the Azure SDK
+    // reference for Azure.ResourceManager.Compute.Models.SecurityProfile.SecurityType).
     let trusted = i
         .security_type
         .as_deref()
         .is_some_and(|t| t.eq_ignore_ascii_case("TrustedLaunch"));
-    if trusted && i.secure_boot == Some(true) {
-        Outcome::Fail("Trusted Launch with secure boot: after a live migration the console may connect but show no output until the guest restarts".into())
-    } else {
-        Outcome::Pass
+    match (trusted, i.secure_boot) {
+        (true, Some(true)) => Outcome::Fail("Trusted Launch with secure boot: after a live migration the console may connect but show no output until the guest restarts".into()),
+        // uefiSettings.secureBootEnabled has no documented default (Compute spec, UefiSettings).
+        (true, None) => Outcome::Unknown(
+            "a Trusted Launch VM whose model does not say whether secure boot is on".into(),
+        ),
+        _ => Outcome::Pass,
     }
 }
 
@@ -76,8 +109,12 @@ pub fn region_unsupported(i: &Instance, ctx: &Context) -> Outcome {
     } else {
         trimmed.into()
     };
+    // `location` belongs to the ARM resource envelope (required on every tracked resource),
+    // which status listings carry too: a location that is there is decided whatever was read.
     if loc.is_empty() {
-        return Outcome::Unknown("the instance has no location".into());
+        return Outcome::Unknown(
+            model_reason(i).unwrap_or_else(|| "the instance has no location".into()),
+        );
     }
     if ctx.policy.supported_regions.contains(loc.as_ref()) {
         Outcome::Pass
@@ -91,12 +128,17 @@ pub fn region_unsupported(i: &Instance, ctx: &Context) -> Outcome {
 /// `linux-no-password-user`: a Linux VM with password login disabled has nobody who can log in
 /// at the console unless a password user is added.
 pub fn linux_no_password_user(i: &Instance, _ctx: &Context) -> Outcome {
+    if let Some(unknown) = model_unknown(i) {
+        return unknown;
+    }
     match i.os_type.as_deref() {
         Some(os) if os.eq_ignore_ascii_case("Linux") => match i.disable_password_authentication {
             Some(true) => Outcome::Fail(
                 "password authentication is disabled: the console opens but no local user can log in with a password".into(),
             ),
             Some(false) => Outcome::Pass,
+            // The Compute spec documents no default for disablePasswordAuthentication
+            // (LinuxConfiguration): absence decides nothing.
             None => Outcome::Unknown(
                 "the model does not say whether password login is allowed".into(),
             ),
@@ -122,6 +164,7 @@ pub fn readonly_lock(i: &Instance, ctx: &Context) -> Outcome {
     } else {
         crate::rbac::scope_prefixes(&id)
     };
+    let mut levelless = None;
     for scope in scopes {
         if let Some(locks) = ctx.locks_by_scope.get(scope) {
             if let Some(l) = locks
@@ -133,11 +176,18 @@ pub fn readonly_lock(i: &Instance, ctx: &Context) -> Outcome {
                     l.name, l.scope
                 ));
             }
+            // `level` is Required in the Locks spec (ManagementLockProperties, 2020-05-01, as
+            // generated in Azure/bicep-types-az): a lock listed without one might be ReadOnly.
+            levelless = levelless.or(locks.iter().find(|l| l.level.trim().is_empty()));
         }
     }
-    match ctx.gap(&i.subscription_id, GapScope::LOCKS) {
-        Some(g) => Outcome::Unknown(gap_reason(g)),
-        None => Outcome::Pass,
+    match (ctx.gap(&i.subscription_id, GapScope::LOCKS), levelless) {
+        (Some(g), _) => Outcome::Unknown(gap_reason(g)),
+        (None, Some(l)) => Outcome::Unknown(format!(
+            "lock '{}' on {} covers the VM but its level was not returned",
+            l.name, l.scope
+        )),
+        (None, None) => Outcome::Pass,
     }
 }
 

@@ -1,8 +1,9 @@
 //! The scanner's environment and guest-side checks.
 
+use super::context::{model_reason, status_unknown};
 use super::{Context, Outcome};
 use crate::discover::guest::eligible;
-use crate::inventory::{GuestResult, Instance};
+use crate::inventory::{GuestResult, Instance, InstanceKind};
 
 /// `websocket-blocked`: whether this network can open TLS to the Serial Console hosts.
 /// Skipped (`--no-network-probe`, or an offline inventory without a probe): not evaluated.
@@ -34,12 +35,19 @@ pub fn windows_sac_helper(i: &Instance, ctx: &Context) -> Outcome {
     let Some(results) = &ctx.inventory.guest else {
         return Outcome::NotApplicable;
     };
-    if !i
-        .os_type
-        .as_deref()
-        .is_some_and(|o| o.eq_ignore_ascii_case("Windows"))
-    {
-        return Outcome::NotApplicable;
+    match i.os_type.as_deref() {
+        Some(os) if os.eq_ignore_ascii_case("Windows") => {}
+        Some(_) => return Outcome::NotApplicable,
+        None => {
+            return Outcome::Unknown(
+                model_reason(i).unwrap_or_else(|| "the OS type is not reported".into()),
+            )
+        }
+    }
+    if i.kind != InstanceKind::VmssInstance && !results.contains_key(&i.id.to_ascii_lowercase()) {
+        if let Some(unknown) = status_unknown(i) {
+            return unknown;
+        }
     }
     if !eligible(i) {
         return if i.power_state.as_deref() == Some("running") {

@@ -244,6 +244,15 @@ impl<'a> Shared<'a> {
     }
 }
 
+/// What a finding is about, for waivers: resource id, subscription id, tags, and why the tags
+/// were not read (an instance whose model was not read has none to match).
+type Target<'t> = (
+    &'t str,
+    &'t str,
+    &'t crate::inventory::Tags,
+    Option<&'t str>,
+);
+
 /// Runs a check (only when the policy has it on) and turns its outcome into a finding status
 /// and severity, or `None` when it is off or passed.
 fn judge(
@@ -251,7 +260,7 @@ fn judge(
     meta: &Meta,
     check_outcome: impl FnOnce() -> Outcome,
     today: &str,
-    target: (&str, &str, &crate::inventory::Tags),
+    target: Target,
     texts: &mut Interner,
 ) -> Option<Judged> {
     let (check, severity) = (meta.id, meta.severity);
@@ -275,11 +284,35 @@ fn judge(
         }
         Outcome::Unknown(m) => (FindingStatus::Unknown, severity, m),
     };
-    let (resource_id, subscription_id, tags) = target;
+    let (resource_id, subscription_id, tags, tags_not_read) = target;
     let waiver = policy
         .waivers
         .iter()
         .find(|w| !w.expired(today) && w.covers(check, resource_id, subscription_id, tags));
+    // Unread tags are not "no tags": a waiver by tag that would otherwise cover the finding can
+    // be neither applied nor ruled out.
+    let (status, message) = match tags_not_read {
+        Some(why)
+            if waiver.is_none()
+                && policy.waivers.iter().any(|w| {
+                    w.tag.is_some()
+                        && !w.expired(today)
+                        && Waiver {
+                            tag: None,
+                            ..w.clone()
+                        }
+                        .covers(check, resource_id, subscription_id, tags)
+                }) =>
+        {
+            (
+                FindingStatus::Unknown,
+                format!(
+                    "{message} (a waiver by tag may cover this, but the tags were not read: {why})"
+                ),
+            )
+        }
+        _ => (status, message),
+    };
     let message =
         if !policy.storage_in_connection_path && catalogue::STORAGE_PATH_CHECKS.contains(&check) {
             format!("{message} (affects serial logs and screenshots, not the connection)")
@@ -419,7 +452,7 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                 shared.meta(id),
                 || f(&ctx),
                 today,
-                ("environment", "", &no_tags),
+                ("environment", "", &no_tags, None),
                 &mut Interner::default(),
             )
         })
@@ -449,7 +482,7 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                 m,
                 || f(sub, &ctx),
                 today,
-                (&sub_id, &sub.id, &no_tags),
+                (&sub_id, &sub.id, &no_tags, None),
                 &mut texts,
             ) {
                 let remediation = Text::from(render(&m.policy.remediation, &values));
@@ -543,7 +576,12 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                                 m,
                                 outcome,
                                 today,
-                                (&i.id, &i.subscription_id, &i.tags),
+                                (
+                                    &i.id,
+                                    &i.subscription_id,
+                                    &i.tags,
+                                    i.model_not_read.as_deref(),
+                                ),
                                 texts,
                             ) {
                                 j.principal = (!p.object_id.is_empty()).then(|| p_id.clone());
@@ -591,7 +629,12 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                             m,
                             || f(i, &ctx),
                             today,
-                            (&i.id, &i.subscription_id, &i.tags),
+                            (
+                                &i.id,
+                                &i.subscription_id,
+                                &i.tags,
+                                i.model_not_read.as_deref(),
+                            ),
                             texts,
                         ) {
                             let template = remediation_template(m.policy, i.kind);
@@ -756,6 +799,8 @@ pub(crate) mod testing {
             disable_password_authentication: Some(false),
             latest_model_applied: None,
             anomalies: vec![],
+            model_not_read: None,
+            status_not_read: None,
         }
     }
 
