@@ -265,3 +265,25 @@ fn can(
         Outcome::Pass
     }
 }
+
+#[cfg(test)]
+mod absence_tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn storage_access_is_unknown_when_the_model_was_not_read() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        let p = PrincipalRef {
+            object_id: "p".into(),
+            ..Default::default()
+        };
+        assert_eq!(storage_access(&i, &p, &ctx), Outcome::NotApplicable);
+        i.model_not_read = Some("the model listing failed".into());
+        assert!(
+            matches!(storage_access(&i, &p, &ctx), Outcome::Unknown(m) if m.contains("model listing failed"))
+        );
+    }
+}

@@ -83,3 +83,44 @@ mod tests {
         assert!(matches!(instance_outdated(&i, &ctx), Outcome::Unknown(_)));
     }
 }
+
+#[cfg(test)]
+mod absence_tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn an_unread_model_is_unknown_not_disabled() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        // What a status listing leaves behind: no profile at all.
+        i.boot_diagnostics = BootDiagnostics::Absent;
+        i.model_not_read = Some("the VM was only in the status listing".into());
+        assert!(
+            matches!(disabled(&i, &ctx), Outcome::Unknown(m) if m.contains("model was not read") && m.contains("only in the status listing")),
+            "{:?}",
+            disabled(&i, &ctx)
+        );
+        // Read, the same absence means never configured.
+        i.model_not_read = None;
+        assert!(matches!(disabled(&i, &ctx), Outcome::Fail(_)));
+    }
+
+    #[test]
+    fn an_unread_uniform_model_is_unknown_for_outdated() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        i.kind = InstanceKind::VmssInstance;
+        i.latest_model_applied = None;
+        assert!(
+            matches!(instance_outdated(&i, &ctx), Outcome::Unknown(m) if m.contains("latestModelApplied"))
+        );
+        i.latest_model_applied = Some(false);
+        i.model_not_read = Some("the scale set's instance listing failed".into());
+        assert!(
+            matches!(instance_outdated(&i, &ctx), Outcome::Unknown(m) if m.contains("instance listing failed"))
+        );
+    }
+}

@@ -305,3 +305,158 @@ mod tests {
         assert!(matches!(readonly_lock(&i, &ctx), Outcome::Unknown(m) if m.contains("403")));
     }
 }
+
+#[cfg(test)]
+mod absence_tests {
+    use super::super::testing::*;
+    use super::*;
+    use crate::inventory::LockInfo;
+
+    fn unknown_with(o: Outcome, needle: &str) -> bool {
+        matches!(&o, Outcome::Unknown(m) if m.contains(needle))
+    }
+
+    #[test]
+    fn an_unread_status_makes_vm_not_running_unknown_with_the_reason() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        i.power_state = None;
+        i.instance_view = false;
+        i.status_not_read = Some("the VM was not in the status listing".into());
+        assert!(unknown_with(
+            not_running(&i, &ctx),
+            "run-time status was not read: the VM was not in the status listing"
+        ));
+        // The flag wins over whatever a status field still holds.
+        i.power_state = Some("deallocated".into());
+        assert!(unknown_with(
+            not_running(&i, &ctx),
+            "not in the status listing"
+        ));
+        // A status that was read but has no power state is unknown too (DESIGN: missing → unknown).
+        i.status_not_read = None;
+        i.power_state = None;
+        i.instance_view = true;
+        assert!(unknown_with(not_running(&i, &ctx), "has no power state"));
+    }
+
+    #[test]
+    fn an_unread_model_makes_every_model_check_unknown_with_the_reason() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        let why = "the model listing failed: HTTP 500";
+        i.model_not_read = Some(why.into());
+        // Fields a status listing leaves empty, which must not read as pass or fail.
+        i.provisioning_state = None;
+        i.os_type = None;
+        i.disable_password_authentication = None;
+        i.security_type = None;
+        i.secure_boot = None;
+        for (name, o) in [
+            ("provisioning-incomplete", provisioning_incomplete(&i, &ctx)),
+            ("vm-failed-state", failed_state(&i, &ctx)),
+            (
+                "trusted-launch-secure-boot",
+                trusted_launch_secure_boot(&i, &ctx),
+            ),
+            ("linux-no-password-user", linux_no_password_user(&i, &ctx)),
+        ] {
+            assert!(unknown_with(o.clone(), why), "{name}: {o:?}");
+        }
+        // A location the status listing carried (resource envelope) is still decided…
+        assert_eq!(region_unsupported(&i, &ctx), Outcome::Pass);
+        // …and a missing one is unknown for the model's reason.
+        i.location = String::new();
+        assert!(unknown_with(region_unsupported(&i, &ctx), why));
+        // The model's own values are ignored too, even when present.
+        i.provisioning_state = Some("Updating".into());
+        assert!(unknown_with(provisioning_incomplete(&i, &ctx), why));
+    }
+
+    #[test]
+    fn failed_state_needs_both_sources_to_pass_but_either_to_fail() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        assert_eq!(failed_state(&i, &ctx), Outcome::Pass);
+        // Status not read: a boot-diagnostics error would not be seen.
+        i.status_not_read = Some("status listing failed".into());
+        i.instance_view = false;
+        assert!(unknown_with(
+            failed_state(&i, &ctx),
+            "status listing failed"
+        ));
+        // …but a Failed model still fails.
+        i.provisioning_state = Some("Failed".into());
+        assert!(matches!(failed_state(&i, &ctx), Outcome::Fail(_)));
+        // Model not read, status read with an error: fails on the error.
+        let mut j = vm("b");
+        j.model_not_read = Some("x".into());
+        j.provisioning_state = None;
+        j.boot_diagnostics_error = Some("storage account not found".into());
+        assert!(
+            matches!(failed_state(&j, &ctx), Outcome::Fail(m) if m.contains("storage account not found"))
+        );
+        // Read model without provisioningState; read status without instance view.
+        let mut k = vm("c");
+        k.provisioning_state = None;
+        assert!(unknown_with(failed_state(&k, &ctx), "no provisioningState"));
+        k.provisioning_state = Some("Succeeded".into());
+        k.instance_view = false;
+        assert!(unknown_with(failed_state(&k, &ctx), "no instance view"));
+    }
+
+    #[test]
+    fn absent_security_type_is_standard_and_absent_secure_boot_is_unknown() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        i.security_type = None;
+        i.secure_boot = None;
+        assert_eq!(trusted_launch_secure_boot(&i, &ctx), Outcome::Pass);
+        i.security_type = Some("TrustedLaunch".into());
+        assert!(unknown_with(
+            trusted_launch_secure_boot(&i, &ctx),
+            "whether secure boot is on"
+        ));
+        i.security_type = Some("ConfidentialVM".into());
+        assert_eq!(trusted_launch_secure_boot(&i, &ctx), Outcome::Pass);
+    }
+
+    #[test]
+    fn absent_password_setting_or_os_type_is_unknown() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        i.disable_password_authentication = None;
+        assert!(unknown_with(
+            linux_no_password_user(&i, &ctx),
+            "does not say whether password login is allowed"
+        ));
+        i.os_type = None;
+        assert!(unknown_with(linux_no_password_user(&i, &ctx), "OS type"));
+    }
+
+    #[test]
+    fn a_lock_without_level_is_unknown_not_pass() {
+        let (mut inv, pol) = fixture();
+        let i = vm("a");
+        inv.locks.push(LockInfo {
+            scope: "/subscriptions/s1/resourcegroups/rg".into(),
+            name: "mystery".into(),
+            level: String::new(),
+        });
+        let ctx = Context::new(&inv, &pol);
+        assert!(unknown_with(readonly_lock(&i, &ctx), "'mystery'"));
+        // A ReadOnly lock elsewhere in the chain still fails.
+        inv.locks.push(LockInfo {
+            scope: "/subscriptions/s1".into(),
+            name: "freeze".into(),
+            level: "ReadOnly".into(),
+        });
+        let ctx = Context::new(&inv, &pol);
+        assert!(matches!(readonly_lock(&i, &ctx), Outcome::Fail(m) if m.contains("freeze")));
+    }
+}

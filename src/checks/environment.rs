@@ -79,3 +79,38 @@ pub fn windows_sac_helper(i: &Instance, ctx: &Context) -> Outcome {
         }
     }
 }
+
+#[cfg(test)]
+mod absence_tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn the_sac_check_is_unknown_without_os_type_or_status() {
+        let (mut inv, pol) = fixture();
+        inv.guest = Some(Default::default());
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("w");
+        i.os_type = Some("Linux".into());
+        assert_eq!(windows_sac_helper(&i, &ctx), Outcome::NotApplicable);
+        i.os_type = None;
+        assert!(
+            matches!(windows_sac_helper(&i, &ctx), Outcome::Unknown(m) if m.contains("OS type"))
+        );
+        i.model_not_read = Some("no model".into());
+        assert!(
+            matches!(windows_sac_helper(&i, &ctx), Outcome::Unknown(m) if m.contains("no model"))
+        );
+        i.model_not_read = None;
+        i.os_type = Some("Windows".into());
+        i.power_state = None;
+        i.status_not_read = Some("no status".into());
+        assert!(
+            matches!(windows_sac_helper(&i, &ctx), Outcome::Unknown(m) if m.contains("no status"))
+        );
+        // Read status, not running: the check does not apply.
+        i.status_not_read = None;
+        i.power_state = Some("deallocated".into());
+        assert_eq!(windows_sac_helper(&i, &ctx), Outcome::NotApplicable);
+    }
+}

@@ -833,3 +833,94 @@ pub(crate) mod testing {
         (inv, Policy::builtin())
     }
 }
+
+#[cfg(test)]
+mod absence_tests {
+    use super::testing::*;
+    use super::*;
+    use crate::inventory::{BootDiagnostics, Tags};
+    use crate::policy::TagMatch;
+
+    fn tag_waiver(checks: &[&str]) -> Waiver {
+        Waiver {
+            checks: checks.iter().map(|c| c.to_string()).collect(),
+            resource: None,
+            subscription: None,
+            tag: Some(TagMatch {
+                key: "env".into(),
+                value: Some("lab".into()),
+            }),
+            reason: "lab machines".into(),
+            expires: "2099-12-31".into(),
+            origin: "test".into(),
+        }
+    }
+
+    fn finding<'e>(e: &'e Evaluation, check: &str) -> Option<&'e Finding> {
+        e.findings.iter().find(|f| f.check_id.as_str() == check)
+    }
+
+    #[test]
+    fn a_tag_waiver_is_neither_applied_nor_ruled_out_on_unread_tags() {
+        let (mut inv, mut pol) = fixture();
+        pol.waivers.push(tag_waiver(&["vm-not-running"]));
+        let mut i = vm("a");
+        i.power_state = Some("deallocated".into());
+        i.tags = Tags::from_iter([("env".to_string(), "lab".to_string())]);
+        inv.instances.push(i.clone());
+        // Tags read and matching: waived.
+        let e = evaluate(&inv, &pol, "2026-01-01");
+        assert_eq!(
+            finding(&e, "vm-not-running").unwrap().status,
+            FindingStatus::Waived
+        );
+        // Tags read and not matching: fails.
+        inv.instances[0].tags = Tags::default();
+        let e = evaluate(&inv, &pol, "2026-01-01");
+        assert_eq!(
+            finding(&e, "vm-not-running").unwrap().status,
+            FindingStatus::Fail
+        );
+        // Model (and so tags) not read: the status-based failure may be waived — unknown.
+        inv.instances[0].model_not_read = Some("the VM was only in the status listing".into());
+        let e = evaluate(&inv, &pol, "2026-01-01");
+        let f = finding(&e, "vm-not-running").unwrap();
+        assert_eq!(f.status, FindingStatus::Unknown);
+        assert!(
+            f.message.contains("the VM is deallocated")
+                && f.message.contains("waiver by tag")
+                && f.message.contains("only in the status listing"),
+            "{}",
+            f.message
+        );
+        assert_eq!(e.verdicts[0].verdict, Verdict::Unknown);
+    }
+
+    #[test]
+    fn a_vm_seen_only_in_a_status_listing_is_unknown_never_blocked() {
+        let (mut inv, pol) = fixture();
+        let mut i = vm("a");
+        i.model_not_read = Some("the VM was only in the status listing".into());
+        i.boot_diagnostics = BootDiagnostics::Absent;
+        i.os_type = None;
+        i.provisioning_state = None;
+        i.disable_password_authentication = None;
+        inv.instances.push(i);
+        let e = evaluate(&inv, &pol, "2026-01-01");
+        let v = &e.verdicts[0];
+        assert_eq!(v.verdict, Verdict::Unknown, "{v:?}");
+        assert!(v.blockers.is_empty(), "{:?}", v.blockers);
+        for check in [
+            "boot-diagnostics-disabled",
+            "provisioning-incomplete",
+            "vm-failed-state",
+            "linux-no-password-user",
+        ] {
+            let f = finding(&e, check).unwrap_or_else(|| panic!("{check}"));
+            assert_eq!(f.status, FindingStatus::Unknown, "{check}");
+            assert!(f.message.contains("model was not read"), "{}", f.message);
+        }
+        // Its run-time status was read: running passes.
+        assert!(finding(&e, "vm-not-running").is_none());
+    }
+}

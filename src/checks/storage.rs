@@ -232,10 +232,11 @@ pub fn min_tls(i: &Instance, ctx: &Context) -> Outcome {
             Outcome::Pass
         }
         // Unset is not "TLS 1.2": "The default interpretation is TLS 1.0 for this property"
-        // (Storage spec, StorageAccountProperties.minimumTlsVersion), and older accounts created
-        // without it accept TLS 1.0 (Microsoft Learn, "Enforce a minimum required version of
-        // Transport Layer Security (TLS) for requests to a storage account"). Real listings omit
-        // it (tests/fixtures/arm/recordings/real_StorageAccounts_List_*: 3 of 5 accounts).
+        // (Storage spec, StorageAccountProperties.minimumTlsVersion, as published in the Azure SDK
+        // reference), and Azure Storage "still supports TLS 1.0 and TLS 1.1 for backward
+        // compatibility" (Microsoft Learn, "Enforce a minimum required version of Transport Layer
+        // Security (TLS) for requests to a storage account", 2025-09-24). Real listings omit it
+        // (tests/fixtures/arm/recordings/real_StorageAccounts_List_*: 3 of 5 accounts).
         None => Outcome::Warn(format!(
             "storage account {} sets no minimum TLS version (minimumTlsVersion is not set), which Azure interprets as TLS 1.0; TLS 1.2 is required",
             sa.name
@@ -341,5 +342,118 @@ mod tests {
         assert!(matches!(firewall(&other, &ctx), Outcome::Unknown(_)));
         // …but a host that does not resolve is missing whatever the gaps.
         assert!(matches!(account_not_found(&gone, &ctx), Outcome::Fail(_)));
+    }
+}
+
+#[cfg(test)]
+mod absence_tests {
+    use super::super::testing::*;
+    use super::*;
+
+    fn custom() -> Instance {
+        let mut i = vm("a");
+        i.boot_diagnostics = BootDiagnostics::Custom {
+            storage_uri: "https://diag.blob.core.windows.net/".into(),
+        };
+        i
+    }
+
+    /// The fixture account `diag` with every optional property absent.
+    fn bare() -> (crate::inventory::Inventory, crate::policy::Policy) {
+        let (mut inv, pol) = fixture();
+        let sa = &mut inv.storage_accounts[0];
+        sa.is_hns_enabled = None;
+        sa.network_default_action = None;
+        sa.allow_shared_key_access = None;
+        sa.minimum_tls_version = None;
+        sa.location = "westeurope".into();
+        (inv, pol)
+    }
+
+    #[test]
+    fn absent_account_properties_read_as_their_documented_defaults() {
+        let (inv, pol) = bare();
+        let ctx = Context::new(&inv, &pol);
+        let i = custom();
+        // networkAcls absent → Allow; isHnsEnabled absent → no namespace;
+        // allowSharedKeyAccess absent → allowed.
+        assert_eq!(firewall(&i, &ctx), Outcome::Pass);
+        assert_eq!(hns_enabled(&i, &ctx), Outcome::Pass);
+        assert_eq!(shared_key_disabled(&i, &ctx), Outcome::Pass);
+        assert_eq!(region_mismatch(&i, &ctx), Outcome::Pass);
+    }
+
+    #[test]
+    fn an_unset_minimum_tls_version_warns_as_tls_1_0() {
+        let (mut inv, pol) = bare();
+        let i = custom();
+        let ctx = Context::new(&inv, &pol);
+        let unset = min_tls(&i, &ctx);
+        assert!(
+            matches!(&unset, Outcome::Warn(m) if m.contains("sets no minimum TLS version") && m.contains("TLS 1.0")),
+            "{unset:?}"
+        );
+        inv.storage_accounts[0].minimum_tls_version = Some("TLS1_0".into());
+        let ctx = Context::new(&inv, &pol);
+        let old = min_tls(&i, &ctx);
+        assert!(matches!(&old, Outcome::Fail(m) if m.contains("accepts TLS1_0")));
+        assert_ne!(old, unset, "the two messages differ");
+        for (v, want_pass) in [("TLS1_2", true), ("tls1_3", true), ("", false)] {
+            inv.storage_accounts[0].minimum_tls_version = Some(v.into());
+            let ctx = Context::new(&inv, &pol);
+            let o = min_tls(&i, &ctx);
+            if want_pass {
+                assert_eq!(o, Outcome::Pass, "{v}");
+            } else {
+                assert!(
+                    matches!(o, Outcome::Warn(_)),
+                    "an empty value is unset: {o:?}"
+                );
+            }
+        }
+        inv.storage_accounts[0].minimum_tls_version = Some("SSL3".into());
+        let ctx = Context::new(&inv, &pol);
+        assert!(matches!(min_tls(&i, &ctx), Outcome::Unknown(m) if m.contains("'SSL3'")));
+    }
+
+    #[test]
+    fn an_unknown_firewall_action_is_unknown() {
+        let (mut inv, pol) = bare();
+        inv.storage_accounts[0].network_default_action = Some("Maybe".into());
+        let ctx = Context::new(&inv, &pol);
+        assert!(matches!(firewall(&custom(), &ctx), Outcome::Unknown(m) if m.contains("'Maybe'")));
+    }
+
+    #[test]
+    fn an_unread_model_makes_every_storage_check_unknown() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        for mut i in [custom(), vm("managed"), {
+            let mut v = vm("absent");
+            v.boot_diagnostics = BootDiagnostics::Absent;
+            v
+        }] {
+            i.model_not_read = Some("the VM was only in the status listing".into());
+            for (name, f) in [
+                (
+                    "storage-firewall",
+                    firewall as fn(&Instance, &Context) -> Outcome,
+                ),
+                ("storage-account-not-found", account_not_found),
+                ("storage-resource-group-unknown", resource_group_unknown),
+                ("storage-uri-not-https", uri_not_https),
+                ("storage-hns-enabled", hns_enabled),
+                ("storage-shared-key-disabled", shared_key_disabled),
+                ("storage-region-mismatch", region_mismatch),
+                ("storage-min-tls", min_tls),
+            ] {
+                let o = f(&i, &ctx);
+                assert!(
+                    matches!(&o, Outcome::Unknown(m) if m.contains("only in the status listing")),
+                    "{name} on {}: {o:?}",
+                    i.name
+                );
+            }
+        }
     }
 }

@@ -44,7 +44,7 @@ pub fn id_segment<'a>(id: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// The `PowerState/…` code of an instance view, lower case; absent when the view has none
-/// (Microsoft documents that a statusOnly listing may lack it: FIELDS.md §2).
+/// (Microsoft documents that a statusOnly listing may lack it: tests/fixtures/arm/FIELDS.md §2).
 fn power_state(view: Option<&InstanceView>, a: &mut Anomalies) -> Option<String> {
     let statuses = a.take("instanceView.statuses", &view?.statuses)?;
     statuses.iter().find_map(|s| {
@@ -112,7 +112,7 @@ fn boot_diagnostics(profile: &Lenient<DiagnosticsProfile>, a: &mut Anomalies) ->
         };
     }
     // "If storageUri is not specified while enabling boot diagnostics, managed storage will be
-    // used" (Compute spec, BootDiagnostics.storageUri; FIELDS.md §1).
+    // used" (Compute spec, BootDiagnostics.storageUri; tests/fixtures/arm/FIELDS.md §1).
     match bd
         .storage_uri
         .get()
@@ -256,7 +256,7 @@ fn instance(who: Identity, shared: Option<Shared>, a: &mut Anomalies) -> Instanc
         latest_model_applied: None,
         anomalies: Vec::new(),
         // A payload without `properties` carries no model (MinimumSet examples return objects
-        // with only id and location: FIELDS.md §5); it is not a VM without boot diagnostics.
+        // with only id and location: tests/fixtures/arm/FIELDS.md §5); it is not a VM without boot diagnostics.
         model_not_read: shared
             .is_none()
             .then(|| "the payload has no properties".to_string()),
@@ -582,6 +582,104 @@ mod tests {
             r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/w"}"#,
         );
         assert_eq!((no_view.power_state, no_view.instance_view), (None, false));
+    }
+
+    #[test]
+    fn boot_diagnostics_without_enabled_is_not_disabled() {
+        let i = parse_vm(
+            r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v",
+                "properties":{"diagnosticsProfile":{"bootDiagnostics":{"storageUri":"https://a.blob.core.windows.net/"}}}}"#,
+        );
+        assert!(
+            matches!(&i.boot_diagnostics, BootDiagnostics::Invalid { reason } if reason.contains("no `enabled`")),
+            "{:?}",
+            i.boot_diagnostics
+        );
+        assert_eq!(i.model_not_read, None);
+    }
+
+    #[test]
+    fn a_payload_without_properties_has_no_model() {
+        let i = parse_vm(
+            r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v","location":"westeurope"}"#,
+        );
+        assert_eq!(
+            i.model_not_read.as_deref(),
+            Some("the payload has no properties")
+        );
+        assert_eq!(i.boot_diagnostics_label(), "unknown");
+        assert_eq!(i.location, "westeurope");
+    }
+
+    #[test]
+    fn a_status_item_yields_status_only_and_joins_onto_a_model() {
+        // The conservative statusOnly shape: identity, location and instance view; even when a
+        // model field is present, none is taken.
+        let item: VirtualMachine = serde_json::from_str(
+            r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v","name":"v",
+                "type":"Microsoft.Compute/virtualMachines","location":"westeurope",
+                "properties":{"vmId":"x","diagnosticsProfile":{"bootDiagnostics":{"enabled":true}},
+                  "instanceView":{"statuses":[{"code":"ProvisioningState/succeeded"},{"code":"PowerState/running"}]}}}"#,
+        )
+        .unwrap();
+        let status = vm_status(&item).unwrap();
+        assert_eq!(status.power_state.as_deref(), Some("running"));
+        assert!(status.instance_view);
+        assert_eq!(status.location, "westeurope");
+
+        // Seen only in the status listing: status decided, model not read.
+        let only = vm_without_model(status.clone(), "S", "the VM was only in the status listing");
+        assert_eq!(only.subscription_id, "s");
+        assert_eq!(only.resource_group, "rg");
+        assert_eq!(only.power_state.as_deref(), Some("running"));
+        assert_eq!(
+            only.model_not_read.as_deref(),
+            Some("the VM was only in the status listing")
+        );
+        assert_eq!(only.status_not_read, None);
+        assert_eq!(only.boot_diagnostics_label(), "unknown");
+        assert_eq!(only.tags.len(), 0);
+
+        // Joined onto the model read from the plain listing (which carries no instance view).
+        let mut joined = parse_vm(
+            r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v",
+                "tags":{"env":"lab"},"properties":{"provisioningState":"Succeeded"}}"#,
+        );
+        assert_eq!(
+            (joined.power_state.as_deref(), joined.instance_view),
+            (None, false)
+        );
+        mark_status_not_read(&mut joined, "the VM was not in the status listing");
+        assert_eq!(
+            joined.status_not_read.as_deref(),
+            Some("the VM was not in the status listing")
+        );
+        apply_status(&mut joined, status);
+        assert_eq!(joined.power_state.as_deref(), Some("running"));
+        assert!(joined.instance_view);
+        assert_eq!(joined.status_not_read, None);
+        assert_eq!(joined.tags.get("env"), Some("lab"));
+        assert_eq!(joined.boot_diagnostics, BootDiagnostics::Absent);
+        assert_eq!(joined.boot_diagnostics_label(), "disabled");
+    }
+
+    #[test]
+    fn absent_storage_properties_stay_absent() {
+        let m: StorageAccount = serde_json::from_str(
+            r#"{"id":"/subscriptions/S/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct","name":"acct",
+                "location":"westeurope","properties":{"primaryEndpoints":{"blob":"https://acct.blob.core.windows.net/"}}}"#,
+        )
+        .unwrap();
+        let sa = storage(&m, "S").unwrap();
+        assert_eq!(
+            (
+                sa.is_hns_enabled,
+                sa.network_default_action,
+                sa.allow_shared_key_access,
+                sa.minimum_tls_version
+            ),
+            (None, None, None, None)
+        );
     }
 
     #[test]
