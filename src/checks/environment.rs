@@ -44,8 +44,10 @@ pub fn windows_sac_helper(i: &Instance, ctx: &Context) -> Outcome {
             )
         }
     }
-    if i.kind != InstanceKind::VmssInstance && !results.contains_key(&i.id.to_ascii_lowercase()) {
-        if let Some(unknown) = status_unknown(i) {
+    // Without a read status, whether the guest check should have run is unknown.
+    if let Some(unknown) = status_unknown(i) {
+        if i.kind != InstanceKind::VmssInstance && !results.contains_key(&i.id.to_ascii_lowercase())
+        {
             return unknown;
         }
     }
