@@ -261,7 +261,9 @@ impl InstanceKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "mode")]
 pub enum BootDiagnostics {
-    /// No `diagnosticsProfile` (never configured).
+    /// The model, as read, has no `diagnosticsProfile` (or an empty one): boot diagnostics were
+    /// never configured. Only meaningful when the model was read (see
+    /// [`Instance::model_not_read`]).
     Absent,
     /// `enabled: false`.
     Disabled,
@@ -272,7 +274,8 @@ pub enum BootDiagnostics {
         /// The `storageUri` as configured.
         storage_uri: String,
     },
-    /// The profile held values of unexpected types.
+    /// The profile could not be read as one of the states above (a value of an unexpected
+    /// type, a `bootDiagnostics` object without `enabled`, or a model that was not read).
     Invalid {
         /// What was wrong.
         reason: String,
@@ -292,6 +295,16 @@ impl BootDiagnostics {
 }
 
 /// A VM or scale-set instance.
+///
+/// An instance is read from two sources that can fail independently: its **model** (the plain
+/// VM listing, a GET, or the scale set's instance listing: location, tags, OS, provisioning
+/// state, boot diagnostics, security profile, OS profile, scale-set membership) and its
+/// **run-time status** (the `statusOnly=true` listing or an embedded instance view: power
+/// state, instance-view statuses). [`Instance::model_not_read`] and
+/// [`Instance::status_not_read`] say when one of them was not read and why; the checks that
+/// need it then say `unknown` with that reason instead of reading the empty fields as
+/// "disabled" or "absent". Both are absent (read) in inventories saved before they existed,
+/// which came from reads that carried model and status together.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Instance {
@@ -337,50 +350,30 @@ pub struct Instance {
     /// Fields that held values of unexpected types (field path and raw value).
     #[serde(default)]
     pub anomalies: Vec<String>,
-    /// Why the instance's model (profiles, tags, provisioning state) was not read; absent
-    /// when it was. Every check that needs the model is `unknown` with this reason.
+    /// Why the VM model was not read (e.g. the VM was seen only in the status listing, or the
+    /// model listing failed); absent when it was read. When set, the model fields above
+    /// (`os_type`, `tags`, `provisioning_state`, `boot_diagnostics`, `security_type`,
+    /// `secure_boot`, `disable_password_authentication`, `latest_model_applied`, and the
+    /// Flexible membership in `kind`/`scale_set`) carry nothing and the checks built on them
+    /// are `unknown` with this reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_not_read: Option<String>,
-    /// Why the instance's run-time status (power state, instance view) was not read; absent
-    /// when it was. The checks that need it are `unknown` with this reason.
+    /// Why the run-time status was not read (e.g. the VM was missing from the status listing,
+    /// or that listing failed); absent when it was read. When set, `power_state`,
+    /// `instance_view` and `boot_diagnostics_error` carry nothing and the checks built on them
+    /// are `unknown` with this reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_not_read: Option<String>,
 }
 
 impl Instance {
-    /// A VM whose model was not read: its identity only, and the reason.
-    pub fn unread(
-        id: crate::findings::Text,
-        name: String,
-        subscription_id: &str,
-        location: String,
-        reason: String,
-    ) -> Instance {
-        Instance {
-            resource_group: crate::discover::convert::id_segment(&id, "resourceGroups")
-                .unwrap_or("")
-                .to_string(),
-            id,
-            name,
-            subscription_id: subscription_id.to_ascii_lowercase(),
-            kind: InstanceKind::Vm,
-            scale_set: None,
-            instance_id: None,
-            location,
-            os_type: None,
-            tags: Tags::default(),
-            power_state: None,
-            instance_view: false,
-            provisioning_state: None,
-            boot_diagnostics: BootDiagnostics::Absent,
-            boot_diagnostics_error: None,
-            security_type: None,
-            secure_boot: None,
-            disable_password_authentication: None,
-            latest_model_applied: None,
-            anomalies: Vec::new(),
-            model_not_read: Some(reason),
-            status_not_read: None,
+    /// The report spelling of the boot-diagnostics mode: `unknown` when the model was not read,
+    /// else [`BootDiagnostics::report_label`].
+    pub fn boot_diagnostics_label(&self) -> &'static str {
+        if self.model_not_read.is_some() {
+            "unknown"
+        } else {
+            self.boot_diagnostics.report_label()
         }
     }
 }
@@ -464,13 +457,13 @@ pub struct StorageInfo {
     pub kind: Option<String>,
     /// Blob host (lower case), e.g. `acct.blob.core.windows.net`.
     pub blob_host: String,
-    /// Hierarchical namespace.
+    /// Hierarchical namespace; absent when `isHnsEnabled` was not returned (not enabled).
     pub is_hns_enabled: Option<bool>,
-    /// Firewall default action.
+    /// Firewall default action; absent when `networkAcls` was not returned (`Allow`).
     pub network_default_action: Option<String>,
-    /// Shared key access (absent = platform default, allowed).
+    /// Shared key access; absent when `allowSharedKeyAccess` was not returned (allowed).
     pub allow_shared_key_access: Option<bool>,
-    /// Minimum TLS version.
+    /// Minimum TLS version; absent when `minimumTlsVersion` was not returned (TLS 1.0 accepted).
     pub minimum_tls_version: Option<String>,
 }
 

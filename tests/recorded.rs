@@ -93,24 +93,40 @@ fn deallocated_and_stopped_vms_are_blocked_by_vm_not_running() {
 }
 
 #[test]
-fn the_vm_with_a_storage_uri_passes_the_boot_diagnostics_and_storage_checks() {
+fn the_vm_with_a_storage_uri_passes_boot_diagnostics_and_warns_on_the_unset_minimum_tls() {
     let inv = inventory(
         "06_GET_vm_expand-instanceView_running_bootDiagnostics-storageUri.json",
         CONSOLE_ON,
     );
     let (verdict, findings) = checks_of(&inv);
     // The recorded account cli000002 is found among the recorded storage accounts, in the VM's
-    // region, without firewall: every boot-diagnostics and storage check passes, nothing blocks.
+    // region, without firewall: every boot-diagnostics and storage check passes, nothing blocks,
+    // except that the recorded account sets no minimumTlsVersion, which Azure reads as TLS 1.0.
     for (check, _) in &findings {
         assert!(
-            !check.starts_with("storage-") && check != "boot-diagnostics-disabled",
+            (!check.starts_with("storage-") || check == "storage-min-tls")
+                && check != "boot-diagnostics-disabled",
             "{check}"
         );
     }
     // The recorded VM is SSH-key only, which the console's login warning rightly reports.
     assert_eq!(
         findings,
-        vec![("linux-no-password-user".into(), FindingStatus::Warn)]
+        vec![
+            ("storage-min-tls".into(), FindingStatus::Warn),
+            ("linux-no-password-user".into(), FindingStatus::Warn)
+        ]
+    );
+    let e = evaluate(&inv, &policy(), "2026-01-01");
+    let tls = e
+        .findings
+        .iter()
+        .find(|f| f.check_id.as_str() == "storage-min-tls")
+        .unwrap();
+    assert!(
+        tls.message.contains("cli000002") && tls.message.contains("sets no minimum TLS version"),
+        "{}",
+        tls.message
     );
     assert_eq!(verdict, Verdict::ReadyWithWarnings);
 }

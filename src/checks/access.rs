@@ -29,6 +29,9 @@ pub fn vm_access(i: &Instance, p: &PrincipalRef, ctx: &Context) -> Outcome {
 /// `rbac-storage-access`: the principal needs the storage actions on a custom
 /// boot-diagnostics account (managed boot diagnostics need none).
 pub fn storage_access(i: &Instance, p: &PrincipalRef, ctx: &Context) -> Outcome {
+    if let Some(unknown) = super::context::model_unknown(i) {
+        return unknown;
+    }
     match &i.boot_diagnostics {
         BootDiagnostics::Custom { .. } => {}
         BootDiagnostics::Invalid { reason } => return Outcome::Unknown(reason.clone()),
@@ -260,5 +263,27 @@ fn can(
         Outcome::Unknown(format!("{who}: {}", unsure.join("; ")))
     } else {
         Outcome::Pass
+    }
+}
+
+#[cfg(test)]
+mod absence_tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn storage_access_is_unknown_when_the_model_was_not_read() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("a");
+        let p = PrincipalRef {
+            object_id: "p".into(),
+            ..Default::default()
+        };
+        assert_eq!(storage_access(&i, &p, &ctx), Outcome::NotApplicable);
+        i.model_not_read = Some("the model listing failed".into());
+        assert!(
+            matches!(storage_access(&i, &p, &ctx), Outcome::Unknown(m) if m.contains("model listing failed"))
+        );
     }
 }

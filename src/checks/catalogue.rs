@@ -35,7 +35,7 @@ const fn c(id: &'static str, family: &'static str, fails_when: &'static str) -> 
 
 /// Every check, in catalogue order.
 pub const CATALOGUE: &[CheckInfo] = &[
-    c("boot-diagnostics-disabled", "boot-diagnostics", "diagnosticsProfile.bootDiagnostics.enabled is not true (an absent profile counts as disabled); a Uniform scale-set instance is judged by its own profile"),
+    c("boot-diagnostics-disabled", "boot-diagnostics", "diagnosticsProfile.bootDiagnostics.enabled is not true (a model read without a profile counts as never configured; a model not read is unknown); a Uniform scale-set instance is judged by its own profile"),
     c("vmss-instance-outdated", "boot-diagnostics", "a Uniform scale-set instance has latestModelApplied = false, so a boot-diagnostics change to the scale set has not reached it"),
     c("vm-not-running", "compute-state", "the power state is stopped, deallocated or deallocating (starting/stopping: warning; no power state: unknown)"),
     c("subscription-console-disabled", "subscription", "consoleServices/default reports disabled: true for the subscription"),
@@ -47,7 +47,7 @@ pub const CATALOGUE: &[CheckInfo] = &[
     c("storage-hns-enabled", "storage", "the boot-diagnostics account has a hierarchical namespace (Data Lake Storage Gen2)"),
     c("storage-shared-key-disabled", "storage", "the boot-diagnostics account has allowSharedKeyAccess = false"),
     c("storage-region-mismatch", "storage", "the boot-diagnostics account is in another region than the VM"),
-    c("storage-min-tls", "storage", "the boot-diagnostics account accepts TLS below 1.2"),
+    c("storage-min-tls", "storage", "the boot-diagnostics account accepts TLS below 1.2 (TLS1_0/TLS1_1, or no minimumTlsVersion, which Azure reads as TLS 1.0)"),
     c("rbac-vm-access", "access", "the audited principal lacks the required actions at the VM's scope"),
     c("rbac-storage-access", "access", "the audited principal lacks the required actions on a custom boot-diagnostics account"),
     c("provisioning-incomplete", "compute-state", "provisioningState is Creating, Updating or Migrating"),

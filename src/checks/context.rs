@@ -1,6 +1,9 @@
 //! Look-up tables the checks share, built once per evaluation.
 
-use crate::inventory::{CoverageGap, GapScope, Inventory, LockInfo, StorageInfo, SubscriptionInfo};
+use super::Outcome;
+use crate::inventory::{
+    CoverageGap, GapScope, Instance, Inventory, LockInfo, StorageInfo, SubscriptionInfo,
+};
 use crate::policy::Policy;
 use crate::rbac::PermissionBlock;
 use foldhash::{HashMap, HashSet};
@@ -102,4 +105,26 @@ pub fn gap_reason(g: &CoverageGap) -> String {
             g.message
         ),
     }
+}
+
+/// The reason an instance's model was not read, as an `unknown` reason.
+pub fn model_reason(i: &Instance) -> Option<String> {
+    i.model_not_read
+        .as_deref()
+        .map(|why| format!("the instance's model was not read: {why}"))
+}
+
+/// `unknown` with the reason, when the instance's model was not read: the checks built on
+/// model fields start with this, so that empty fields are never read as "not configured".
+pub fn model_unknown(i: &Instance) -> Option<Outcome> {
+    model_reason(i).map(Outcome::Unknown)
+}
+
+/// `unknown` with the reason, when the instance's run-time status was not read.
+pub fn status_unknown(i: &Instance) -> Option<Outcome> {
+    i.status_not_read.as_deref().map(|why| {
+        Outcome::Unknown(format!(
+            "the instance's run-time status was not read: {why}"
+        ))
+    })
 }

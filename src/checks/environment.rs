@@ -1,8 +1,9 @@
 //! The scanner's environment and guest-side checks.
 
+use super::context::{model_reason, status_unknown};
 use super::{Context, Outcome};
 use crate::discover::guest::eligible;
-use crate::inventory::{GuestResult, Instance};
+use crate::inventory::{GuestResult, Instance, InstanceKind};
 
 /// `websocket-blocked`: whether this network can open TLS to the Serial Console hosts.
 /// Skipped (`--no-network-probe`, or an offline inventory without a probe): not evaluated.
@@ -34,12 +35,21 @@ pub fn windows_sac_helper(i: &Instance, ctx: &Context) -> Outcome {
     let Some(results) = &ctx.inventory.guest else {
         return Outcome::NotApplicable;
     };
-    if !i
-        .os_type
-        .as_deref()
-        .is_some_and(|o| o.eq_ignore_ascii_case("Windows"))
-    {
-        return Outcome::NotApplicable;
+    match i.os_type.as_deref() {
+        Some(os) if os.eq_ignore_ascii_case("Windows") => {}
+        Some(_) => return Outcome::NotApplicable,
+        None => {
+            return Outcome::Unknown(
+                model_reason(i).unwrap_or_else(|| "the OS type is not reported".into()),
+            )
+        }
+    }
+    // Without a read status, whether the guest check should have run is unknown.
+    if let Some(unknown) = status_unknown(i) {
+        if i.kind != InstanceKind::VmssInstance && !results.contains_key(&i.id.to_ascii_lowercase())
+        {
+            return unknown;
+        }
     }
     if !eligible(i) {
         return if i.power_state.as_deref() == Some("running") {
@@ -69,5 +79,40 @@ pub fn windows_sac_helper(i: &Instance, ctx: &Context) -> Outcome {
                 ))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod absence_tests {
+    use super::super::testing::*;
+    use super::*;
+
+    #[test]
+    fn the_sac_check_is_unknown_without_os_type_or_status() {
+        let (mut inv, pol) = fixture();
+        inv.guest = Some(Default::default());
+        let ctx = Context::new(&inv, &pol);
+        let mut i = vm("w");
+        i.os_type = Some("Linux".into());
+        assert_eq!(windows_sac_helper(&i, &ctx), Outcome::NotApplicable);
+        i.os_type = None;
+        assert!(
+            matches!(windows_sac_helper(&i, &ctx), Outcome::Unknown(m) if m.contains("OS type"))
+        );
+        i.model_not_read = Some("no model".into());
+        assert!(
+            matches!(windows_sac_helper(&i, &ctx), Outcome::Unknown(m) if m.contains("no model"))
+        );
+        i.model_not_read = None;
+        i.os_type = Some("Windows".into());
+        i.power_state = None;
+        i.status_not_read = Some("no status".into());
+        assert!(
+            matches!(windows_sac_helper(&i, &ctx), Outcome::Unknown(m) if m.contains("no status"))
+        );
+        // Read status, not running: the check does not apply.
+        i.status_not_read = None;
+        i.power_state = Some("deallocated".into());
+        assert_eq!(windows_sac_helper(&i, &ctx), Outcome::NotApplicable);
     }
 }

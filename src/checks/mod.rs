@@ -244,6 +244,15 @@ impl<'a> Shared<'a> {
     }
 }
 
+/// What a finding is about, for waivers: resource id, subscription id, tags, and why the tags
+/// were not read (an instance whose model was not read has none to match).
+type Target<'t> = (
+    &'t str,
+    &'t str,
+    &'t crate::inventory::Tags,
+    Option<&'t str>,
+);
+
 /// Runs a check (only when the policy has it on) and turns its outcome into a finding status
 /// and severity, or `None` when it is off or passed.
 fn judge(
@@ -251,7 +260,7 @@ fn judge(
     meta: &Meta,
     check_outcome: impl FnOnce() -> Outcome,
     today: &str,
-    target: (&str, &str, &crate::inventory::Tags),
+    target: Target,
     texts: &mut Interner,
 ) -> Option<Judged> {
     let (check, severity) = (meta.id, meta.severity);
@@ -275,11 +284,35 @@ fn judge(
         }
         Outcome::Unknown(m) => (FindingStatus::Unknown, severity, m),
     };
-    let (resource_id, subscription_id, tags) = target;
+    let (resource_id, subscription_id, tags, tags_not_read) = target;
     let waiver = policy
         .waivers
         .iter()
         .find(|w| !w.expired(today) && w.covers(check, resource_id, subscription_id, tags));
+    // Unread tags are not "no tags": a waiver by tag that would otherwise cover the finding can
+    // be neither applied nor ruled out.
+    let (status, message) = match tags_not_read {
+        Some(why)
+            if waiver.is_none()
+                && policy.waivers.iter().any(|w| {
+                    w.tag.is_some()
+                        && !w.expired(today)
+                        && Waiver {
+                            tag: None,
+                            ..w.clone()
+                        }
+                        .covers(check, resource_id, subscription_id, tags)
+                }) =>
+        {
+            (
+                FindingStatus::Unknown,
+                format!(
+                    "{message} (a waiver by tag may cover this, but the tags were not read: {why})"
+                ),
+            )
+        }
+        _ => (status, message),
+    };
     let message =
         if !policy.storage_in_connection_path && catalogue::STORAGE_PATH_CHECKS.contains(&check) {
             format!("{message} (affects serial logs and screenshots, not the connection)")
@@ -298,34 +331,6 @@ fn judge(
         waiver: waiver.map(|w| format!("{} ({}, expires {})", w.reason, w.origin, w.expires)),
         principal: None,
     })
-}
-
-/// Instance checks that need neither the model nor the run-time status (the id and location
-/// come with both listings).
-const NEEDS_IDENTITY_ONLY: &[&str] = &["region-unsupported", "resource-lock-readonly"];
-
-/// `unknown` with the reason when a check needs what discovery could not read: the model
-/// (every check but the identity-only ones and `vm-not-running`) or the run-time status
-/// (`vm-not-running`; `vm-failed-state` unless the model already says Failed).
-fn unread(check: &str, i: &Instance) -> Option<Outcome> {
-    if NEEDS_IDENTITY_ONLY.contains(&check) {
-        return None;
-    }
-    if let Some(why) = &i.model_not_read {
-        if check != "vm-not-running" {
-            return Some(Outcome::Unknown(why.clone()));
-        }
-    }
-    let why = i.status_not_read.as_ref()?;
-    let failed = i
-        .provisioning_state
-        .as_deref()
-        .is_some_and(|p| p.eq_ignore_ascii_case("failed"));
-    match check {
-        "vm-not-running" => Some(Outcome::Unknown(why.clone())),
-        "vm-failed-state" if !failed => Some(Outcome::Unknown(why.clone())),
-        _ => None,
-    }
 }
 
 /// The remediation template of a check for an instance of this kind (a scale-set instance
@@ -447,7 +452,7 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                 shared.meta(id),
                 || f(&ctx),
                 today,
-                ("environment", "", &no_tags),
+                ("environment", "", &no_tags, None),
                 &mut Interner::default(),
             )
         })
@@ -477,7 +482,7 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                 m,
                 || f(sub, &ctx),
                 today,
-                (&sub_id, &sub.id, &no_tags),
+                (&sub_id, &sub.id, &no_tags, None),
                 &mut texts,
             ) {
                 let remediation = Text::from(render(&m.policy.remediation, &values));
@@ -574,7 +579,12 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                                 m,
                                 outcome,
                                 today,
-                                (&i.id, &i.subscription_id, &i.tags),
+                                (
+                                    &i.id,
+                                    &i.subscription_id,
+                                    &i.tags,
+                                    i.model_not_read.as_deref(),
+                                ),
                                 texts,
                             ) {
                                 j.principal = (!p.object_id.is_empty()).then(|| p_id.clone());
@@ -620,9 +630,14 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                         if let Some(j) = judge(
                             policy,
                             m,
-                            || unread(id, i).unwrap_or_else(|| f(i, &ctx)),
+                            || f(i, &ctx),
                             today,
-                            (&i.id, &i.subscription_id, &i.tags),
+                            (
+                                &i.id,
+                                &i.subscription_id,
+                                &i.tags,
+                                i.model_not_read.as_deref(),
+                            ),
                             texts,
                         ) {
                             let template = remediation_template(m.policy, i.kind);
@@ -820,5 +835,96 @@ pub(crate) mod testing {
             ..Default::default()
         };
         (inv, Policy::builtin())
+    }
+}
+
+#[cfg(test)]
+mod absence_tests {
+    use super::testing::*;
+    use super::*;
+    use crate::inventory::{BootDiagnostics, Tags};
+    use crate::policy::TagMatch;
+
+    fn tag_waiver(checks: &[&str]) -> Waiver {
+        Waiver {
+            checks: checks.iter().map(|c| c.to_string()).collect(),
+            resource: None,
+            subscription: None,
+            tag: Some(TagMatch {
+                key: "env".into(),
+                value: Some("lab".into()),
+            }),
+            reason: "lab machines".into(),
+            expires: "2099-12-31".into(),
+            origin: "test".into(),
+        }
+    }
+
+    fn finding<'e>(e: &'e Evaluation, check: &str) -> Option<&'e Finding> {
+        e.findings.iter().find(|f| f.check_id.as_str() == check)
+    }
+
+    #[test]
+    fn a_tag_waiver_is_neither_applied_nor_ruled_out_on_unread_tags() {
+        let (mut inv, mut pol) = fixture();
+        pol.waivers.push(tag_waiver(&["vm-not-running"]));
+        let mut i = vm("a");
+        i.power_state = Some("deallocated".into());
+        i.tags = Tags::from_iter([("env".to_string(), "lab".to_string())]);
+        inv.instances.push(i.clone());
+        // Tags read and matching: waived.
+        let e = evaluate(&inv, &pol, "2026-01-01");
+        assert_eq!(
+            finding(&e, "vm-not-running").unwrap().status,
+            FindingStatus::Waived
+        );
+        // Tags read and not matching: fails.
+        inv.instances[0].tags = Tags::default();
+        let e = evaluate(&inv, &pol, "2026-01-01");
+        assert_eq!(
+            finding(&e, "vm-not-running").unwrap().status,
+            FindingStatus::Fail
+        );
+        // Model (and so tags) not read: the status-based failure may be waived — unknown.
+        inv.instances[0].model_not_read = Some("the VM was only in the status listing".into());
+        let e = evaluate(&inv, &pol, "2026-01-01");
+        let f = finding(&e, "vm-not-running").unwrap();
+        assert_eq!(f.status, FindingStatus::Unknown);
+        assert!(
+            f.message.contains("the VM is deallocated")
+                && f.message.contains("waiver by tag")
+                && f.message.contains("only in the status listing"),
+            "{}",
+            f.message
+        );
+        assert_eq!(e.verdicts[0].verdict, Verdict::Unknown);
+    }
+
+    #[test]
+    fn a_vm_seen_only_in_a_status_listing_is_unknown_never_blocked() {
+        let (mut inv, pol) = fixture();
+        let mut i = vm("a");
+        i.model_not_read = Some("the VM was only in the status listing".into());
+        i.boot_diagnostics = BootDiagnostics::Absent;
+        i.os_type = None;
+        i.provisioning_state = None;
+        i.disable_password_authentication = None;
+        inv.instances.push(i);
+        let e = evaluate(&inv, &pol, "2026-01-01");
+        let v = &e.verdicts[0];
+        assert_eq!(v.verdict, Verdict::Unknown, "{v:?}");
+        assert!(v.blockers.is_empty(), "{:?}", v.blockers);
+        for check in [
+            "boot-diagnostics-disabled",
+            "provisioning-incomplete",
+            "vm-failed-state",
+            "linux-no-password-user",
+        ] {
+            let f = finding(&e, check).unwrap_or_else(|| panic!("{check}"));
+            assert_eq!(f.status, FindingStatus::Unknown, "{check}");
+            assert!(f.message.contains("model was not read"), "{}", f.message);
+        }
+        // Its run-time status was read: running passes.
+        assert!(finding(&e, "vm-not-running").is_none());
     }
 }

@@ -1,7 +1,7 @@
 //! The custom boot-diagnostics storage account: found, reachable, and configured the way the
 //! console needs it. None of these apply to managed boot diagnostics.
 
-use super::context::gap_reason;
+use super::context::{gap_reason, model_reason, model_unknown};
 use super::{Context, Outcome};
 use crate::discover::hosts::blob_host;
 use crate::inventory::{BootDiagnostics, HostExistence, Instance, StorageInfo};
@@ -32,8 +32,11 @@ pub fn custom_host(i: &Instance) -> Option<String> {
     }
 }
 
-/// Resolves an instance's boot-diagnostics account.
+/// Resolves an instance's boot-diagnostics account (unknown when the model was not read).
 pub fn resolve<'a>(i: &Instance, ctx: &Context<'a>) -> StorageRef<'a> {
+    if let Some(why) = model_reason(i) {
+        return StorageRef::Unknown(why);
+    }
     let uri = match &i.boot_diagnostics {
         BootDiagnostics::Custom { storage_uri } => storage_uri,
         BootDiagnostics::Invalid { reason } => return StorageRef::Invalid(reason.clone()),
@@ -93,7 +96,15 @@ pub fn firewall(i: &Instance, ctx: &Context) -> Outcome {
             "storage account {} denies network access by default (networkAcls.defaultAction = Deny)",
             sa.name
         )),
-        _ => Outcome::Pass,
+        Some(a) if a.eq_ignore_ascii_case("Allow") => Outcome::Pass,
+        // No networkAcls is Allow: "By default, storage accounts accept connections from clients
+        // on any network" (Microsoft Learn, "Configure Azure Storage firewalls and virtual
+        // networks"; the Storage spec's NetworkRuleSet.defaultAction defaults to Allow).
+        None => Outcome::Pass,
+        Some(a) => Outcome::Unknown(format!(
+            "storage account {} has networkAcls.defaultAction '{a}', which scready does not know",
+            sa.name
+        )),
     }
     })
 }
@@ -127,6 +138,9 @@ pub fn resource_group_unknown(i: &Instance, ctx: &Context) -> Outcome {
 
 /// `storage-uri-not-https`: the storageUri must use https.
 pub fn uri_not_https(i: &Instance, _ctx: &Context) -> Outcome {
+    if let Some(unknown) = model_unknown(i) {
+        return unknown;
+    }
     match &i.boot_diagnostics {
         BootDiagnostics::Custom { storage_uri } => {
             let lower = storage_uri.trim().to_ascii_lowercase();
@@ -150,7 +164,11 @@ pub fn hns_enabled(i: &Instance, ctx: &Context) -> Outcome {
             "storage account {} has a hierarchical namespace (Data Lake Storage Gen2)",
             sa.name
         )),
-        _ => Outcome::Pass,
+        Some(false) => Outcome::Pass,
+        // No isHnsEnabled is no hierarchical namespace: "Account HierarchicalNamespace enabled if
+        // sets to true" (Storage spec, StorageAccountProperties.isHnsEnabled); real listings omit
+        // it on accounts without one (tests/fixtures/arm/recordings/real_StorageAccounts_List_*).
+        None => Outcome::Pass,
     })
 }
 
@@ -161,7 +179,10 @@ pub fn shared_key_disabled(i: &Instance, ctx: &Context) -> Outcome {
             "storage account {} does not allow shared key access",
             sa.name
         )),
-        _ => Outcome::Pass,
+        Some(true) => Outcome::Pass,
+        // "The default value is null, which is equivalent to true" (Storage spec,
+        // StorageAccountProperties.allowSharedKeyAccess, as published in the Azure SDK reference).
+        None => Outcome::Pass,
     })
 }
 
@@ -193,12 +214,38 @@ pub fn region_mismatch(i: &Instance, ctx: &Context) -> Outcome {
 
 /// `storage-min-tls`: the account should refuse TLS below 1.2.
 pub fn min_tls(i: &Instance, ctx: &Context) -> Outcome {
-    with_account(i, ctx, |sa| match sa.minimum_tls_version.as_deref() {
-        Some(v @ ("TLS1_0" | "TLS1_1")) => Outcome::Fail(format!(
-            "storage account {} accepts {v}; TLS 1.2 is required",
+    fn version(sa: &StorageInfo) -> Option<&str> {
+        sa.minimum_tls_version
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+    with_account(i, ctx, |sa| {
+        match version(sa) {
+        Some(v) if v.eq_ignore_ascii_case("TLS1_0") || v.eq_ignore_ascii_case("TLS1_1") => {
+            Outcome::Fail(format!(
+                "storage account {} accepts {v}; TLS 1.2 is required",
+                sa.name
+            ))
+        }
+        Some(v) if v.eq_ignore_ascii_case("TLS1_2") || v.eq_ignore_ascii_case("TLS1_3") => {
+            Outcome::Pass
+        }
+        // Unset is not "TLS 1.2": "The default interpretation is TLS 1.0 for this property"
+        // (Storage spec, StorageAccountProperties.minimumTlsVersion, as published in the Azure SDK
+        // reference), and Azure Storage "still supports TLS 1.0 and TLS 1.1 for backward
+        // compatibility" (Microsoft Learn, "Enforce a minimum required version of Transport Layer
+        // Security (TLS) for requests to a storage account", 2025-09-24). Real listings omit it
+        // (tests/fixtures/arm/recordings/real_StorageAccounts_List_*: 3 of 5 accounts).
+        None => Outcome::Warn(format!(
+            "storage account {} sets no minimum TLS version (minimumTlsVersion is not set), which Azure interprets as TLS 1.0; TLS 1.2 is required",
             sa.name
         )),
-        _ => Outcome::Pass,
+        Some(v) => Outcome::Unknown(format!(
+            "storage account {} has minimumTlsVersion '{v}', which scready does not know",
+            sa.name
+        )),
+    }
     })
 }
 
@@ -295,5 +342,118 @@ mod tests {
         assert!(matches!(firewall(&other, &ctx), Outcome::Unknown(_)));
         // …but a host that does not resolve is missing whatever the gaps.
         assert!(matches!(account_not_found(&gone, &ctx), Outcome::Fail(_)));
+    }
+}
+
+#[cfg(test)]
+mod absence_tests {
+    use super::super::testing::*;
+    use super::*;
+
+    fn custom() -> Instance {
+        let mut i = vm("a");
+        i.boot_diagnostics = BootDiagnostics::Custom {
+            storage_uri: "https://diag.blob.core.windows.net/".into(),
+        };
+        i
+    }
+
+    /// The fixture account `diag` with every optional property absent.
+    fn bare() -> (crate::inventory::Inventory, crate::policy::Policy) {
+        let (mut inv, pol) = fixture();
+        let sa = &mut inv.storage_accounts[0];
+        sa.is_hns_enabled = None;
+        sa.network_default_action = None;
+        sa.allow_shared_key_access = None;
+        sa.minimum_tls_version = None;
+        sa.location = "westeurope".into();
+        (inv, pol)
+    }
+
+    #[test]
+    fn absent_account_properties_read_as_their_documented_defaults() {
+        let (inv, pol) = bare();
+        let ctx = Context::new(&inv, &pol);
+        let i = custom();
+        // networkAcls absent → Allow; isHnsEnabled absent → no namespace;
+        // allowSharedKeyAccess absent → allowed.
+        assert_eq!(firewall(&i, &ctx), Outcome::Pass);
+        assert_eq!(hns_enabled(&i, &ctx), Outcome::Pass);
+        assert_eq!(shared_key_disabled(&i, &ctx), Outcome::Pass);
+        assert_eq!(region_mismatch(&i, &ctx), Outcome::Pass);
+    }
+
+    #[test]
+    fn an_unset_minimum_tls_version_warns_as_tls_1_0() {
+        let (mut inv, pol) = bare();
+        let i = custom();
+        let ctx = Context::new(&inv, &pol);
+        let unset = min_tls(&i, &ctx);
+        assert!(
+            matches!(&unset, Outcome::Warn(m) if m.contains("sets no minimum TLS version") && m.contains("TLS 1.0")),
+            "{unset:?}"
+        );
+        inv.storage_accounts[0].minimum_tls_version = Some("TLS1_0".into());
+        let ctx = Context::new(&inv, &pol);
+        let old = min_tls(&i, &ctx);
+        assert!(matches!(&old, Outcome::Fail(m) if m.contains("accepts TLS1_0")));
+        assert_ne!(old, unset, "the two messages differ");
+        for (v, want_pass) in [("TLS1_2", true), ("tls1_3", true), ("", false)] {
+            inv.storage_accounts[0].minimum_tls_version = Some(v.into());
+            let ctx = Context::new(&inv, &pol);
+            let o = min_tls(&i, &ctx);
+            if want_pass {
+                assert_eq!(o, Outcome::Pass, "{v}");
+            } else {
+                assert!(
+                    matches!(o, Outcome::Warn(_)),
+                    "an empty value is unset: {o:?}"
+                );
+            }
+        }
+        inv.storage_accounts[0].minimum_tls_version = Some("SSL3".into());
+        let ctx = Context::new(&inv, &pol);
+        assert!(matches!(min_tls(&i, &ctx), Outcome::Unknown(m) if m.contains("'SSL3'")));
+    }
+
+    #[test]
+    fn an_unknown_firewall_action_is_unknown() {
+        let (mut inv, pol) = bare();
+        inv.storage_accounts[0].network_default_action = Some("Maybe".into());
+        let ctx = Context::new(&inv, &pol);
+        assert!(matches!(firewall(&custom(), &ctx), Outcome::Unknown(m) if m.contains("'Maybe'")));
+    }
+
+    #[test]
+    fn an_unread_model_makes_every_storage_check_unknown() {
+        let (inv, pol) = fixture();
+        let ctx = Context::new(&inv, &pol);
+        for mut i in [custom(), vm("managed"), {
+            let mut v = vm("absent");
+            v.boot_diagnostics = BootDiagnostics::Absent;
+            v
+        }] {
+            i.model_not_read = Some("the VM was only in the status listing".into());
+            for (name, f) in [
+                (
+                    "storage-firewall",
+                    firewall as fn(&Instance, &Context) -> Outcome,
+                ),
+                ("storage-account-not-found", account_not_found),
+                ("storage-resource-group-unknown", resource_group_unknown),
+                ("storage-uri-not-https", uri_not_https),
+                ("storage-hns-enabled", hns_enabled),
+                ("storage-shared-key-disabled", shared_key_disabled),
+                ("storage-region-mismatch", region_mismatch),
+                ("storage-min-tls", min_tls),
+            ] {
+                let o = f(&i, &ctx);
+                assert!(
+                    matches!(&o, Outcome::Unknown(m) if m.contains("only in the status listing")),
+                    "{name} on {}: {o:?}",
+                    i.name
+                );
+            }
+        }
     }
 }

@@ -1,4 +1,9 @@
 //! From ARM models to inventory records. Ill-typed fields are noted as anomalies, never guessed.
+//!
+//! A field a payload did not carry stays absent (`None`, or an "unknown"/"not read" state) unless
+//! ARM's contract gives its absence a meaning; each such reading names its source here or in the
+//! check that relies on it. No model field is taken from a `statusOnly=true` listing item: use
+//! [`vm_status`] for those.
 
 use crate::arm::models::*;
 use crate::arm::Lenient;
@@ -38,6 +43,8 @@ pub fn id_segment<'a>(id: &'a str, key: &str) -> Option<&'a str> {
     None
 }
 
+/// The `PowerState/…` code of an instance view, lower case; absent when the view has none
+/// (Microsoft documents that a statusOnly listing may lack it: tests/fixtures/arm/FIELDS.md §2).
 fn power_state(view: Option<&InstanceView>, a: &mut Anomalies) -> Option<String> {
     let statuses = a.take("instanceView.statuses", &view?.statuses)?;
     statuses.iter().find_map(|s| {
@@ -58,6 +65,9 @@ fn boot_diagnostics(profile: &Lenient<DiagnosticsProfile>, a: &mut Anomalies) ->
             reason: "diagnosticsProfile has an unexpected type".into(),
         };
     }
+    // No diagnosticsProfile in a model: never configured (recorded GETs of a VM created without
+    // boot diagnostics, tests/fixtures/arm/recordings/decoded/02–04). Only a model read says
+    // so; callers mark instances whose model was not read (`Instance::model_not_read`).
     let Some(p) = profile.get() else {
         return BootDiagnostics::Absent;
     };
@@ -67,6 +77,8 @@ fn boot_diagnostics(profile: &Lenient<DiagnosticsProfile>, a: &mut Anomalies) ->
             reason: "bootDiagnostics has an unexpected type".into(),
         };
     }
+    // bootDiagnostics is the only member of DiagnosticsProfile (Compute spec): an empty
+    // profile configures nothing, as an absent one.
     let Some(bd) = p.boot_diagnostics.get() else {
         return BootDiagnostics::Absent;
     };
@@ -84,7 +96,14 @@ fn boot_diagnostics(profile: &Lenient<DiagnosticsProfile>, a: &mut Anomalies) ->
     }
     match bd.enabled.get() {
         Some(true) => {}
-        _ => return BootDiagnostics::Disabled,
+        Some(false) => return BootDiagnostics::Disabled,
+        // The Compute spec documents no default for bootDiagnostics.enabled: a bootDiagnostics
+        // object without it says neither enabled nor disabled.
+        None => {
+            return BootDiagnostics::Invalid {
+                reason: "bootDiagnostics has no `enabled` field".into(),
+            }
+        }
     }
     if bd.storage_uri.invalid().is_some() {
         a.take("bootDiagnostics.storageUri", &bd.storage_uri);
@@ -92,6 +111,8 @@ fn boot_diagnostics(profile: &Lenient<DiagnosticsProfile>, a: &mut Anomalies) ->
             reason: "bootDiagnostics.storageUri is not a string".into(),
         };
     }
+    // "If storageUri is not specified while enabling boot diagnostics, managed storage will be
+    // used" (Compute spec, BootDiagnostics.storageUri; tests/fixtures/arm/FIELDS.md §1).
     match bd
         .storage_uri
         .get()
@@ -105,6 +126,9 @@ fn boot_diagnostics(profile: &Lenient<DiagnosticsProfile>, a: &mut Anomalies) ->
     }
 }
 
+/// An error-level `bootDiagnostics.status` of an instance view. The status "will be set only if
+/// there are errors encountered in enabling boot diagnostics" (Compute spec,
+/// BootDiagnosticsInstanceView.status), so its absence in a returned view means no error.
 fn boot_diagnostics_error(view: Option<&InstanceView>) -> Option<String> {
     let bd = view?.boot_diagnostics.get()?;
     let status = bd.status.get()?;
@@ -138,6 +162,8 @@ fn password_auth(os: &Lenient<OsProfile>, a: &mut Anomalies) -> Option<bool> {
     .copied()
 }
 
+/// Security type and secure boot. No `securityProfile`/`securityType` stays `None`, which the
+/// check reads as Standard (documented there); no `secureBootEnabled` stays `None` (unknown).
 fn security(sec: &Lenient<SecurityProfile>, a: &mut Anomalies) -> (Option<String>, Option<bool>) {
     let Some(s) = sec.get() else {
         return (None, None);
@@ -229,13 +255,19 @@ fn instance(who: Identity, shared: Option<Shared>, a: &mut Anomalies) -> Instanc
             .and_then(|s| password_auth(s.os_profile, a)),
         latest_model_applied: None,
         anomalies: Vec::new(),
-        model_not_read: None,
+        // A payload without `properties` carries no model (MinimumSet examples return objects
+        // with only id and location: tests/fixtures/arm/FIELDS.md §5); it is not a VM without boot diagnostics.
+        model_not_read: shared
+            .is_none()
+            .then(|| "the payload has no properties".to_string()),
         status_not_read: None,
         id: id.into(),
     }
 }
 
-/// A VM (standalone or Flexible member) from a VM listing or GET.
+/// A VM (standalone or Flexible member) from a payload that carries its model: the plain VM
+/// listing, or a GET (with `$expand=instanceView`, which carries the run-time status too). Not
+/// for `statusOnly=true` listing items, which carry no model: see [`vm_status`].
 pub fn vm(model: &VirtualMachine, subscription_id: &str) -> Option<Instance> {
     let id = model.id.get()?.clone();
     let mut a = Anomalies::default();
@@ -331,7 +363,114 @@ pub fn scale_set_instance(
     Some(i)
 }
 
-/// A storage account.
+/// The run-time status of a VM, from an item of the `statusOnly=true` listing: identity,
+/// location and instance view. It carries no model field (no tags, no profiles).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VmStatus {
+    /// Resource id as ARM returned it.
+    pub id: String,
+    /// Name (the last id segment when absent).
+    pub name: String,
+    /// Region (`location` is part of the resource envelope; empty when absent).
+    pub location: String,
+    /// Power state (`running`, `deallocated`, …); absent when the instance view has none.
+    pub power_state: Option<String>,
+    /// Whether an instance view was returned at all.
+    pub instance_view: bool,
+    /// An error-level boot-diagnostics status from the instance view.
+    pub boot_diagnostics_error: Option<String>,
+    /// Fields that held values of unexpected types.
+    pub anomalies: Vec<String>,
+}
+
+/// Reads the run-time status of a `statusOnly=true` listing item (power state and instance
+/// view only; the model is ignored even when present).
+pub fn vm_status(item: &VirtualMachine) -> Option<VmStatus> {
+    let id = item.id.get()?.clone();
+    let mut a = Anomalies::default();
+    let view = item.properties.get().and_then(|p| p.instance_view.get());
+    Some(VmStatus {
+        name: item
+            .name
+            .get()
+            .cloned()
+            .unwrap_or_else(|| id.rsplit('/').next().unwrap_or("").to_string()),
+        location: text(&item.location),
+        power_state: power_state(view, &mut a),
+        instance_view: view.is_some(),
+        boot_diagnostics_error: boot_diagnostics_error(view),
+        anomalies: a.0,
+        id,
+    })
+}
+
+/// Joins a VM's run-time status onto the instance read from its model: sets the power state,
+/// the instance view and its boot-diagnostics error, and marks the status as read.
+pub fn apply_status(i: &mut Instance, status: VmStatus) {
+    i.power_state = status.power_state;
+    i.instance_view = status.instance_view;
+    i.boot_diagnostics_error = status.boot_diagnostics_error;
+    i.anomalies.extend(status.anomalies);
+    i.status_not_read = None;
+}
+
+/// Marks an instance's run-time status as not read, and why (e.g. the VM was missing from the
+/// status listing, or that listing failed): clears whatever status fields it held.
+pub fn mark_status_not_read(i: &mut Instance, why: impl Into<String>) {
+    i.power_state = None;
+    i.instance_view = false;
+    i.boot_diagnostics_error = None;
+    i.status_not_read = Some(why.into());
+}
+
+/// An instance known only from the status listing (its model could not be read, and why):
+/// identity, location and run-time status; every model-based check says `unknown` with `why`.
+pub fn vm_without_model(
+    status: VmStatus,
+    subscription_id: &str,
+    why: impl Into<String>,
+) -> Instance {
+    let VmStatus {
+        id,
+        name,
+        location,
+        power_state,
+        instance_view,
+        boot_diagnostics_error,
+        anomalies,
+    } = status;
+    Instance {
+        name,
+        resource_group: id_segment(&id, "resourceGroups").unwrap_or("").to_string(),
+        subscription_id: subscription_id.to_ascii_lowercase(),
+        // Flexible membership is a model field (properties.virtualMachineScaleSet): unknown here.
+        kind: InstanceKind::Vm,
+        scale_set: None,
+        instance_id: None,
+        location,
+        os_type: None,
+        tags: Default::default(),
+        power_state,
+        instance_view,
+        provisioning_state: None,
+        // Not `Absent` ("never configured"): the profile was not read.
+        boot_diagnostics: BootDiagnostics::Invalid {
+            reason: "the model was not read".into(),
+        },
+        boot_diagnostics_error,
+        security_type: None,
+        secure_boot: None,
+        disable_password_authentication: None,
+        latest_model_applied: None,
+        anomalies,
+        model_not_read: Some(why.into()),
+        status_not_read: None,
+        id: id.into(),
+    }
+}
+
+/// A storage account. Absent properties stay `None`; the storage checks document what ARM's
+/// contract says their absence means.
 pub fn storage(model: &StorageAccount, subscription_id: &str) -> Option<StorageInfo> {
     let id = model.id.get()?.clone();
     let name = model.name.get().cloned().unwrap_or_default();
@@ -443,6 +582,104 @@ mod tests {
             r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/w"}"#,
         );
         assert_eq!((no_view.power_state, no_view.instance_view), (None, false));
+    }
+
+    #[test]
+    fn boot_diagnostics_without_enabled_is_not_disabled() {
+        let i = parse_vm(
+            r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v",
+                "properties":{"diagnosticsProfile":{"bootDiagnostics":{"storageUri":"https://a.blob.core.windows.net/"}}}}"#,
+        );
+        assert!(
+            matches!(&i.boot_diagnostics, BootDiagnostics::Invalid { reason } if reason.contains("no `enabled`")),
+            "{:?}",
+            i.boot_diagnostics
+        );
+        assert_eq!(i.model_not_read, None);
+    }
+
+    #[test]
+    fn a_payload_without_properties_has_no_model() {
+        let i = parse_vm(
+            r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v","location":"westeurope"}"#,
+        );
+        assert_eq!(
+            i.model_not_read.as_deref(),
+            Some("the payload has no properties")
+        );
+        assert_eq!(i.boot_diagnostics_label(), "unknown");
+        assert_eq!(i.location, "westeurope");
+    }
+
+    #[test]
+    fn a_status_item_yields_status_only_and_joins_onto_a_model() {
+        // The conservative statusOnly shape: identity, location and instance view; even when a
+        // model field is present, none is taken.
+        let item: VirtualMachine = serde_json::from_str(
+            r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v","name":"v",
+                "type":"Microsoft.Compute/virtualMachines","location":"westeurope",
+                "properties":{"vmId":"x","diagnosticsProfile":{"bootDiagnostics":{"enabled":true}},
+                  "instanceView":{"statuses":[{"code":"ProvisioningState/succeeded"},{"code":"PowerState/running"}]}}}"#,
+        )
+        .unwrap();
+        let status = vm_status(&item).unwrap();
+        assert_eq!(status.power_state.as_deref(), Some("running"));
+        assert!(status.instance_view);
+        assert_eq!(status.location, "westeurope");
+
+        // Seen only in the status listing: status decided, model not read.
+        let only = vm_without_model(status.clone(), "S", "the VM was only in the status listing");
+        assert_eq!(only.subscription_id, "s");
+        assert_eq!(only.resource_group, "rg");
+        assert_eq!(only.power_state.as_deref(), Some("running"));
+        assert_eq!(
+            only.model_not_read.as_deref(),
+            Some("the VM was only in the status listing")
+        );
+        assert_eq!(only.status_not_read, None);
+        assert_eq!(only.boot_diagnostics_label(), "unknown");
+        assert_eq!(only.tags.len(), 0);
+
+        // Joined onto the model read from the plain listing (which carries no instance view).
+        let mut joined = parse_vm(
+            r#"{"id":"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/v",
+                "tags":{"env":"lab"},"properties":{"provisioningState":"Succeeded"}}"#,
+        );
+        assert_eq!(
+            (joined.power_state.as_deref(), joined.instance_view),
+            (None, false)
+        );
+        mark_status_not_read(&mut joined, "the VM was not in the status listing");
+        assert_eq!(
+            joined.status_not_read.as_deref(),
+            Some("the VM was not in the status listing")
+        );
+        apply_status(&mut joined, status);
+        assert_eq!(joined.power_state.as_deref(), Some("running"));
+        assert!(joined.instance_view);
+        assert_eq!(joined.status_not_read, None);
+        assert_eq!(joined.tags.get("env"), Some("lab"));
+        assert_eq!(joined.boot_diagnostics, BootDiagnostics::Absent);
+        assert_eq!(joined.boot_diagnostics_label(), "disabled");
+    }
+
+    #[test]
+    fn absent_storage_properties_stay_absent() {
+        let m: StorageAccount = serde_json::from_str(
+            r#"{"id":"/subscriptions/S/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct","name":"acct",
+                "location":"westeurope","properties":{"primaryEndpoints":{"blob":"https://acct.blob.core.windows.net/"}}}"#,
+        )
+        .unwrap();
+        let sa = storage(&m, "S").unwrap();
+        assert_eq!(
+            (
+                sa.is_hns_enabled,
+                sa.network_default_action,
+                sa.allow_shared_key_access,
+                sa.minimum_tls_version
+            ),
+            (None, None, None, None)
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! its status and an unread model (its model-based checks say `unknown`), and the listing is a
 //! coverage gap. A VM whose follow-up GET answers 404 was deleted in between and is dropped.
 
+use super::convert::VmStatus;
 use super::{api, convert, gap, is_unregistered, Progress};
 use crate::arm::models::VirtualMachine;
 use crate::arm::{ArmClient, ArmError, Lenient};
@@ -39,16 +40,6 @@ pub enum VmReads {
     OneByOne,
 }
 
-/// The run-time status of one VM, from the status listing.
-struct RunStatus {
-    power_state: Option<String>,
-    instance_view: bool,
-    boot_diagnostics_error: Option<String>,
-    anomalies: Vec<String>,
-    /// The VM as the status listing identifies it (kept for VMs the model listing lacks).
-    seen: Instance,
-}
-
 /// What the VM listings of one subscription gave.
 pub(super) struct VmListing {
     /// Joined instances, in model-listing order, then status-only VMs.
@@ -57,6 +48,29 @@ pub(super) struct VmListing {
     pub gaps: Vec<CoverageGap>,
     /// The subscription has not registered `Microsoft.Compute`: it has no VMs.
     pub unregistered: bool,
+}
+
+/// Reads the paged status listing: the run-time status of each VM, nothing of its model.
+async fn list_status(client: &ArmClient, path: &str) -> (Vec<VmStatus>, Option<ArmError>) {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let stream = client.list::<VirtualMachine>(path);
+    futures::pin_mut!(stream);
+    while let Some(page) = stream.next().await {
+        match page {
+            Ok(items) => {
+                for item in items.iter().filter_map(Lenient::get) {
+                    if let Some(s) = convert::vm_status(item) {
+                        if seen.insert(s.id.to_ascii_lowercase()) {
+                            out.push(s);
+                        }
+                    }
+                }
+            }
+            Err(e) => return (out, Some(e)),
+        }
+    }
+    (out, None)
 }
 
 /// Reads a paged VM listing into instances (one conversion per item, pages dropped as read).
@@ -114,7 +128,7 @@ async fn read_joined(client: &ArmClient, sid: &str, progress: &Progress) -> VmLi
     let model_path = model_path(sid);
     let ((models, model_err), (statuses, status_err)) = futures::join!(
         list(client, &model_path, sid),
-        list(client, &status_path, sid)
+        list_status(client, &status_path)
     );
     let mut gaps = Vec::new();
     if [&model_err, &status_err]
@@ -133,20 +147,9 @@ async fn read_joined(client: &ArmClient, sid: &str, progress: &Progress) -> VmLi
     if let Some(e) = &status_err {
         gaps.push(gap(Some(sid), GapScope::VM_STATUS, e));
     }
-    let mut status: HashMap<String, RunStatus> = statuses
+    let mut status: HashMap<String, VmStatus> = statuses
         .into_iter()
-        .map(|s| {
-            (
-                s.id.to_ascii_lowercase(),
-                RunStatus {
-                    power_state: s.power_state.clone(),
-                    instance_view: s.instance_view,
-                    boot_diagnostics_error: s.boot_diagnostics_error.clone(),
-                    anomalies: s.anomalies.clone(),
-                    seen: s,
-                },
-            )
-        })
+        .map(|s| (s.id.to_ascii_lowercase(), s))
         .collect();
     let status_missing = |why: &str| match &status_err {
         Some(e) => {
@@ -157,28 +160,26 @@ async fn read_joined(client: &ArmClient, sid: &str, progress: &Progress) -> VmLi
     let mut instances = Vec::with_capacity(models.len());
     for mut i in models {
         match status.remove(&i.id.to_ascii_lowercase()) {
-            Some(s) => apply_status(&mut i, s),
-            None => {
-                // The plain listing has no instance view: whatever it said is not a status.
-                i.power_state = None;
-                i.instance_view = false;
-                i.boot_diagnostics_error = None;
-                i.status_not_read = Some(status_missing(
+            Some(s) => convert::apply_status(&mut i, s),
+            // The plain listing has no instance view: whatever it said is not a status.
+            None => convert::mark_status_not_read(
+                &mut i,
+                status_missing(
                     "the VM was not in the run-time status listing (created or changed between \
                      the two reads), so its power state is unknown",
-                ));
-            }
+                ),
+            ),
         }
         instances.push(i);
     }
     // VMs only the status listing has: created between the two reads, or the model listing
     // stopped early. Read each once more, within the bound.
-    let mut only_status: Vec<RunStatus> = status.into_values().collect();
-    only_status.sort_by(|a, b| a.seen.id.cmp(&b.seen.id));
+    let mut only_status: Vec<VmStatus> = status.into_values().collect();
+    only_status.sort_by(|a, b| a.id.cmp(&b.id));
     let over = only_status.len().saturating_sub(MAX_FOLLOW_UPS);
     let follow_ups: Vec<_> = futures::stream::iter(only_status.iter().take(MAX_FOLLOW_UPS))
         .map(|s| async move {
-            let id = s.seen.id.to_string();
+            let id = s.id.clone();
             let got = client.get::<VirtualMachine>(&get_path(&id)).await;
             (id, got)
         })
@@ -190,7 +191,7 @@ async fn read_joined(client: &ArmClient, sid: &str, progress: &Progress) -> VmLi
         .map(|(id, r)| (id.to_ascii_lowercase(), r))
         .collect();
     for s in only_status {
-        let key = s.seen.id.to_ascii_lowercase();
+        let key = s.id.to_ascii_lowercase();
         match got.remove(&key) {
             Some(Ok(m)) => {
                 if let Some(i) = convert::vm(&m, sid) {
@@ -201,10 +202,11 @@ async fn read_joined(client: &ArmClient, sid: &str, progress: &Progress) -> VmLi
             Some(Err(e)) if e.status() == Some(404) => {}
             Some(Err(e)) => {
                 let mut g = gap(Some(sid), GapScope::VIRTUAL_MACHINES, &e);
-                g.message = format!("{}: {}", s.seen.name, g.message);
+                g.message = format!("{}: {}", s.name, g.message);
                 gaps.push(g);
                 instances.push(status_only(
                     s,
+                    sid,
                     &format!("its model could not be read ({e})"),
                 ));
             }
@@ -216,7 +218,7 @@ async fn read_joined(client: &ArmClient, sid: &str, progress: &Progress) -> VmLi
                          {MAX_FOLLOW_UPS} such VMs were not read one by one"
                     ),
                 };
-                instances.push(status_only(s, &why));
+                instances.push(status_only(s, sid, &why));
             }
         }
     }
@@ -243,35 +245,10 @@ async fn read_joined(client: &ArmClient, sid: &str, progress: &Progress) -> VmLi
     }
 }
 
-/// Puts the status listing's run-time status on an instance read from the model listing.
-fn apply_status(i: &mut Instance, s: RunStatus) {
-    i.power_state = s.power_state;
-    i.instance_view = s.instance_view;
-    i.boot_diagnostics_error = s.boot_diagnostics_error;
-    i.anomalies.extend(
-        s.anomalies
-            .into_iter()
-            .filter(|a| a.starts_with("instanceView")),
-    );
-    i.status_not_read = None;
-}
-
 /// A VM known from the status listing alone: its identity and status, and why its model is
 /// unknown. Nothing of the status item's model is kept (it may carry none).
-fn status_only(s: RunStatus, why: &str) -> Instance {
-    let seen = s.seen;
-    let mut i = Instance::unread(
-        seen.id.clone(),
-        seen.name.clone(),
-        &seen.subscription_id,
-        seen.location.clone(),
-        format!("the VM's model was not read: {why}"),
-    );
-    i.resource_group = seen.resource_group.clone();
-    i.power_state = s.power_state;
-    i.instance_view = s.instance_view;
-    i.boot_diagnostics_error = s.boot_diagnostics_error;
-    i
+fn status_only(s: VmStatus, sid: &str, why: &str) -> Instance {
+    convert::vm_without_model(s, sid, format!("the VM's model was not read: {why}"))
 }
 
 async fn read_one_by_one(client: &ArmClient, sid: &str, progress: &Progress) -> VmListing {
@@ -303,9 +280,7 @@ async fn read_one_by_one(client: &ArmClient, sid: &str, progress: &Progress) -> 
             Err(e) => {
                 gaps.push(gap(Some(sid), GapScope::VM_STATUS, &e));
                 let mut i = listed;
-                i.power_state = None;
-                i.instance_view = false;
-                i.status_not_read = Some(format!("the VM could not be read ({e})"));
+                convert::mark_status_not_read(&mut i, format!("the VM could not be read ({e})"));
                 instances.push(i);
             }
         }

@@ -100,7 +100,7 @@ impl ReportSink for InstancesCsv {
                 i.os_type.as_deref().unwrap_or(""),
                 i.power_state.as_deref().unwrap_or(""),
                 i.provisioning_state.as_deref().unwrap_or(""),
-                i.boot_diagnostics.report_label(),
+                i.boot_diagnostics_label(),
                 &storage,
                 v.verdict.as_str(),
                 &v.blockers.join(";"),

@@ -704,7 +704,7 @@ fn instances(s: &mut String, r: &ScanResult, out: &mut dyn Write) -> std::io::Re
             i.kind.as_str(),
             esc(&i.location),
             esc(i.power_state.as_deref().unwrap_or("unknown")),
-            i.boot_diagnostics.report_label()
+            i.boot_diagnostics_label()
         );
         for b in &v.blockers {
             let _ = write!(s, "<span class=\"chk b\">{}</span>", esc(b));
