@@ -390,7 +390,11 @@ async fn read_subscription(
         {
             Ok(c) => match c.properties.get().map(|p| &p.disabled) {
                 Some(Lenient::Value(d)) => Some((*d, false)),
-                // A missing flag means the switch was never turned off.
+                // A missing flag means the switch was never turned off: Serial Console is on
+                // for every subscription until someone disables it ("Enable and disable the
+                // Azure Serial Console": all subscriptions have serial console access enabled by
+                // default), and `disabled` is optional in the provider's model
+                // (`SerialConsoleStatus.disabled?: boolean`, @azure/arm-serialconsole).
                 Some(Lenient::Absent) | None => Some((false, false)),
                 Some(Lenient::Invalid(v)) => {
                     note(
@@ -400,8 +404,9 @@ async fn read_subscription(
                     None
                 }
             },
-            // Never registered: nobody ever turned the switch off there (turning it off goes
-            // through the provider), so the console is not disabled.
+            // Never registered: nobody ever turned the switch off there (turning it off is a
+            // POST to this provider, which an unregistered subscription cannot have received),
+            // so the console is on, as it is by default.
             Err(e) if is_unregistered(&e) => Some((false, true)),
             Err(e) => {
                 note(GapScope::CONSOLE, &e);
