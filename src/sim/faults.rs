@@ -697,6 +697,51 @@ mod tests {
     }
 
     #[test]
+    fn filters_see_the_query_and_anchors_still_end_the_path() {
+        let vms = "/subscriptions/s1/providers/Microsoft.Compute/virtualMachines";
+        let plan = FaultPlan::new(
+            vec![
+                FaultRule::always(FaultKind::OmitItem { name: "a".into() })
+                    .on_path("virtualMachines?api-version")
+                    .not_on_path("statusOnly"),
+                FaultRule::always(FaultKind::Forbidden).on_path("statusonly=TRUE"),
+                FaultRule::always(FaultKind::Reset).on_path("virtualMachines$"),
+            ],
+            1,
+        );
+        let status = plan.pick_for(1, vms, "api-version=1&statusOnly=true", None);
+        assert_eq!(status.rule.map(|r| r.fault), Some(FaultKind::Forbidden));
+        assert!(status.omit.is_empty());
+        let plain = plan.pick_for(2, vms, "api-version=1", None);
+        assert_eq!(plain.omit, vec!["a".to_string()]);
+        assert_eq!(
+            plain.rule.map(|r| r.fault),
+            Some(FaultKind::Reset),
+            "omit-item rules combine with the first other rule"
+        );
+        let encoded = plan.pick_for(3, "/x", "%24expand=instanceView&statusOnly%3Dtrue", None);
+        assert_eq!(encoded.rule.map(|r| r.fault), Some(FaultKind::Forbidden));
+    }
+
+    #[test]
+    fn omit_items_drops_named_items_of_a_page_only() {
+        let page = br#"{"value":[{"name":"a"},{"name":"B"}],"nextLink":"x"}"#;
+        let out = omit_items(page, &["b".into()]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"value":[{"name":"a"}],"nextLink":"x"})
+        );
+        assert!(omit_items(page, &["c".into()]).is_none());
+        assert!(omit_items(br#"{"name":"b"}"#, &["b".into()]).is_none());
+    }
+
+    #[test]
+    fn imf_fixdate_is_the_http_date_form() {
+        assert_eq!(imf_fixdate(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
     fn times_caps_firings() {
         let plan = FaultPlan::new(vec![FaultRule::always(FaultKind::Reset).times(2)], 1);
         assert!(plan.pick(1, "/x", None).is_some());
