@@ -478,7 +478,8 @@ fn unregistered_fleet() -> Fleet {
 #[tokio::test]
 async fn unregistered_namespaces_answer_409_missing_subscription_registration() {
     let f = unregistered_fleet();
-    let sim = start(&f, SimConfig::default()).await;
+    let mut sim = start(&f, SimConfig::default()).await;
+    sim.expect_run_commands(1);
     let client = client(&sim);
     let token = sim.issue_token(SCANNER).unwrap();
     let base = sim.base_url();
@@ -544,6 +545,15 @@ async fn unregistered_namespaces_answer_409_missing_subscription_registration() 
     let url =
         format!("{base}/subscriptions/{SUB_NETWORK_ONLY}/resourcegroups?api-version=2022-12-01");
     assert_eq!(get(&client, &url, Some(&token)).await.0, 200);
+    // Run Command is a Compute request too.
+    let resp = client
+        .post(format!("{base}/subscriptions/{SUB_NETWORK_ONLY}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1/runCommand?{API}"))
+        .bearer_auth(&token)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 409);
     // A caller without access gets 403, not the registration state.
     let outsider = sim.issue_token(OUTSIDER).unwrap();
     let (status, _, _) = get(
@@ -726,6 +736,10 @@ async fn compute_policies_count_down_reject_the_301st_call_and_recover_after_the
         assert_eq!(
             remaining(&headers).as_deref(),
             Some("Microsoft.Compute/HighCostGet3Sec;0,Microsoft.Compute/HighCostGet1Hour;700")
+        );
+        assert!(
+            header(&headers, "x-ms-request-charge").is_none(),
+            "a rejected call is not charged"
         );
         let retry_after: u64 = header(&headers, "retry-after").unwrap().parse().unwrap();
         assert!((1..=3).contains(&retry_after), "retry-after {retry_after}");

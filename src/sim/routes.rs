@@ -165,13 +165,20 @@ pub fn route(ctx: &Ctx) -> Reply {
             match ctx.compute.and_then(|c| c.charge(&sub.spec.id)) {
                 None => subscription_scoped(ctx, sub, rest),
                 Some(charge) => {
-                    let reply = match &charge.rejected {
-                        Some(r) => compute_throttled(r),
-                        None => subscription_scoped(ctx, sub, rest),
-                    };
-                    reply
-                        .with_header("x-ms-ratelimit-remaining-resource", charge.remaining_header)
-                        .with_header("x-ms-request-charge", "1")
+                    // A rejected call is not charged: Microsoft's sample 429 carries the
+                    // remaining counts and `Retry-After`, no `x-ms-request-charge`.
+                    match &charge.rejected {
+                        Some(r) => compute_throttled(r).with_header(
+                            "x-ms-ratelimit-remaining-resource",
+                            charge.remaining_header,
+                        ),
+                        None => subscription_scoped(ctx, sub, rest)
+                            .with_header(
+                                "x-ms-ratelimit-remaining-resource",
+                                charge.remaining_header,
+                            )
+                            .with_header("x-ms-request-charge", "1"),
+                    }
                 }
             }
         }

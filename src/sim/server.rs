@@ -550,10 +550,11 @@ async fn arm_request(
     };
     let lower: Vec<&str> = ctx.lower.iter().map(String::as_str).collect();
     // Run Command is served outside `routes::route`; it is a Compute request all the same.
-    let unregistered = || {
-        world
-            .sub(&ctx.segs[1])
-            .and_then(|sub| routes::missing_registration(&ctx, sub))
+    let unregistered = || match lower.as_slice() {
+        ["subscriptions", sub, ..] => world
+            .sub(sub)
+            .and_then(|sub| routes::missing_registration(&ctx, sub)),
+        _ => None,
     };
     let reply = match lower.as_slice() {
         _ if is_run_command => match unregistered() {
