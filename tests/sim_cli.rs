@@ -194,6 +194,137 @@ fn serve_rejects_a_malformed_fleet_naming_file_line_and_field() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/fleet.toml"));
 }
 
+/// A `scready sim serve` child with the rest of its output.
+struct Served {
+    child: std::process::Child,
+    rest: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl Served {
+    /// Interrupts it and reads what it prints until it exits.
+    fn stop(mut self) {
+        unsafe_kill(self.child.id() as i32);
+        let rest: Vec<String> = self.rest.by_ref().map(|l| l.unwrap()).collect();
+        let status = wait_with_timeout(&mut self.child, Duration::from_secs(10));
+        assert!(status.success(), "{rest:?}");
+    }
+}
+
+/// Starts `scready sim serve` with `args`; returns the child, its base URL, an HTTPS client that
+/// trusts its CA, and the line that states the statusOnly shape and the Compute throttle.
+fn serve_with(
+    fleet: &std::path::Path,
+    state: &std::path::Path,
+    args: &[&str],
+) -> (Served, String, reqwest::Client, String) {
+    let mut child = scready()
+        .args(["sim", "serve", "--fleet"])
+        .arg(fleet)
+        .arg("--state-dir")
+        .arg(state)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .replace("scready simulator listening on ", "");
+    let mode = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.starts_with("statusOnly listing: "))
+        .expect("the simulator states the statusOnly shape");
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(state.join("ca.pem")).unwrap()).unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .unwrap();
+    (Served { child, rest: lines }, addr, http, mode)
+}
+
+#[tokio::test]
+async fn serve_takes_the_status_shape_and_compute_policies_from_the_fleet_or_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.toml");
+    let text = std::fs::read_to_string(fixture("fleets/small.toml"))
+        .unwrap()
+        .replacen(
+            "schema_version = 1\n",
+            "schema_version = 1\n\n[settings]\nstatus_only_shape = \"full\"\n",
+            1,
+        );
+    std::fs::write(&fleet, text).unwrap();
+    let list = |addr: &str| {
+        format!("{addr}/subscriptions/{SUB_PROD}/providers/Microsoft.Compute/virtualMachines?api-version=2025-04-01&statusOnly=true")
+    };
+    let token = |http: reqwest::Client, addr: String| async move {
+        let (_, _, body) = get(
+            &http,
+            &format!("{addr}/_sim/token?principal={SCANNER}"),
+            None,
+        )
+        .await;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    };
+
+    // The fleet's setting.
+    let (served, addr, http, mode) = serve_with(&fleet, dir.path(), &[]);
+    assert_eq!(
+        mode,
+        "statusOnly listing: full shape; Compute throttle: off"
+    );
+    let t = token(http.clone(), addr.clone()).await;
+    let (status, headers, body) = get(&http, &list(&addr), Some(&t)).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("\"storageProfile\""), "full shape: {body}");
+    assert!(headers.get("x-ms-ratelimit-remaining-resource").is_none());
+    served.stop();
+
+    // Flags win over the fleet.
+    let (served, addr, http, mode) = serve_with(
+        &fleet,
+        dir.path(),
+        &[
+            "--status-only-shape",
+            "status",
+            "--compute-policy",
+            "Microsoft.Compute/HighCostGet3Sec:300:3",
+        ],
+    );
+    assert_eq!(
+        mode,
+        "statusOnly listing: status shape; Compute throttle: Microsoft.Compute/HighCostGet3Sec 300 per 3 s"
+    );
+    let t = token(http.clone(), addr.clone()).await;
+    let (status, headers, body) = get(&http, &list(&addr), Some(&t)).await;
+    assert_eq!(status, 200);
+    assert!(!body.contains("storageProfile"), "status shape: {body}");
+    assert_eq!(
+        headers["x-ms-ratelimit-remaining-resource"],
+        "Microsoft.Compute/HighCostGet3Sec;299"
+    );
+    served.stop();
+
+    for bad in [
+        ["--status-only-shape", "sideways"],
+        ["--compute-policy", "HighCostGet3Min"],
+    ] {
+        let out = scready()
+            .args(["sim", "serve", "--fleet"])
+            .arg(&fleet)
+            .args(bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(bad[1]), "{err}");
+    }
+}
+
 #[test]
 fn serve_refuses_a_non_loopback_address() {
     let out = scready()

@@ -1,5 +1,6 @@
 //! `scready sim serve` and `scready sim generate`.
 
+use crate::sim::compute::{ComputeThrottle, StatusOnlyShape};
 use crate::sim::faults::FaultFile;
 use crate::sim::fleet::Fleet;
 use crate::sim::server::Latency;
@@ -79,6 +80,22 @@ pub struct ServeArgs {
     /// Serve without throttling.
     #[arg(long)]
     pub no_throttle: bool,
+    /// The subscription's global read bucket (shared by every principal) is this many times
+    /// one principal's bucket and refill; 0 turns it off.
+    #[arg(long, default_value_t = 15)]
+    pub throttle_global_multiplier: u32,
+    /// What `virtualMachines?statusOnly=true` returns: `status` (identity, location and the
+    /// instance view only) or `full` (the model too). Default: the fleet's setting, else status.
+    #[arg(long, value_name = "full|status")]
+    pub status_only_shape: Option<StatusOnlyShape>,
+    /// Throttle VM reads with Compute's policies: the fleet's `settings.compute_throttle`, else
+    /// HighCostGet3Min (300 per 180 s) and HighCostGet30Min (1500 per 1800 s).
+    #[arg(long)]
+    pub compute_throttle: bool,
+    /// A Compute policy `NAME:LIMIT:WINDOW_SECS` (repeatable; replaces the default policies),
+    /// e.g. `Microsoft.Compute/HighCostGet3Min:300:180`.
+    #[arg(long, value_name = "NAME:LIMIT:SECS", value_parser = ComputeThrottle::parse_policy)]
+    pub compute_policy: Vec<crate::sim::compute::ComputePolicy>,
     /// Seed for fault rates and latency jitter.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -105,6 +122,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.page_size == Some(0) {
         bail!("--page-size must be at least 1");
     }
+    let from_fleet = SimConfig::for_fleet(&fleet);
+    let compute_throttle = if !args.compute_policy.is_empty() {
+        let t = ComputeThrottle {
+            policies: args.compute_policy.clone(),
+        };
+        t.validate()
+            .map_err(|e| anyhow::anyhow!("--compute-policy: {e}"))?;
+        Some(t)
+    } else if args.compute_throttle {
+        Some(from_fleet.compute_throttle.clone().unwrap_or_default())
+    } else {
+        from_fleet.compute_throttle.clone()
+    };
     let config = SimConfig {
         addr: args.addr,
         state_dir: args.state_dir.clone(),
@@ -115,6 +145,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             refill_per_sec: args.throttle_refill,
             tenant_burst: args.throttle_burst,
             tenant_refill_per_sec: args.throttle_refill,
+            global_multiplier: args.throttle_global_multiplier,
         },
         latency: Latency {
             fixed_ms: args.latency_ms,
@@ -122,7 +153,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
         faults,
         seed: args.seed,
+        status_only_shape: args
+            .status_only_shape
+            .unwrap_or(from_fleet.status_only_shape),
+        compute_throttle,
         ..SimConfig::default()
+    };
+    let shape = config.status_only_shape;
+    let compute = match &config.compute_throttle {
+        None => "off".to_string(),
+        Some(t) => t
+            .policies
+            .iter()
+            .map(|p| format!("{} {} per {} s", p.name, p.limit, p.window.as_secs()))
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     let sim = Simulator::start(&fleet, config).await?;
     println!("scready simulator listening on {}", sim.base_url());
@@ -133,6 +178,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         fleet.subscriptions.len(),
         fleet.instance_count()
     );
+    println!("statusOnly listing: {shape} shape; Compute throttle: {compute}");
     for p in fleet.principals.iter().filter(|p| p.client_id.is_some()) {
         println!(
             "principal {} ({}): client id {}, tenant {}",

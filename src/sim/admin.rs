@@ -23,10 +23,10 @@ pub fn handle(
     let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     match (method, path.trim_end_matches('/')) {
         ("GET", "/_sim/health") => Reply::json(&"ok"),
-        ("GET", "/_sim/stats") => Reply::json(&state.observer.stats()),
+        ("GET", "/_sim/stats") => Reply::json(&state.stats()),
         ("GET", "/_sim/requests") => Reply::json(&state.observer.requests()),
         ("POST", "/_sim/reset") => {
-            state.observer.reset();
+            state.reset_observations();
             Reply::json(&"reset")
         }
         ("GET", "/_sim/faults") => {

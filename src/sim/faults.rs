@@ -1,9 +1,11 @@
 //! Injected faults: what can go wrong with a request, and when.
 //!
-//! A rule names a fault kind, optional filters (path substring, subscription) and a trigger:
-//! exact ARM request numbers, a probability per matching request, or every matching request;
-//! `times` caps how often a rule fires. Rules come from `--faults FILE`, from the library API,
-//! or from `POST /_sim/faults`. At most one rule fires per request: the first that matches.
+//! A rule names a fault kind, optional filters (a substring of the request's path and query, one
+//! that must not appear, a subscription) and a trigger: exact ARM request numbers, a probability
+//! per matching request, or every matching request; `times` caps how often a rule fires. Rules
+//! come from `--faults FILE`, from the library API, or from `POST /_sim/faults`. At most one rule
+//! fires per request, the first that matches, except `omit-item` rules: every matching one of
+//! those applies, alongside that one rule.
 
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
@@ -52,6 +54,12 @@ pub enum FaultKind {
         /// Replacement.
         to: String,
     },
+    /// A list page without the item whose `name` is this (case-insensitive): a resource that
+    /// appeared or vanished between two listings. Other responses are unchanged.
+    OmitItem {
+        /// The `name` of the item to drop from `value`.
+        name: String,
+    },
 }
 
 impl FaultKind {
@@ -70,6 +78,7 @@ impl FaultKind {
             FaultKind::ExpireToken => "expire-token".into(),
             FaultKind::Hang { .. } => "hang".into(),
             FaultKind::Rewrite { .. } => "rewrite".into(),
+            FaultKind::OmitItem { .. } => "omit-item".into(),
         }
     }
 }
@@ -80,9 +89,13 @@ impl FaultKind {
 pub struct FaultRule {
     /// The fault.
     pub fault: FaultKind,
-    /// Only requests whose path contains this (case-insensitive); a trailing `$` anchors it
-    /// at the end of the path.
+    /// Only requests whose path and query (`path?query`, as sent or percent-decoded) contain
+    /// this, case-insensitively, e.g. `statusOnly=true`; a trailing `$` anchors it at the end of
+    /// the path (the query is then not looked at).
     pub path: Option<String>,
+    /// Never requests whose path and query contain this (case-insensitive), e.g. `statusOnly`
+    /// to leave the status listing alone.
+    pub not_path: Option<String>,
     /// Only requests for this subscription.
     pub subscription: Option<String>,
     /// Fire on these ARM request numbers (1-based, counting every ARM request).
@@ -91,6 +104,15 @@ pub struct FaultRule {
     pub rate: Option<f64>,
     /// Fire at most this many times.
     pub times: Option<u64>,
+    /// `status` and `throttle`: send `Retry-After` as an HTTP date (IMF-fixdate) this many
+    /// seconds in the future instead of as seconds.
+    pub retry_after_date_secs: Option<u64>,
+    /// `status` and `throttle`: send `Retry-After` with exactly this text (negative, absurd or
+    /// garbage values).
+    pub retry_after_raw: Option<String>,
+    /// `status` and `throttle`: also send `retry-after-ms` and `x-ms-retry-after-ms` with this
+    /// many milliseconds.
+    pub retry_after_ms: Option<u64>,
 }
 
 /// The file form of a [`FaultRule`]: a flat table with a `kind`.
@@ -98,7 +120,7 @@ pub struct FaultRule {
 #[serde(deny_unknown_fields)]
 pub struct FaultRuleSpec {
     /// `status | throttle | reset | truncated | malformed | next-link-loop | repeat-items |
-    /// forbidden | not-found | expire-token | hang`.
+    /// forbidden | not-found | expire-token | hang | rewrite | omit-item`.
     pub kind: String,
     /// HTTP status for `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +128,18 @@ pub struct FaultRuleSpec {
     /// `Retry-After` seconds for `status` and `throttle`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// `Retry-After` as an HTTP date this many seconds ahead, for `status` and `throttle`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_date_secs: Option<u64>,
+    /// `Retry-After` sent verbatim, for `status` and `throttle`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_raw: Option<String>,
+    /// `retry-after-ms` and `x-ms-retry-after-ms` milliseconds, for `status` and `throttle`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// The item name for `omit-item`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Hold time for `hang`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ms: Option<u64>,
@@ -115,9 +149,12 @@ pub struct FaultRuleSpec {
     /// Replacement, for `rewrite`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-    /// Path filter.
+    /// Path (and query) filter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Path (and query) exclusion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_path: Option<String>,
     /// Subscription filter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<String>,
@@ -156,17 +193,30 @@ impl TryFrom<FaultRuleSpec> for FaultRule {
                 from: s.from.clone().ok_or("kind = \"rewrite\" needs from")?,
                 to: s.to.clone().unwrap_or_default(),
             },
+            "omit-item" => FaultKind::OmitItem {
+                name: s.name.clone().ok_or("kind = \"omit-item\" needs name")?,
+            },
             other => return Err(format!(
-                "unknown fault kind '{other}' (expected status, throttle, reset, truncated, malformed, next-link-loop, repeat-items, forbidden, not-found, expire-token, hang or rewrite)"
+                "unknown fault kind '{other}' (expected status, throttle, reset, truncated, malformed, next-link-loop, repeat-items, forbidden, not-found, expire-token, hang, rewrite or omit-item)"
             )),
         };
+        if s.name.is_some() && !matches!(fault, FaultKind::OmitItem { .. }) {
+            return Err(format!(
+                "name is for kind = \"omit-item\", not \"{}\"",
+                s.kind
+            ));
+        }
         let rule = FaultRule {
             fault,
             path: s.path,
+            not_path: s.not_path,
             subscription: s.subscription,
             requests: s.requests,
             rate: s.rate,
             times: s.times,
+            retry_after_date_secs: s.retry_after_date_secs,
+            retry_after_raw: s.retry_after_raw,
+            retry_after_ms: s.retry_after_ms,
         };
         rule.validate()?;
         Ok(rule)
@@ -178,10 +228,14 @@ impl From<FaultRule> for FaultRuleSpec {
         let mut s = FaultRuleSpec {
             kind: r.fault.label(),
             path: r.path,
+            not_path: r.not_path,
             subscription: r.subscription,
             requests: r.requests,
             rate: r.rate,
             times: r.times,
+            retry_after_date_secs: r.retry_after_date_secs,
+            retry_after_raw: r.retry_after_raw,
+            retry_after_ms: r.retry_after_ms,
             ..Default::default()
         };
         match r.fault {
@@ -199,6 +253,7 @@ impl From<FaultRule> for FaultRuleSpec {
                 s.from = Some(from);
                 s.to = Some(to);
             }
+            FaultKind::OmitItem { name } => s.name = Some(name),
             _ => {}
         }
         s
@@ -211,16 +266,44 @@ impl FaultRule {
         FaultRule {
             fault,
             path: None,
+            not_path: None,
             subscription: None,
             requests: Vec::new(),
             rate: None,
             times: None,
+            retry_after_date_secs: None,
+            retry_after_raw: None,
+            retry_after_ms: None,
         }
     }
 
-    /// Restricts the rule to paths containing `path`.
+    /// Restricts the rule to requests whose path and query contain `path` (see [`FaultRule::path`]).
     pub fn on_path(mut self, path: &str) -> FaultRule {
         self.path = Some(path.to_string());
+        self
+    }
+
+    /// Leaves out requests whose path and query contain `text`.
+    pub fn not_on_path(mut self, text: &str) -> FaultRule {
+        self.not_path = Some(text.to_string());
+        self
+    }
+
+    /// Sends `Retry-After` as an HTTP date `secs` seconds ahead (`status` and `throttle`).
+    pub fn retry_after_date(mut self, secs: u64) -> FaultRule {
+        self.retry_after_date_secs = Some(secs);
+        self
+    }
+
+    /// Sends `Retry-After` with exactly this text (`status` and `throttle`).
+    pub fn retry_after_raw(mut self, text: &str) -> FaultRule {
+        self.retry_after_raw = Some(text.to_string());
+        self
+    }
+
+    /// Also sends `retry-after-ms` and `x-ms-retry-after-ms` (`status` and `throttle`).
+    pub fn retry_after_ms(mut self, ms: u64) -> FaultRule {
+        self.retry_after_ms = Some(ms);
         self
     }
 
@@ -259,7 +342,177 @@ impl FaultRule {
                 return Err(format!("status {status} is not an error status"));
             }
         }
+        let retry_forms = self.retry_after_date_secs.is_some() as u8
+            + self.retry_after_raw.is_some() as u8
+            + self.retry_after_ms.is_some() as u8;
+        let seconds = match &self.fault {
+            FaultKind::Status { retry_after, .. } | FaultKind::Throttle { retry_after } => {
+                Some(retry_after.is_some())
+            }
+            _ => None,
+        };
+        match seconds {
+            None if retry_forms > 0 => {
+                return Err(format!(
+                    "retry_after_date_secs, retry_after_raw and retry_after_ms are for kind = \"status\" or \"throttle\", not \"{}\"",
+                    self.fault.label()
+                ))
+            }
+            Some(secs) => {
+                let headers = secs as u8
+                    + self.retry_after_date_secs.is_some() as u8
+                    + self.retry_after_raw.is_some() as u8;
+                if headers > 1 {
+                    return Err(
+                        "retry_after, retry_after_date_secs and retry_after_raw each set Retry-After; give one"
+                            .into(),
+                    );
+                }
+            }
+            None => {}
+        }
+        if let Some(raw) = &self.retry_after_raw {
+            if !raw.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+                return Err(format!(
+                    "retry_after_raw {raw:?} is not a valid header value (printable ASCII only)"
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The headers that tell a client when to retry, as this rule sends them with a `status` or
+    /// `throttle` fault; `now_secs` is the current Unix time (for the HTTP-date form).
+    pub fn retry_headers(&self, now_secs: u64) -> Vec<(String, String)> {
+        let seconds = match &self.fault {
+            FaultKind::Status { retry_after, .. } | FaultKind::Throttle { retry_after } => {
+                *retry_after
+            }
+            _ => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        if let Some(s) = seconds {
+            out.push(("retry-after".to_string(), s.to_string()));
+        }
+        if let Some(ahead) = self.retry_after_date_secs {
+            out.push((
+                "retry-after".to_string(),
+                imf_fixdate(now_secs.saturating_add(ahead)),
+            ));
+        }
+        if let Some(raw) = &self.retry_after_raw {
+            out.push(("retry-after".to_string(), raw.clone()));
+        }
+        if let Some(ms) = self.retry_after_ms {
+            // Azure SDKs read both spellings before `Retry-After` (azure-core's retry policy).
+            out.push(("retry-after-ms".to_string(), ms.to_string()));
+            out.push(("x-ms-retry-after-ms".to_string(), ms.to_string()));
+        }
+        out
+    }
+
+    fn matches(&self, target: &Target, subscription: Option<&str>) -> bool {
+        if let Some(p) = &self.path {
+            let p = p.to_ascii_lowercase();
+            let hit = match p.strip_suffix('$') {
+                Some(anchored) => target.path.ends_with(anchored),
+                None => target.contains(&p),
+            };
+            if !hit {
+                return false;
+            }
+        }
+        if let Some(n) = &self.not_path {
+            if target.contains(&n.to_ascii_lowercase()) {
+                return false;
+            }
+        }
+        if let Some(s) = &self.subscription {
+            if !subscription.is_some_and(|x| x.eq_ignore_ascii_case(s)) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// An HTTP date in the IMF-fixdate form (RFC 9110 §5.6.7), e.g.
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn imf_fixdate(unix_secs: u64) -> String {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::OffsetDateTime::from_unix_timestamp(unix_secs.min(253_402_300_799) as i64)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_default()
+}
+
+/// A request as the filters see it: the path, and the path with its query, lower case, as sent
+/// and percent-decoded.
+struct Target {
+    path: String,
+    full: String,
+    decoded: String,
+}
+
+impl Target {
+    fn new(path: &str, query: &str) -> Target {
+        let path = path.to_ascii_lowercase();
+        let full = if query.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}?{}", query.to_ascii_lowercase())
+        };
+        let decoded = percent_decode(&full);
+        Target {
+            path,
+            full,
+            decoded,
+        }
+    }
+
+    fn contains(&self, needle: &str) -> bool {
+        self.full.contains(needle) || self.decoded.contains(needle)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).to_ascii_lowercase()
+}
+
+/// What the rules pick for one request.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Picked {
+    /// The one rule that fires, if any (not an `omit-item` rule).
+    pub rule: Option<FaultRule>,
+    /// Names to drop from a list page, from every `omit-item` rule that fires.
+    pub omit: Vec<String>,
+}
+
+impl Picked {
+    /// A label for the request log: the rule's fault, else `omit-item` when items are dropped.
+    pub fn label(&self) -> Option<String> {
+        match (&self.rule, self.omit.is_empty()) {
+            (Some(r), _) => Some(r.fault.label()),
+            (None, false) => Some("omit-item".into()),
+            (None, true) => None,
+        }
     }
 }
 
@@ -333,29 +586,36 @@ impl FaultPlan {
             .collect()
     }
 
-    /// The fault to inject into ARM request number `n` for `path`, if any.
+    /// The fault to inject into ARM request number `n` for `path` (no query), if any.
     pub fn pick(&self, n: u64, path: &str, subscription: Option<&str>) -> Option<FaultKind> {
+        let picked = self.pick_for(n, path, "", subscription);
+        match picked.rule {
+            Some(r) => Some(r.fault),
+            None => picked
+                .omit
+                .into_iter()
+                .next()
+                .map(|name| FaultKind::OmitItem { name }),
+        }
+    }
+
+    /// The rules that fire for ARM request number `n` with this path and raw query: the first
+    /// matching rule that is not `omit-item`, and every matching `omit-item` rule.
+    pub fn pick_for(&self, n: u64, path: &str, query: &str, subscription: Option<&str>) -> Picked {
         let mut rules = self.rules.lock().unwrap();
-        let path_lower = path.to_ascii_lowercase();
+        let target = Target::new(path, query);
+        let mut picked = Picked::default();
         for state in rules.iter_mut() {
             let r = &state.rule;
+            let omit = matches!(r.fault, FaultKind::OmitItem { .. });
+            if picked.rule.is_some() && !omit {
+                continue;
+            }
             if r.times.is_some_and(|t| state.fired >= t) {
                 continue;
             }
-            if let Some(p) = &r.path {
-                let p = p.to_ascii_lowercase();
-                let hit = match p.strip_suffix('$') {
-                    Some(anchored) => path_lower.ends_with(anchored),
-                    None => path_lower.contains(&p),
-                };
-                if !hit {
-                    continue;
-                }
-            }
-            if let Some(s) = &r.subscription {
-                if !subscription.is_some_and(|x| x.eq_ignore_ascii_case(s)) {
-                    continue;
-                }
+            if !r.matches(&target, subscription) {
+                continue;
             }
             let fires = if !r.requests.is_empty() {
                 r.requests.contains(&n)
@@ -366,11 +626,32 @@ impl FaultPlan {
             };
             if fires {
                 state.fired += 1;
-                return Some(r.fault.clone());
+                match &r.fault {
+                    FaultKind::OmitItem { name } => picked.omit.push(name.clone()),
+                    _ => picked.rule = Some(r.clone()),
+                }
             }
         }
-        None
+        picked
     }
+}
+
+/// Drops the items whose `name` is one of `names` (case-insensitive) from a list page's `value`;
+/// anything that is not such a page is returned unchanged.
+pub fn omit_items(body: &[u8], names: &[String]) -> Option<Vec<u8>> {
+    let mut page: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let value = page.get_mut("value")?.as_array_mut()?;
+    let before = value.len();
+    value.retain(|item| {
+        !item
+            .get("name")
+            .and_then(|n| n.as_str())
+            .is_some_and(|n| names.iter().any(|x| x.eq_ignore_ascii_case(n)))
+    });
+    if value.len() == before {
+        return None;
+    }
+    serde_json::to_vec(&page).ok()
 }
 
 #[cfg(test)]
@@ -413,6 +694,51 @@ mod tests {
             plan.pick(7, "/subscriptions", None),
             Some(FaultKind::Status { status: 503, .. })
         ));
+    }
+
+    #[test]
+    fn filters_see_the_query_and_anchors_still_end_the_path() {
+        let vms = "/subscriptions/s1/providers/Microsoft.Compute/virtualMachines";
+        let plan = FaultPlan::new(
+            vec![
+                FaultRule::always(FaultKind::OmitItem { name: "a".into() })
+                    .on_path("virtualMachines?api-version")
+                    .not_on_path("statusOnly"),
+                FaultRule::always(FaultKind::Forbidden).on_path("statusonly=TRUE"),
+                FaultRule::always(FaultKind::Reset).on_path("virtualMachines$"),
+            ],
+            1,
+        );
+        let status = plan.pick_for(1, vms, "api-version=1&statusOnly=true", None);
+        assert_eq!(status.rule.map(|r| r.fault), Some(FaultKind::Forbidden));
+        assert!(status.omit.is_empty());
+        let plain = plan.pick_for(2, vms, "api-version=1", None);
+        assert_eq!(plain.omit, vec!["a".to_string()]);
+        assert_eq!(
+            plain.rule.map(|r| r.fault),
+            Some(FaultKind::Reset),
+            "omit-item rules combine with the first other rule"
+        );
+        let encoded = plan.pick_for(3, "/x", "%24expand=instanceView&statusOnly%3Dtrue", None);
+        assert_eq!(encoded.rule.map(|r| r.fault), Some(FaultKind::Forbidden));
+    }
+
+    #[test]
+    fn omit_items_drops_named_items_of_a_page_only() {
+        let page = br#"{"value":[{"name":"a"},{"name":"B"}],"nextLink":"x"}"#;
+        let out = omit_items(page, &["b".into()]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"value":[{"name":"a"}],"nextLink":"x"})
+        );
+        assert!(omit_items(page, &["c".into()]).is_none());
+        assert!(omit_items(br#"{"name":"b"}"#, &["b".into()]).is_none());
+    }
+
+    #[test]
+    fn imf_fixdate_is_the_http_date_form() {
+        assert_eq!(imf_fixdate(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
     }
 
     #[test]

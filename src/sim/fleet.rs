@@ -56,6 +56,13 @@ pub struct FleetSettings {
     /// Items per list page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<usize>,
+    /// What the `statusOnly=true` VM listing returns (`status` or `full`); read by
+    /// [`SimConfig::for_fleet`](super::SimConfig::for_fleet) and `scready sim serve`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_only_shape: Option<super::compute::StatusOnlyShape>,
+    /// Compute's throttling policies for VM reads; absent: Compute does not throttle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute_throttle: Option<super::compute::ComputeThrottle>,
 }
 
 impl FleetSettings {
@@ -246,6 +253,27 @@ pub struct SubscriptionSpec {
     /// Management locks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub locks: Vec<LockSpec>,
+    /// Resource provider namespaces this subscription has not registered (any of
+    /// [`REGISTRABLE_NAMESPACES`]): ARM answers every request to them with 409
+    /// `MissingSubscriptionRegistration`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unregistered: Vec<String>,
+}
+
+/// The namespaces a fleet may mark as unregistered.
+pub const REGISTRABLE_NAMESPACES: [&str; 3] = [
+    "Microsoft.Compute",
+    "Microsoft.Storage",
+    "Microsoft.SerialConsole",
+];
+
+impl SubscriptionSpec {
+    /// Whether the subscription has not registered `namespace` (case-insensitive).
+    pub fn is_unregistered(&self, namespace: &str) -> bool {
+        self.unregistered
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(namespace))
+    }
 }
 
 fn default_state() -> String {
@@ -588,6 +616,10 @@ impl Fleet {
                 "must be at least 1".into(),
             ));
         }
+        if let Some(t) = &self.settings.compute_throttle {
+            t.validate()
+                .map_err(|m| bad("settings.compute_throttle".into(), m))?;
+        }
         let tenants: HashSet<&str> = self.tenants.iter().map(|t| t.id.as_str()).collect();
         let mut principal_ids = HashSet::new();
         for (i, p) in self.principals.iter().enumerate() {
@@ -719,6 +751,71 @@ impl Fleet {
                         format!("unknown management group '{m}'"),
                     ));
                 }
+            }
+            let mut namespaces = HashSet::new();
+            for (i, n) in sub.unregistered.iter().enumerate() {
+                if !REGISTRABLE_NAMESPACES
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case(n))
+                {
+                    return Err(bad(
+                        at(&format!("unregistered[{i}]")),
+                        format!("'{n}' is not one of {}", REGISTRABLE_NAMESPACES.join(", ")),
+                    ));
+                }
+                if !namespaces.insert(n.to_ascii_lowercase()) {
+                    return Err(bad(
+                        at(&format!("unregistered[{i}]")),
+                        format!("'{n}' is listed twice"),
+                    ));
+                }
+            }
+            // A namespace cannot be unregistered while the subscription has resources of it.
+            if sub.is_unregistered("Microsoft.Compute") {
+                let compute_lock = sub.locks.iter().position(|l| {
+                    l.resource.as_deref().is_some_and(|r| {
+                        let r = r.to_ascii_lowercase();
+                        r.starts_with("virtualmachines/")
+                            || r.starts_with("virtualmachinescalesets/")
+                    })
+                });
+                let field = if !sub.vms.is_empty() {
+                    Some("vms".to_string())
+                } else if !sub.scale_sets.is_empty() {
+                    Some("scale_sets".to_string())
+                } else {
+                    compute_lock.map(|i| format!("locks[{i}].resource"))
+                };
+                if let Some(field) = field {
+                    return Err(bad(
+                        at(&field),
+                        "the subscription has Microsoft.Compute unregistered, so it has no VMs, scale sets or locks on them".into(),
+                    ));
+                }
+            }
+            if sub.is_unregistered("Microsoft.Storage") {
+                let storage_lock = sub.locks.iter().position(|l| {
+                    l.resource
+                        .as_deref()
+                        .is_some_and(|r| r.to_ascii_lowercase().starts_with("storageaccounts/"))
+                });
+                let field = if !sub.storage_accounts.is_empty() {
+                    Some("storage_accounts".to_string())
+                } else {
+                    storage_lock.map(|i| format!("locks[{i}].resource"))
+                };
+                if let Some(field) = field {
+                    return Err(bad(
+                        at(&field),
+                        "the subscription has Microsoft.Storage unregistered, so it has no storage accounts or locks on them".into(),
+                    ));
+                }
+            }
+            if sub.is_unregistered("Microsoft.SerialConsole") && sub.console_disabled {
+                return Err(bad(
+                    at("console_disabled"),
+                    "the subscription has Microsoft.SerialConsole unregistered, so the console was never disabled there".into(),
+                ));
             }
             const STATES: [&str; 5] = ["Enabled", "Warned", "PastDue", "Disabled", "Deleted"];
             if !STATES.contains(&sub.state.as_str()) {
@@ -982,6 +1079,58 @@ resource_group = "rg"
             .unwrap_err()
             .to_string();
         assert!(err.contains("subscriptions[0].vms[0].power_state"), "{err}");
+    }
+
+    #[test]
+    fn unregistered_namespaces_are_known_and_consistent() {
+        let base = MINIMAL.replace(
+            "display_name = \"one\"",
+            "display_name = \"one\"\nunregistered = [\"Microsoft.Storage\", \"microsoft.serialconsole\"]",
+        );
+        let f = Fleet::parse(&base, "fleet.toml", true).unwrap();
+        assert!(f.subscriptions[0].is_unregistered("Microsoft.SerialConsole"));
+        assert!(!f.subscriptions[0].is_unregistered("Microsoft.Compute"));
+
+        let text = base.replace("\"Microsoft.Storage\"", "\"Microsoft.Network\"");
+        let err = Fleet::parse(&text, "fleet.toml", true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("subscriptions[0].unregistered[0]"), "{err}");
+
+        let text = base.replace("\"Microsoft.Storage\"", "\"Microsoft.Compute\"");
+        let err = Fleet::parse(&text, "fleet.toml", true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("subscriptions[0].vms"), "{err}");
+
+        let text = base.replace(
+            "display_name = \"one\"",
+            "display_name = \"one\"\nconsole_disabled = true",
+        );
+        let err = Fleet::parse(&text, "fleet.toml", true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("subscriptions[0].console_disabled"), "{err}");
+    }
+
+    #[test]
+    fn settings_carry_the_status_shape_and_compute_policies() {
+        let text = MINIMAL.replace(
+            "schema_version = 1",
+            "schema_version = 1\n[settings]\nstatus_only_shape = \"full\"\n[[settings.compute_throttle.policies]]\nname = \"Microsoft.Compute/HighCostGet3Sec\"\nlimit = 300\nwindow_secs = 3\n",
+        );
+        let f = Fleet::parse(&text, "fleet.toml", true).unwrap();
+        assert_eq!(
+            f.settings.status_only_shape,
+            Some(crate::sim::compute::StatusOnlyShape::Full)
+        );
+        let t = f.settings.compute_throttle.unwrap();
+        assert_eq!(t.policies[0].window, std::time::Duration::from_secs(3));
+        let bad = text.replace("limit = 300", "limit = 0");
+        let err = Fleet::parse(&bad, "fleet.toml", true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("settings.compute_throttle"), "{err}");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! proportion), never the first ("platform") subscription unless it is the only one.
 
 use super::fleet::*;
+use super::world;
 use crate::config_file::FileError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -87,7 +88,8 @@ impl Default for GenerateOptions {
 }
 
 impl GenerateOptions {
-    /// The number of instances [`generate`] produces for these options.
+    /// The number of instances [`generate`] produces for these options (fewer when the mix's
+    /// `subscription_compute_unregistered` empties subscriptions).
     pub fn instance_count(&self) -> usize {
         self.subscriptions
             * (self.vms_per_subscription + self.scale_sets * self.instances_per_scale_set)
@@ -217,6 +219,15 @@ define_mix! {
     /// A subscription where the operators group has a role without Serial Console instead of
     /// Virtual Machine Contributor (fails `rbac-vm-access`).
     rbac_vm_access_missing = 0.01,
+    /// A subscription has not registered `Microsoft.Compute`: it has no VMs or scale sets, and
+    /// ARM answers its VM listings with 409 `MissingSubscriptionRegistration`.
+    subscription_compute_unregistered = 0.0,
+    /// A subscription has not registered `Microsoft.Storage`: it has no storage accounts (boot
+    /// diagnostics that used them use managed storage instead).
+    subscription_storage_unregistered = 0.0,
+    /// A subscription has not registered `Microsoft.SerialConsole`: the console was never
+    /// disabled there.
+    subscription_console_unregistered = 0.0,
 }
 
 impl Mix {
@@ -575,6 +586,7 @@ impl<'a> Generator<'a> {
             }
         }
         self.role_assignments();
+        self.unregistered_namespaces();
         self.fleet.external_storage_accounts = self
             .external
             .iter()
@@ -769,6 +781,86 @@ impl<'a> Generator<'a> {
         for s in self.eligible_shuffled().into_iter().take(console) {
             self.fleet.subscriptions[s].console_disabled = true;
         }
+    }
+
+    /// Picks the subscriptions that have not registered a namespace and takes out what they
+    /// cannot hold. Draws nothing when every such rate is 0, so other fleets stay as they were.
+    fn unregistered_namespaces(&mut self) {
+        let rates = [
+            (
+                self.mix.subscription_compute_unregistered,
+                "Microsoft.Compute",
+            ),
+            (
+                self.mix.subscription_storage_unregistered,
+                "Microsoft.Storage",
+            ),
+            (
+                self.mix.subscription_console_unregistered,
+                "Microsoft.SerialConsole",
+            ),
+        ];
+        for (rate, namespace) in rates {
+            if rate <= 0.0 {
+                continue;
+            }
+            let m = self.eligible_shuffled().len();
+            let count = self.quota(rate, m);
+            for s in self.eligible_shuffled().into_iter().take(count) {
+                self.unregister(s, namespace);
+            }
+        }
+    }
+
+    fn unregister(&mut self, s: usize, namespace: &str) {
+        let lock_on = |prefixes: &[&str]| {
+            let prefixes: Vec<String> = prefixes.iter().map(|p| p.to_ascii_lowercase()).collect();
+            move |l: &LockSpec| {
+                l.resource.as_deref().is_some_and(|r| {
+                    let r = r.to_ascii_lowercase();
+                    prefixes.iter().any(|p| r.starts_with(p.as_str()))
+                })
+            }
+        };
+        let sub = &mut self.fleet.subscriptions[s];
+        match namespace {
+            "Microsoft.Compute" => {
+                sub.vms.clear();
+                sub.scale_sets.clear();
+                let on_compute = lock_on(&["virtualMachines/", "virtualMachineScaleSets/"]);
+                sub.locks.retain(|l| !on_compute(l));
+            }
+            "Microsoft.Storage" => {
+                let gone: HashSet<String> =
+                    sub.storage_accounts.drain(..).map(|a| a.name).collect();
+                let on_storage = lock_on(&["storageAccounts/"]);
+                sub.locks.retain(|l| !on_storage(l));
+                let repoint = |b: &mut Option<BootDiagnosticsSpec>| {
+                    if let Some(b) = b {
+                        let host = b.storage_uri.as_deref().and_then(world::host_of);
+                        let account = host.as_deref().and_then(|h| h.split('.').next());
+                        if account.is_some_and(|a| gone.contains(a)) {
+                            b.storage_uri = None;
+                        }
+                    }
+                };
+                for sub in &mut self.fleet.subscriptions {
+                    for vm in &mut sub.vms {
+                        repoint(&mut vm.boot_diagnostics);
+                    }
+                    for ss in &mut sub.scale_sets {
+                        repoint(&mut ss.boot_diagnostics);
+                        for inst in &mut ss.instances {
+                            repoint(&mut inst.boot_diagnostics);
+                        }
+                    }
+                }
+            }
+            _ => sub.console_disabled = false,
+        }
+        self.fleet.subscriptions[s]
+            .unregistered
+            .push(namespace.to_string());
     }
 
     fn role_assignments(&mut self) {
@@ -1233,7 +1325,7 @@ impl<'a> Generator<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::world::{self, World};
+    use crate::sim::world::World;
     use std::collections::BTreeSet;
 
     /// Keys that shape the estate rather than make a check fail.
@@ -1242,6 +1334,8 @@ mod tests {
         "storage_cross_subscription",
         "flexible_scale_set",
         "windows",
+        "subscription_storage_unregistered",
+        "subscription_console_unregistered",
     ];
 
     fn supported_regions() -> HashSet<String> {
@@ -1401,6 +1495,12 @@ mod tests {
             }
             if sub.console_disabled {
                 base.insert("subscription_console_disabled");
+            }
+            if sub.is_unregistered("Microsoft.Storage") {
+                base.insert("subscription_storage_unregistered");
+            }
+            if sub.is_unregistered("Microsoft.SerialConsole") {
+                base.insert("subscription_console_unregistered");
             }
             let locked = |rg: &str, resource: &str| {
                 sub.locks.iter().any(|l| {
@@ -1674,11 +1774,20 @@ mod tests {
             }
             let fleet = generate(&small(17, mix));
             fleet.validate("generated").unwrap();
+            if key == "subscription_compute_unregistered" {
+                for (s, sub) in fleet.subscriptions.iter().enumerate() {
+                    assert_eq!(sub.is_unregistered("Microsoft.Compute"), s != 0);
+                    assert_eq!(sub.vms.is_empty() && sub.scale_sets.is_empty(), s != 0);
+                }
+                continue;
+            }
             let applicable = |i: &Surveyed| match key {
                 "storage_cross_subscription"
                 | "subscription_console_disabled"
                 | "subscription_warned"
                 | "subscription_disabled"
+                | "subscription_storage_unregistered"
+                | "subscription_console_unregistered"
                 | "rbac_vm_access_missing" => i.sub != 0,
                 "windows_sac_disabled" => i.kind != Kind::Uniform,
                 "instance_outdated" => i.kind == Kind::Uniform,
@@ -1723,13 +1832,83 @@ mod tests {
         }
         let clean = all.iter().filter(|i| i.failing().next().is_none()).count();
         println!("clean: {clean} of {}; {counts:#?}", all.len());
-        for key in Mix::FIELDS {
+        // Conditions the default mix leaves out (rate 0) are tested on their own.
+        for key in Mix::FIELDS
+            .iter()
+            .filter(|k| Mix::default().get(k).unwrap_or(0.0) > 0.0)
+        {
             assert!(
                 counts.get(key).copied().unwrap_or(0) > 0,
                 "{key} never occurs"
             );
         }
         assert!(clean * 10 >= all.len() * 8, "only {clean} clean instances");
+    }
+
+    #[test]
+    fn unregistered_namespaces_keep_the_fleet_valid_and_the_rest_unchanged() {
+        let mix = Mix {
+            subscription_compute_unregistered: 0.25,
+            subscription_storage_unregistered: 0.5,
+            subscription_console_unregistered: 0.5,
+            ..Mix::default()
+        };
+        let mut opts = small(23, mix);
+        opts.subscriptions = 9;
+        let fleet = generate(&opts);
+        fleet.validate("generated").unwrap();
+        let count = |ns: &str| {
+            fleet
+                .subscriptions
+                .iter()
+                .filter(|s| s.is_unregistered(ns))
+                .count()
+        };
+        assert_eq!(count("Microsoft.Compute"), 2);
+        assert_eq!(count("Microsoft.Storage"), 4);
+        assert_eq!(count("Microsoft.SerialConsole"), 4);
+        assert!(fleet.subscriptions[0].unregistered.is_empty());
+        // Every custom storage URI names an account that exists, served or external, unless
+        // the mix made it missing on purpose (`stbdretired…`).
+        let exists: HashSet<&str> = fleet
+            .subscriptions
+            .iter()
+            .flat_map(|s| s.storage_accounts.iter().map(|a| a.name.as_str()))
+            .chain(
+                fleet
+                    .external_storage_accounts
+                    .iter()
+                    .map(|a| a.name.as_str()),
+            )
+            .collect();
+        let uris = fleet.subscriptions.iter().flat_map(|s| {
+            s.vms
+                .iter()
+                .map(|v| &v.boot_diagnostics)
+                .chain(s.scale_sets.iter().map(|x| &x.boot_diagnostics))
+        });
+        for b in uris.flatten() {
+            if let Some(uri) = &b.storage_uri {
+                let host = world::host_of(uri).unwrap();
+                let name = host.split('.').next().unwrap();
+                assert!(
+                    exists.contains(name) || name.starts_with("stbdretired"),
+                    "{uri}"
+                );
+            }
+        }
+        // Subscriptions that registered everything are as they would be without these rates.
+        let mut without = opts.clone();
+        without.mix = Mix::default();
+        let plain = generate(&without);
+        for (s, sub) in fleet.subscriptions.iter().enumerate().skip(1) {
+            if sub.unregistered.is_empty() {
+                assert_eq!(
+                    serde_json::to_value(sub).unwrap(),
+                    serde_json::to_value(&plain.subscriptions[s]).unwrap()
+                );
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! paging, errors and read throttling, injects faults on request, and records every request.
 
 pub mod admin;
+pub mod compute;
 pub mod demo;
 pub mod faults;
 pub mod fleet;
@@ -21,6 +22,7 @@ pub mod tls;
 pub mod tokens;
 pub mod world;
 
+use compute::{ComputeLimiter, ComputeThrottle, StatusOnlyShape};
 use faults::{FaultPlan, FaultRule};
 use fleet::Fleet;
 use observe::{RequestRecord, Stats};
@@ -56,6 +58,11 @@ pub struct SimConfig {
     pub seed: u64,
     /// Lifetime of issued tokens, seconds.
     pub token_lifetime_secs: u64,
+    /// What the `statusOnly=true` VM listing returns; `Status` (identity, location and the
+    /// instance view only) unless a test asks for the full model.
+    pub status_only_shape: StatusOnlyShape,
+    /// Compute's throttling policies for VM reads; `None`: Compute does not throttle.
+    pub compute_throttle: Option<ComputeThrottle>,
 }
 
 impl Default for SimConfig {
@@ -69,6 +76,21 @@ impl Default for SimConfig {
             faults: Vec::new(),
             seed: 1,
             token_lifetime_secs: 3600,
+            status_only_shape: StatusOnlyShape::Status,
+            compute_throttle: None,
+        }
+    }
+}
+
+impl SimConfig {
+    /// The default configuration with the serving settings a fleet file carries
+    /// (`settings.status_only_shape`, `settings.compute_throttle`; the page size is read at
+    /// start anyway).
+    pub fn for_fleet(fleet: &Fleet) -> SimConfig {
+        SimConfig {
+            status_only_shape: fleet.settings.status_only_shape.unwrap_or_default(),
+            compute_throttle: fleet.settings.compute_throttle.clone(),
+            ..SimConfig::default()
         }
     }
 }
@@ -90,6 +112,9 @@ pub enum SimError {
     /// TLS material could not be prepared.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The configuration is not valid.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A running simulator. Dropping it stops the listener.
@@ -117,6 +142,10 @@ impl Simulator {
     pub async fn start(fleet: &Fleet, config: SimConfig) -> Result<Simulator, SimError> {
         if !config.addr.ip().is_loopback() {
             return Err(SimError::NotLoopback(config.addr));
+        }
+        if let Some(t) = &config.compute_throttle {
+            t.validate()
+                .map_err(|e| SimError::Config(format!("compute throttle: {e}")))?;
         }
         let (state_dir, temp_dir) = match &config.state_dir {
             Some(d) => (d.clone(), None),
@@ -165,6 +194,8 @@ impl Simulator {
             addr,
             shutdown: shutdown_rx,
             operations: Mutex::new(Default::default()),
+            status_only_shape: Mutex::new(config.status_only_shape),
+            compute: ComputeLimiter::new(config.compute_throttle.clone()),
         });
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config.clone());
         let task = tokio::spawn(server::serve(listener, acceptor, state.clone()));
@@ -256,7 +287,7 @@ impl Simulator {
 
     /// Counters.
     pub fn stats(&self) -> Stats {
-        self.state.observer.stats()
+        self.state.stats()
     }
 
     /// The request log.
@@ -264,9 +295,9 @@ impl Simulator {
         self.state.observer.requests()
     }
 
-    /// Clears the log and counters (the throttle and request numbering continue).
+    /// Clears the log and counters (the throttles and request numbering continue).
     pub fn reset_observations(&self) {
-        self.state.observer.reset();
+        self.state.reset_observations();
     }
 
     /// Number of ARM requests received so far (the next gets this plus one).
@@ -287,6 +318,21 @@ impl Simulator {
     /// Changes the throttle (buckets start full again).
     pub fn set_throttle(&self, config: ThrottleConfig) {
         self.state.throttle.reconfigure(config);
+    }
+
+    /// Changes what the `statusOnly=true` VM listing returns from now on.
+    pub fn set_status_only_shape(&self, shape: StatusOnlyShape) {
+        *self.state.status_only_shape.lock().unwrap() = shape;
+    }
+
+    /// Changes Compute's throttling policies (`None` turns them off); every window starts
+    /// afresh.
+    pub fn set_compute_throttle(&self, throttle: Option<ComputeThrottle>) -> Result<(), String> {
+        if let Some(t) = &throttle {
+            t.validate()?;
+        }
+        self.state.compute.reconfigure(throttle);
+        Ok(())
     }
 
     /// Changes the added latency.

@@ -39,8 +39,12 @@ pub struct Stats {
     pub token_requests: u64,
     /// Requests by status code.
     pub by_status: BTreeMap<u16, u64>,
-    /// 429s sent by the throttle (not by injected faults).
+    /// 429s sent by the throttles (ARM's read buckets and Compute's policies), not by injected
+    /// faults.
     pub throttled: u64,
+    /// Calls rejected by each Compute policy (by policy name), included in `throttled`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub compute_throttled: BTreeMap<String, u64>,
     /// Injected faults.
     pub faults_injected: u64,
     /// ARM requests with a method other than GET (accepted or not).

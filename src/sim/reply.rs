@@ -98,6 +98,31 @@ impl Reply {
         )
     }
 
+    /// 409 `MissingSubscriptionRegistration`: the subscription has not registered `namespace`.
+    ///
+    /// The body is ARM's envelope with one detail whose `target` is the namespace, as ARM sends
+    /// it (Azure/msrestazure-for-python#53 and Azure/azure-sdk-for-node#2305 quote the body; the
+    /// status is 409 Conflict in Azure/azure-sdk-for-java#1154 and nforgeio/neonKUBE#1670).
+    pub fn missing_subscription_registration(namespace: &str) -> Reply {
+        let message = format!(
+            "The subscription is not registered to use namespace '{namespace}'. See https://aka.ms/rps-not-found for how to register subscriptions."
+        );
+        Reply::json_status(
+            409,
+            &serde_json::json!({
+                "error": {
+                    "code": "MissingSubscriptionRegistration",
+                    "message": message,
+                    "details": [{
+                        "code": "MissingSubscriptionRegistration",
+                        "target": namespace,
+                        "message": message,
+                    }],
+                }
+            }),
+        )
+    }
+
     /// 404 for a resource group that does not exist.
     pub fn resource_group_not_found(rg: &str) -> Reply {
         Reply::error(

@@ -1,7 +1,8 @@
 //! The ARM endpoints: path matching, read authorization, paging, and JSON shaped as the REST API
 //! returns it.
 
-use super::fleet::{LockSpec, VmSpec};
+use super::compute::{ComputeLimiter, StatusOnlyShape};
+use super::fleet::{LockSpec, VmSpec, REGISTRABLE_NAMESPACES};
 use super::reply::Reply;
 use super::world::{self, SubWorld, World};
 use crate::arm::models::{
@@ -44,6 +45,10 @@ pub struct Ctx<'a> {
     pub page_size: usize,
     /// A paging fault to inject, if any.
     pub paging_fault: Option<PagingFault>,
+    /// What the `statusOnly=true` VM listing returns.
+    pub status_only_shape: StatusOnlyShape,
+    /// Compute's throttling policies, charged by the VM reads.
+    pub compute: Option<&'a ComputeLimiter>,
 }
 
 impl Ctx<'_> {
@@ -151,7 +156,31 @@ pub fn route(ctx: &Ctx) -> Reply {
             if let Some(reply) = check_subscription_access(ctx, sub) {
                 return reply;
             }
-            subscription_scoped(ctx, sub, rest)
+            if let Some(reply) = missing_registration(ctx, sub) {
+                return reply;
+            }
+            if !charged_by_compute(&l) {
+                return subscription_scoped(ctx, sub, rest);
+            }
+            match ctx.compute.and_then(|c| c.charge(&sub.spec.id)) {
+                None => subscription_scoped(ctx, sub, rest),
+                Some(charge) => {
+                    // A rejected call is not charged: Microsoft's sample 429 carries the
+                    // remaining counts and `Retry-After`, no `x-ms-request-charge`.
+                    match &charge.rejected {
+                        Some(r) => compute_throttled(r).with_header(
+                            "x-ms-ratelimit-remaining-resource",
+                            charge.remaining_header,
+                        ),
+                        None => subscription_scoped(ctx, sub, rest)
+                            .with_header(
+                                "x-ms-ratelimit-remaining-resource",
+                                charge.remaining_header,
+                            )
+                            .with_header("x-ms-request-charge", "1"),
+                    }
+                }
+            }
         }
         _ => Reply::error(
             404,
@@ -162,6 +191,66 @@ pub fn route(ctx: &Ctx) -> Reply {
             ),
         ),
     }
+}
+
+/// The resource provider a subscription-scoped path addresses: the segment after its last
+/// `providers` (`…/virtualMachines/vm/providers/Microsoft.SerialConsole/…` is SerialConsole).
+pub fn namespace_of(lower: &[&str]) -> Option<usize> {
+    (0..lower.len().saturating_sub(1))
+        .rev()
+        .find(|&i| lower[i] == "providers")
+        .map(|i| i + 1)
+}
+
+/// 409 `MissingSubscriptionRegistration` when the path addresses a namespace the subscription has
+/// not registered. ARM answers so before the resource provider sees the request, for reads and
+/// lists alike.
+pub fn missing_registration(ctx: &Ctx, sub: &SubWorld) -> Option<Reply> {
+    let lower: Vec<&str> = ctx.lower.iter().map(String::as_str).collect();
+    let i = namespace_of(&lower)?;
+    let namespace = REGISTRABLE_NAMESPACES
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(lower[i]))?;
+    sub.spec
+        .is_unregistered(namespace)
+        .then(|| Reply::missing_subscription_registration(namespace))
+}
+
+/// Whether a request is one of the VM reads Compute's policies count: the subscription and
+/// resource-group VM listings (plain and `statusOnly`), a VM GET (and its `instanceView`), and a
+/// scale set's VM listing and instance GETs.
+fn charged_by_compute(l: &[&str]) -> bool {
+    match l {
+        ["subscriptions", _, "providers", "microsoft.compute", "virtualmachines", ..] => true,
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.compute", kind, rest @ ..] =>
+        {
+            matches!(
+                (*kind, rest),
+                ("virtualmachines", _) | ("virtualmachinescalesets", [_, "virtualmachines", ..])
+            )
+        }
+        _ => false,
+    }
+}
+
+/// Compute's 429 for a used-up policy (sources in [`super::compute`]).
+fn compute_throttled(r: &super::compute::ComputeRejection) -> Reply {
+    let group = r.policy.operation_group();
+    Reply::json_status(
+        429,
+        &serde_json::json!({
+            "error": {
+                "code": "OperationNotAllowed",
+                "message": "The server rejected the request because too many requests have been received for this subscription.",
+                "details": [{
+                    "code": "TooManyRequests",
+                    "target": group,
+                    "message": r.detail_message(),
+                }],
+            }
+        }),
+    )
+    .with_header("retry-after", r.retry_after_secs.to_string())
 }
 
 /// The subscription's tenant must be the token's, and the caller must hold some assignment in it.
@@ -314,17 +403,24 @@ fn rg_json(sub: &str, name: &str, location: &str) -> serde_json::Value {
     })
 }
 
+/// A VM listing. The plain listing carries the model without the instance view (as ARM's
+/// VirtualMachines_List/ListAll do); `statusOnly=true` carries what [`StatusOnlyShape`] says;
+/// `$expand=instanceView` embeds the instance view in the model.
 fn list_vms(ctx: &Ctx, sub: &SubWorld, rg: Option<&str>, filter: &ReadFilter) -> Reply {
     let sid = &sub.spec.id;
-    let with_view = ctx.flag("statusOnly") || ctx.expand_instance_view();
-    let items: Vec<_> = sub
+    let status_only = ctx.flag("statusOnly");
+    let vms = sub
         .spec
         .vms
         .iter()
         .filter(|vm| rg.is_none_or(|r| vm.resource_group.eq_ignore_ascii_case(r)))
-        .filter(|vm| filter.allows(&world::vm_id(sid, &vm.resource_group, &vm.name)))
-        .map(|vm| world::vm_model(sid, vm, with_view))
-        .collect();
+        .filter(|vm| filter.allows(&world::vm_id(sid, &vm.resource_group, &vm.name)));
+    if status_only && ctx.status_only_shape == StatusOnlyShape::Status {
+        let items: Vec<serde_json::Value> = vms.map(|vm| world::vm_status_item(sid, vm)).collect();
+        return ctx.page(&items);
+    }
+    let with_view = status_only || ctx.expand_instance_view();
+    let items: Vec<_> = vms.map(|vm| world::vm_model(sid, vm, with_view)).collect();
     ctx.page(&items)
 }
 

@@ -1,11 +1,12 @@
 //! The HTTPS listener and the per-request pipeline: admin and token endpoints, then for ARM
 //! requests latency → authentication → `api-version` → throttle → injected faults → route.
 
+use super::compute::{ComputeLimiter, StatusOnlyShape};
 use super::faults::{FaultKind, FaultPlan};
 use super::observe::{Observer, RequestRecord};
 use super::reply::Reply;
 use super::routes::{self, Ctx, PagingFault};
-use super::throttle::{Admission, BucketKey, Throttle};
+use super::throttle::{Admission, BucketKey, SubscriptionAdmission, Throttle};
 use super::tokens::{TokenAuthority, TokenError, ARM_AUDIENCE, FEDERATION_AUDIENCE};
 use super::world::World;
 use bytes::Bytes;
@@ -61,6 +62,25 @@ pub struct State {
     pub shutdown: watch::Receiver<bool>,
     /// Run Command operations in progress.
     pub operations: Mutex<std::collections::HashMap<String, super::guest::Operation>>,
+    /// What the `statusOnly=true` VM listing returns.
+    pub status_only_shape: Mutex<StatusOnlyShape>,
+    /// Compute's throttling policies.
+    pub compute: ComputeLimiter,
+}
+
+impl State {
+    /// The counters, with Compute's rejected calls per policy.
+    pub fn stats(&self) -> super::observe::Stats {
+        let mut stats = self.observer.stats();
+        stats.compute_throttled = self.compute.rejected_counts();
+        stats
+    }
+
+    /// Clears the log and every counter.
+    pub fn reset_observations(&self) {
+        self.observer.reset();
+        self.compute.reset_counts();
+    }
 }
 
 fn full(bytes: Vec<u8>) -> Body {
@@ -338,48 +358,85 @@ async fn arm_request(
 
     // Throttle.
     let subscription = subscription_of(&p.path).map(|s| s.to_ascii_lowercase());
-    let key = match &subscription {
-        Some(s) => BucketKey::Subscription(s.clone(), principal.clone()),
-        None => BucketKey::Tenant(principal.clone()),
+    let admission = match &subscription {
+        Some(s) => state.throttle.admit_subscription(s, &principal),
+        None => match state.throttle.admit(BucketKey::Tenant(principal.clone())) {
+            Admission::Allowed { remaining } => SubscriptionAdmission::Allowed {
+                remaining,
+                global_remaining: None,
+            },
+            Admission::Throttled { retry_after_secs } => SubscriptionAdmission::Throttled {
+                retry_after_secs,
+                global: false,
+                remaining: 0,
+                global_remaining: None,
+            },
+        },
     };
-    let remaining = match state.throttle.admit(key) {
-        Admission::Allowed { remaining } => remaining,
-        Admission::Throttled { retry_after_secs } => {
+    let rates = match admission {
+        SubscriptionAdmission::Allowed {
+            remaining,
+            global_remaining,
+        } => RateHeaders {
+            remaining,
+            global_remaining,
+            subscription_scoped: subscription.is_some(),
+        },
+        SubscriptionAdmission::Throttled {
+            retry_after_secs,
+            global,
+            remaining,
+            global_remaining,
+        } => {
             let (code, what) = match &subscription {
+                Some(s) if global => (
+                    "SubscriptionRequestsThrottled",
+                    format!("subscription '{s}' (all principals together)"),
+                ),
                 Some(s) => (
                     "SubscriptionRequestsThrottled",
-                    format!("subscription '{s}'"),
+                    format!("subscription '{s}' actor '{principal}'"),
                 ),
                 None => (
                     "TenantRequestsThrottled",
-                    format!("tenant '{}'", claims.tid),
+                    format!("tenant '{}' actor '{principal}'", claims.tid),
                 ),
             };
             let reply = Reply::error(
                 429,
                 code,
                 format!(
-                    "Number of 'read' requests for {what} actor '{principal}' exceeded. Please try again after '{retry_after_secs}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling"
+                    "Number of 'read' requests for {what} exceeded. Please try again after '{retry_after_secs}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling"
                 ),
             )
             .with_header("retry-after", retry_after_secs.to_string());
-            let reply = with_rate_headers(reply, 0, subscription.is_some());
+            let reply = RateHeaders {
+                remaining,
+                global_remaining,
+                subscription_scoped: subscription.is_some(),
+            }
+            .apply(reply);
             log(&reply, None, true);
             return to_response(reply);
         }
     };
 
     // Faults.
-    let fault = state.faults.pick(number, &p.path, subscription.as_deref());
-    let fault_label = fault.as_ref().map(FaultKind::label);
+    let picked = state
+        .faults
+        .pick_for(number, &p.path, &p.raw_query, subscription.as_deref());
+    let fault_label = picked.label();
+    let retry_headers = picked
+        .rule
+        .as_ref()
+        .map(|r| r.retry_headers(super::tokens::now_secs()))
+        .unwrap_or_default();
+    let fault = picked.rule.as_ref().map(|r| r.fault.clone());
     let mut paging_fault = None;
     let mut body_fault = None;
     if let Some(f) = &fault {
         let replaced = match f {
-            FaultKind::Status {
-                status,
-                retry_after,
-            } => {
+            FaultKind::Status { status, .. } => {
                 let code = match status {
                     500 => "InternalServerError",
                     502 => "BadGateway",
@@ -388,19 +445,19 @@ async fn arm_request(
                     _ => "InjectedFault",
                 };
                 let mut r = Reply::error(*status, code, format!("Injected fault: HTTP {status}."));
-                if let Some(s) = retry_after {
-                    r = r.with_header("retry-after", s.to_string());
+                for (k, v) in &retry_headers {
+                    r = r.with_header(k, v.clone());
                 }
                 Some(r)
             }
-            FaultKind::Throttle { retry_after } => {
+            FaultKind::Throttle { .. } => {
                 let mut r = Reply::error(
                     429,
                     "TooManyRequests",
                     "The request is being throttled (injected fault).",
                 );
-                if let Some(s) = retry_after {
-                    r = r.with_header("retry-after", s.to_string());
+                for (k, v) in &retry_headers {
+                    r = r.with_header(k, v.clone());
                 }
                 Some(r)
             }
@@ -458,9 +515,11 @@ async fn arm_request(
                 body_fault = Some(f.clone());
                 None
             }
+            // Never picked as the one rule: omit-item rules come in `picked.omit`.
+            FaultKind::OmitItem { .. } => None,
         };
         if let Some(reply) = replaced {
-            let reply = with_rate_headers(reply, remaining, subscription.is_some());
+            let reply = rates.apply(reply);
             log(&reply, fault_label, false);
             return to_response(reply);
         }
@@ -486,21 +545,42 @@ async fn arm_request(
         path: p.path.clone(),
         page_size: state.page_size.load(Ordering::Relaxed),
         paging_fault,
+        status_only_shape: *state.status_only_shape.lock().unwrap(),
+        compute: Some(&state.compute),
     };
     let lower: Vec<&str> = ctx.lower.iter().map(String::as_str).collect();
+    // Run Command is served outside `routes::route`; it is a Compute request all the same.
+    let unregistered = || match lower.as_slice() {
+        ["subscriptions", sub, ..] => world
+            .sub(sub)
+            .and_then(|sub| routes::missing_registration(&ctx, sub)),
+        _ => None,
+    };
     let reply = match lower.as_slice() {
-        _ if is_run_command => super::guest::start_run_command(state, &ctx, &body),
+        _ if is_run_command => match unregistered() {
+            Some(reply) => reply,
+            None => super::guest::start_run_command(state, &ctx, &body),
+        },
         ["subscriptions", sub, "providers", "microsoft.compute", "locations", _, "operations", op] => {
-            super::guest::operation_status(state, sub, op)
+            match unregistered() {
+                Some(reply) => reply,
+                None => super::guest::operation_status(state, sub, op),
+            }
         }
         _ => routes::route(&ctx),
     };
-    let mut reply = with_rate_headers(reply, remaining, subscription.is_some());
+    let mut reply = rates.apply(reply);
     reply = reply.with_header(
         "x-ms-request-id",
         super::world::stable_guid(&format!("req-{number}")),
     );
-    log(&reply, fault_label, false);
+    if reply.status == 200 && reply.is_page && !picked.omit.is_empty() {
+        if let Some(body) = super::faults::omit_items(&reply.body, &picked.omit) {
+            reply.body = body;
+        }
+    }
+    // The only 429 a route sends is Compute's throttle.
+    log(&reply, fault_label, reply.status == 429);
     match body_fault {
         Some(FaultKind::Truncated) => {
             let keep = reply.body.len() / 2;
@@ -530,18 +610,41 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_else(|| s.to_string())
 }
 
-fn with_rate_headers(reply: Reply, remaining: u32, subscription_scoped: bool) -> Reply {
-    let reply = reply.with_header(
-        "x-ms-ratelimit-remaining-subscription-reads",
-        remaining.to_string(),
-    );
-    if subscription_scoped {
-        reply
-    } else {
-        reply.with_header(
-            "x-ms-ratelimit-remaining-tenant-reads",
-            remaining.to_string(),
-        )
+/// ARM's read counters for one response.
+#[derive(Clone, Copy, Debug)]
+struct RateHeaders {
+    /// The caller's bucket: (subscription, principal), or the principal's tenant-level bucket.
+    remaining: u32,
+    /// The subscription's global bucket, when the request is subscription-scoped and it is on.
+    global_remaining: Option<u32>,
+    subscription_scoped: bool,
+}
+
+impl RateHeaders {
+    /// `x-ms-ratelimit-remaining-subscription-reads` always (as before), plus
+    /// `x-ms-ratelimit-remaining-subscription-global-reads` on subscription-scoped responses and
+    /// `x-ms-ratelimit-remaining-tenant-reads` on tenant-level ones (names from Microsoft Learn,
+    /// "Understand how Azure Resource Manager throttles requests"; the global one as seen in
+    /// Azure/azure-powershell#26256).
+    fn apply(self, reply: Reply) -> Reply {
+        let reply = reply.with_header(
+            "x-ms-ratelimit-remaining-subscription-reads",
+            self.remaining.to_string(),
+        );
+        if self.subscription_scoped {
+            match self.global_remaining {
+                Some(g) => reply.with_header(
+                    "x-ms-ratelimit-remaining-subscription-global-reads",
+                    g.to_string(),
+                ),
+                None => reply,
+            }
+        } else {
+            reply.with_header(
+                "x-ms-ratelimit-remaining-tenant-reads",
+                self.remaining.to_string(),
+            )
+        }
     }
 }
 

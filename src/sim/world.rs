@@ -742,6 +742,26 @@ pub fn vm_model(sub: &str, vm: &VmSpec, with_view: bool) -> VirtualMachine {
     }
 }
 
+/// A VM as the `statusOnly=true` listing returns it in [`StatusOnlyShape::Status`]: identity,
+/// location, `vmId` and the instance view as `$expand=instanceView` serves it, nothing of the
+/// model (the sources are in [`super::compute`]).
+///
+/// [`StatusOnlyShape::Status`]: super::compute::StatusOnlyShape::Status
+pub fn vm_status_item(sub: &str, vm: &VmSpec) -> serde_json::Value {
+    let id = vm_id(sub, &vm.resource_group, &vm.name);
+    let view = serde_json::to_value(vm_instance_view(sub, vm)).expect("instance view serialises");
+    serde_json::json!({
+        "id": id,
+        "name": vm.name,
+        "type": "Microsoft.Compute/virtualMachines",
+        "location": vm.location,
+        "properties": {
+            "vmId": stable_guid(&id),
+            "instanceView": view,
+        },
+    })
+}
+
 /// The ARM model of a scale set.
 pub fn scale_set_model(sub: &str, ss: &ScaleSetSpec) -> VirtualMachineScaleSet {
     let id = scale_set_id(sub, &ss.resource_group, &ss.name);
