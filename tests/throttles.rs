@@ -107,7 +107,10 @@ async fn a_compute_policy_paces_the_scan_without_a_single_429() {
     let compute_calls = sim
         .requests()
         .iter()
-        .filter(|r| r.path.contains("/providers/Microsoft.Compute/virtualMachine"))
+        .filter(|r| {
+            r.path
+                .contains("/providers/Microsoft.Compute/virtualMachine")
+        })
         .filter(|r| r.path.contains("/virtualMachines"))
         .count() as u64;
     // Every scale set's instance listing, and the two (empty) VM listings.
@@ -115,14 +118,18 @@ async fn a_compute_policy_paces_the_scan_without_a_single_429() {
     let throttled: u64 = stats.compute_throttled.values().sum();
     let allowed = WINDOW.as_secs_f64() * compute_calls as f64 / f64::from(LIMIT);
     let ratio = wall.as_secs_f64() / allowed;
-    eprintln!(
-        "compute policy {LIMIT}/{WINDOW:?}: {compute_calls} Compute calls in {:.1} s; the policy allows them in {allowed:.1} s: {ratio:.2}x; {throttled} Compute 429s; waited {} ms",
+    // Written past the test harness's capture, so that every run reports the measurement.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "measured: {SETS} scale sets x 5 instances under a Compute policy of {LIMIT} per {WINDOW:?}: \
+         {compute_calls} Compute calls in {:.1} s; the policy allows them in {allowed:.1} s \
+         ({ratio:.2}x); {throttled} Compute 429s",
         wall.as_secs_f64(),
-        outcome.result.coverage.calls.compute_limit_wait_ms
     );
     assert_eq!(throttled, 0, "paced before the policy ran out");
-    // Generous for a shared machine; the ratio itself is printed and measured in the bench.
-    assert!(ratio < 2.0, "{ratio:.2}x the policy's time");
+    // The target is 1.3x; a shared machine gets some slack here, the bench measures it.
+    assert!(ratio < 1.6, "{ratio:.2}x the policy's time");
     assert!(
         outcome.result.coverage.calls.compute_limit_wait_ms > 0,
         "the scanner did wait for the policy"
@@ -161,8 +168,8 @@ async fn the_global_bucket_is_honoured_when_another_principal_has_spent_it() {
         .unwrap();
     let http = common::client(&sim);
     let url = format!(
-        "{}subscriptions/{prod}/resourceGroups?api-version=2022-09-01",
-        sim.base_url()
+        "{}/subscriptions/{prod}/resourceGroups?api-version=2022-09-01",
+        sim.base_url().trim_end_matches('/')
     );
     let mut global_left = u32::MAX;
     while global_left > 20 {

@@ -54,7 +54,10 @@ fn verdicts(o: &ScanOutcome) -> BTreeMap<String, String> {
         .iter()
         .map(|v| {
             let list = |l: &[scready::findings::Text]| {
-                l.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(";")
+                l.iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(";")
             };
             (
                 v.resource_id.to_ascii_lowercase(),
@@ -133,7 +136,11 @@ async fn verdicts_do_not_depend_on_what_the_status_listing_carries() {
         assert_eq!(outcome.result.coverage.gaps, vec![], "{shape:?} {reads:?}");
         assert_eq!(outcome.result.verdicts.len(), 10_000);
         let requests = sim.stats().arm_requests;
-        eprintln!("{shape:?} {reads:?}: {requests} ARM requests");
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "measured: status listing {shape:?}, VM reads {reads:?}: {requests} ARM requests"
+        );
         outcomes.push(outcome);
     }
     let reference = verdicts(&outcomes[0]);
@@ -146,7 +153,10 @@ async fn verdicts_do_not_depend_on_what_the_status_listing_carries() {
             .filter(|(k, v)| other.get(*k) != Some(v))
             .take(5)
             .collect();
-        assert!(diff.is_empty(), "verdicts differ from the {label}: {diff:#?}");
+        assert!(
+            diff.is_empty(),
+            "verdicts differ from the {label}: {diff:#?}"
+        );
         for file in ["instances.csv", "findings.csv"] {
             assert_same(
                 &format!("{file} ({label})"),
@@ -252,7 +262,7 @@ async fn a_vm_only_in_the_status_listing_is_read_once_more() {
     let gets: Vec<_> = sim
         .requests()
         .into_iter()
-        .filter(|r| r.path.ends_with("/virtualMachines/vm-web-nobootdiag"))
+        .filter(|r| r.path.contains("/virtualMachines/vm-web-nobootdiag?"))
         .collect();
     assert_eq!(gets.len(), 1, "{gets:?}");
 }
@@ -360,7 +370,10 @@ async fn more_status_only_vms_than_the_bound_are_kept_with_an_unknown_model_and_
     assert_eq!(outcome.exit_code, 2);
     let instances = &outcome.result.inventory.instances;
     assert_eq!(instances.len(), 14, "nothing is lost");
-    let unread = instances.iter().filter(|i| i.model_not_read.is_some()).count();
+    let unread = instances
+        .iter()
+        .filter(|i| i.model_not_read.is_some())
+        .count();
     assert_eq!(unread, 14 - scready::discover::vms::MAX_FOLLOW_UPS);
     let gap = &outcome.result.coverage.gaps;
     assert_eq!(gap.len(), 1, "{gap:?}");
@@ -373,9 +386,95 @@ async fn more_status_only_vms_than_the_bound_are_kept_with_an_unknown_model_and_
             .unwrap();
         if i.model_not_read.is_some() {
             assert!(
-                !v.blockers.iter().any(|b| b.as_ref() == "boot-diagnostics-disabled"),
+                !v.blockers
+                    .iter()
+                    .any(|b| b.as_ref() == "boot-diagnostics-disabled"),
                 "{v:?}"
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unregistered_providers_are_empty_answers_not_gaps() {
+    let mix = scready::sim::generate::Mix {
+        subscription_compute_unregistered: 0.3,
+        subscription_storage_unregistered: 0.3,
+        subscription_console_unregistered: 0.3,
+        ..Default::default()
+    };
+    // The first seed whose fleet has each namespace unregistered somewhere.
+    let fleet = (1..100)
+        .map(|seed| {
+            generate(&GenerateOptions {
+                subscriptions: 8,
+                vms_per_subscription: 6,
+                scale_sets: 1,
+                instances_per_scale_set: 2,
+                seed,
+                mix: mix.clone(),
+            })
+        })
+        .find(|f| {
+            [
+                "Microsoft.Compute",
+                "Microsoft.Storage",
+                "Microsoft.SerialConsole",
+            ]
+            .iter()
+            .all(|n| f.subscriptions.iter().any(|s| s.is_unregistered(n)))
+        })
+        .expect("a seed with every namespace unregistered somewhere");
+    let scanner = scanner_principal(&fleet).unwrap().id.clone();
+    let sim = common::start(&fleet, SimConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let outcome = scan_as(&sim, &scanner, &options(&sim, dir.path())).await;
+    assert_eq!(outcome.result.coverage.gaps, vec![], "not a gap");
+    assert!(outcome.exit_code < 2, "exit code {}", outcome.exit_code);
+    assert_eq!(
+        outcome.result.inventory.instances.len(),
+        fleet.instance_count()
+    );
+    let listed: Vec<(String, String)> = outcome
+        .result
+        .coverage
+        .unregistered
+        .iter()
+        .map(|u| (u.subscription_id.clone(), u.namespace.clone()))
+        .collect();
+    let mut expected = Vec::new();
+    for s in &fleet.subscriptions {
+        for n in [
+            "Microsoft.Compute",
+            "Microsoft.Storage",
+            "Microsoft.SerialConsole",
+        ] {
+            if s.is_unregistered(n) {
+                expected.push((s.id.to_ascii_lowercase(), n.to_string()));
+            }
+        }
+    }
+    let mut listed_sorted = listed.clone();
+    listed_sorted.sort();
+    expected.sort();
+    assert_eq!(listed_sorted, expected);
+    // An unregistered console provider means the switch was never turned off.
+    for s in &outcome.result.inventory.subscriptions {
+        if s.unregistered
+            .iter()
+            .any(|n| n == "Microsoft.SerialConsole")
+        {
+            assert_eq!(s.console_disabled, Some(false), "{}", s.id);
+        }
+    }
+    assert!(outcome
+        .result
+        .findings
+        .iter()
+        .all(|f| f.check_id.as_ref() != "subscription-console-disabled"
+            || f.status != scready::findings::FindingStatus::Unknown));
+    // The summary says so.
+    let summary = scready::report::summary::text(&outcome.result, &[]);
+    assert!(summary.contains("not registered:"), "{summary}");
+    assert!(summary.contains("no VMs or scale sets (namespace not registered)"));
 }

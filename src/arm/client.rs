@@ -228,11 +228,12 @@ impl LimitPolicy {
         }
         let (status, mut headers, body) = response.deconstruct();
         let bytes = body.collect().await?;
-        for name in ["retry-after", "retry-after-ms", "x-ms-retry-after-ms"] {
+        // azure_core's retry policy reads `x-ms-retry-after-ms` first (milliseconds).
+        for name in ["retry-after", "retry-after-ms", "x-ms-retry-after"] {
             headers.remove(azure_core::http::headers::HeaderName::from_static(name));
         }
         headers.insert(
-            azure_core::http::headers::HeaderName::from_static("x-ms-retry-after"),
+            azure_core::http::headers::HeaderName::from_static("x-ms-retry-after-ms"),
             wait.delay.as_millis().to_string(),
         );
         Ok(azure_core::http::AsyncRawResponse::from_bytes(

@@ -32,6 +32,10 @@ struct PolicyState {
     remaining: u32,
     window: Duration,
     window_start: Instant,
+    /// When the request that reported `remaining` was sent.
+    reported_by: Instant,
+    /// The most ever reported left (about the policy's limit).
+    peak: u32,
     /// The estimated window has ended: the count is unknown until a response tells it.
     stale: bool,
 }
@@ -176,19 +180,33 @@ impl ProviderLimiter {
                             remaining,
                             window: window_of(name).unwrap_or(DEFAULT_WINDOW),
                             window_start: sent_at,
+                            reported_by: sent_at,
+                            peak: remaining,
                             stale: false,
                         },
                     );
                 }
                 Some(p) => {
-                    // More left than the requests in flight can explain: a new window.
-                    if p.stale || remaining > p.remaining.saturating_add(in_flight) {
+                    // Close to the most ever left, more than the requests in flight can
+                    // explain, reported by a request sent after the one behind the current
+                    // count: a new window. (Concurrent requests reach Compute in another order
+                    // than they were sent, so a somewhat larger count mid-window is no sign.)
+                    p.peak = p.peak.max(remaining);
+                    let fresh = sent_at > p.reported_by
+                        && remaining > p.remaining.saturating_add(in_flight)
+                        && remaining >= p.peak - p.peak / 4;
+                    // Once the window is thought over, the first answer to a request sent
+                    // after that tells the new count; a late answer from before does not.
+                    let first_after_reset = p.stale && sent_at >= p.window_start + p.window;
+                    if first_after_reset || fresh {
                         p.remaining = remaining;
                         p.window_start = sent_at;
+                        p.reported_by = sent_at;
                         p.stale = false;
-                    } else {
+                    } else if remaining < p.remaining {
                         // Answers arrive out of order: the smallest count is the latest.
-                        p.remaining = p.remaining.min(remaining);
+                        p.remaining = remaining;
+                        p.reported_by = p.reported_by.max(sent_at);
                     }
                 }
             }
