@@ -688,3 +688,57 @@ fn fix_length(raw: &str) -> String {
         .collect();
     format!("{}\r\n\r\n{body}", head.join("\r\n"))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_next_link_chain_stops_at_the_page_limit() {
+    use scready::arm::{ArmClient, ArmClientOptions, ArmError};
+    let port_cell = Arc::new(std::sync::atomic::AtomicU16::new(0));
+    let endpoint = {
+        let port_cell = port_cell.clone();
+        Hostile::start(Arc::new(move |r: &Seen| {
+            let n: u64 = r
+                .target
+                .rsplit("page=")
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            let port = port_cell.load(std::sync::atomic::Ordering::SeqCst);
+            Reply::status(
+                "200 OK",
+                &[],
+                &format!(
+                    r#"{{"value":[{{"id":"x{n}"}}],"nextLink":"https://127.0.0.1:{port}/subscriptions/s/items?api-version=1&page={}"}}"#,
+                    n + 1
+                ),
+            )
+        }))
+        .await
+    };
+    port_cell.store(endpoint.port, std::sync::atomic::Ordering::SeqCst);
+    let http = scready::arm::client::http_client(
+        Some(endpoint.ca_pem.as_bytes()),
+        std::time::Duration::from_secs(10),
+    )
+    .unwrap();
+    let client = ArmClient::new(
+        url::Url::parse(&endpoint.base_url()).unwrap(),
+        http,
+        Arc::new(scready::auth::StaticToken::new(TOKEN)),
+        &ArmClientOptions {
+            max_pages_per_listing: 50,
+            rate_limit: scready::arm::ratelimit::RateLimit {
+                burst: 1000.0,
+                per_sec: 1000.0,
+                reserve: 0.0,
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (items, err) = client
+        .list_all::<serde_json::Value>("/subscriptions/s/items?api-version=1&page=0")
+        .await;
+    assert_eq!(items.len(), 50, "the pages read are kept");
+    assert!(matches!(err, Some(ArmError::Limit(_))), "{err:?}");
+    assert_eq!(endpoint.seen().len(), 50);
+}
