@@ -971,6 +971,192 @@ mod tests {
         assert_eq!(esc("a\u{0}b"), "a\u{fffd}b");
     }
 
+    use crate::checks::testing::{fixture, vm};
+    use crate::history::{HistorySummary, RunDiff};
+    use crate::inventory::{BootDiagnostics, Instance};
+
+    fn result_with(instances: Vec<Instance>) -> ScanResult {
+        let (mut inventory, policy) = fixture();
+        inventory.instances = instances;
+        let evaluation = crate::checks::evaluate(&inventory, &policy, "2026-01-01");
+        ScanResult::new(
+            crate::result::RunInfo::default(),
+            &policy,
+            Default::default(),
+            inventory,
+            evaluation,
+        )
+    }
+
+    fn page(r: &ScanResult) -> String {
+        let mut out = Vec::new();
+        write_page(r, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The page's data element, parsed.
+    fn page_data(page: &str) -> serde_json::Value {
+        let start = page
+            .find("<script type=\"application/json\" id=\"scready-data\">")
+            .expect("the data element");
+        let body = &page[start..];
+        let body = &body[body.find('>').unwrap() + 1..body.find("</script>").unwrap()];
+        serde_json::from_str(body).unwrap()
+    }
+
+    /// A text of the data's string table with an instance's markers put back, as the page does.
+    fn rendered(data: &serde_json::Value, text: usize, row: usize) -> String {
+        let s = |k: &serde_json::Value| {
+            data["strings"][k.as_u64().unwrap() as usize]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let c = &data["columns"];
+        let name = c["name"][row].as_str().unwrap().to_string();
+        let suffix = match &c["idSuffix"][row] {
+            serde_json::Value::String(x) => x.clone(),
+            _ => name.clone(),
+        };
+        let values = [
+            s(&c["idPrefix"][row]) + &suffix,
+            s(&c["scaleSet"][row]),
+            name,
+            s(&c["resourceGroup"][row]),
+            data["subscriptions"][c["subscription"][row].as_u64().unwrap() as usize][0]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            suffix,
+        ];
+        let mut t = data["strings"][text].as_str().unwrap().to_string();
+        for k in (1..=6u32).rev() {
+            t = t.replace(char::from_u32(k).unwrap(), &values[k as usize - 1]);
+        }
+        t
+    }
+
+    #[test]
+    fn the_data_carries_each_instance_once_and_each_repeated_text_once() {
+        let instances: Vec<Instance> = (0..300)
+            .map(|k| Instance {
+                boot_diagnostics: BootDiagnostics::Disabled,
+                ..vm(&format!("vm-{k:03}"))
+            })
+            .collect();
+        let r = result_with(instances);
+        let page = page(&r);
+        let data = page_data(&page);
+        assert_eq!(data["total"], 300);
+        assert_eq!(data["columns"]["name"].as_array().unwrap().len(), 300);
+        // Default order: all blocked, then by name.
+        assert_eq!(data["columns"]["name"][0], "vm-000");
+        assert_eq!(data["columns"]["verdict"][0], 3);
+        // Each instance's findings are the same entries: a remediation is one template for
+        // every instance.
+        let findings = data["findings"].as_array().unwrap();
+        let per_instance = r.findings.len() / 300;
+        assert_eq!(r.findings.len(), 300 * per_instance);
+        assert_eq!(findings.len(), per_instance, "{findings:?}");
+        assert_eq!(data["findingSets"].as_array().unwrap().len(), 1);
+        let boot = findings
+            .iter()
+            .find(|f| {
+                data["checks"][f[0].as_u64().unwrap() as usize][0] == "boot-diagnostics-disabled"
+            })
+            .unwrap();
+        let remediation = boot[4].as_u64().unwrap() as usize;
+        for row in [0, 150, 299] {
+            let name = data["columns"]["name"][row].as_str().unwrap();
+            let f = r
+                .findings
+                .iter()
+                .find(|f| {
+                    f.resource_id.ends_with(&format!("/{name}"))
+                        && f.check_id == "boot-diagnostics-disabled"
+                })
+                .unwrap();
+            assert_eq!(rendered(&data, remediation, row), f.remediation.as_str());
+            assert!(f.remediation.contains(name));
+        }
+        // Catalogue texts once: the check's portal error appears once in the page (in the
+        // checks table) plus once in the data, whatever the number of instances.
+        let portal = &r.checks["boot-diagnostics-disabled"].portal_error;
+        let mut json = String::new();
+        data::push_json_str(&mut json, portal);
+        assert_eq!(page.matches(json.trim_matches('"')).count(), 2);
+        // No row is in the HTML: the table is drawn from the data.
+        assert!(!page.contains("<tr class=\"inst\""));
+        assert!(page.len() < 40_000 + 300 * 100, "{} bytes", page.len());
+    }
+
+    #[test]
+    fn azure_text_cannot_end_the_data_element() {
+        let hostile = "</script><script>alert(1)</script><!--\u{2028}&";
+        let mut i = vm("x");
+        i.name = hostile.into();
+        i.tags = serde_json::from_value(serde_json::json!({ "note": hostile })).unwrap();
+        let page = page(&result_with(vec![i]));
+        assert_eq!(
+            page.matches("</script>").count(),
+            2,
+            "the data element's and the script's"
+        );
+        assert!(!page.contains("<!--") && !page.contains("<script>alert"));
+        let data = page_data(&page);
+        assert_eq!(data["columns"]["name"][0], hostile);
+        let tag = data["tagSets"][data["columns"]["tagSet"][0].as_u64().unwrap() as usize][0]
+            .as_u64()
+            .unwrap() as usize;
+        assert_eq!(data["strings"][tag], format!("note={hostile}"));
+    }
+
+    #[test]
+    fn long_change_lists_are_capped_and_the_table_filters_by_change() {
+        let instances: Vec<Instance> = (0..150).map(|k| vm(&format!("vm-{k:03}"))).collect();
+        let mut r = result_with(instances);
+        let newly_blocked: Vec<InstanceChange> = r
+            .inventory
+            .instances
+            .iter()
+            .map(|i| InstanceChange {
+                resource_id: i.id.to_ascii_lowercase(),
+                name: i.name.clone(),
+                subscription_id: i.subscription_id.clone(),
+                resource_group: i.resource_group.clone(),
+                before: Some(Verdict::Ready),
+                after: Some(Verdict::Blocked),
+                ..Default::default()
+            })
+            .collect();
+        r.history = Some(HistorySummary {
+            diff: Some(RunDiff {
+                newly_blocked,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let page = page(&r);
+        let list = &page[page.find("<details class=\"newly-blocked\">").unwrap()..];
+        let list = &list[..list.find("</details>").unwrap()];
+        assert_eq!(
+            list.matches("<li><a href=\"#instance=").count(),
+            CHANGE_LIST_CAP
+        );
+        assert!(list.contains("… and 50 more"));
+        assert!(list.contains(
+            "<a href=\"#filter=change:newly_blocked\">Show all 150 in the instance table</a>"
+        ));
+        assert!(list.contains("<a href=\"#instance=%2Fsubscriptions%2Fs1%2Fresourcegroups%2Frg%2Fproviders%2Fmicrosoft.compute%2Fvirtualmachines%2Fvm-000\">"));
+        assert!(page.contains("<option value=\"newly_blocked\">newly blocked (150)</option>"));
+        let data = page_data(&page);
+        assert!(data["columns"]["change"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c == 1));
+    }
+
     #[test]
     fn the_policy_allows_only_the_page_s_own_style_and_script() {
         let csp = content_security_policy();

@@ -562,7 +562,7 @@ impl<'a> PageData<'a> {
             }
         }
         s.push(']');
-        let columns: [(&str, fn(&Row) -> u32); 14] = [
+        let columns: [(&str, Column); 14] = [
             ("idPrefix", |w| w.id_prefix),
             ("subscription", |w| w.subscription),
             ("resourceGroup", |w| w.resource_group),
@@ -595,6 +595,9 @@ impl<'a> PageData<'a> {
         Ok(())
     }
 }
+
+/// A column written from the rows: its name and how a row gives its entry.
+type Column = fn(&Row) -> u32;
 
 fn push_ints(s: &mut String, list: &[u32]) {
     s.push('[');
