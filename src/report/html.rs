@@ -11,7 +11,7 @@ use crate::history::render::short_time;
 use crate::history::{HistorySummary, InstanceChange, TrendPoint};
 use crate::result::ScanResult;
 use base64::Engine as _;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -667,8 +667,8 @@ fn instances(s: &mut String, r: &ScanResult) {
     let total = r.inventory.instances.len();
     // Filter choices.
     let mut checks: BTreeSet<&str> = BTreeSet::new();
-    let mut groups: BTreeSet<String> = BTreeSet::new();
-    let mut tags: BTreeMap<String, usize> = BTreeMap::new();
+    let mut spelled: HashSet<&str> = HashSet::new();
+    let mut tag_counts: HashMap<(&str, &str), usize> = HashMap::new();
     for (i, v) in r.inventory.instances.iter().zip(&r.verdicts) {
         checks.extend(
             v.blockers
@@ -677,10 +677,15 @@ fn instances(s: &mut String, r: &ScanResult) {
                 .chain(&v.unknowns)
                 .map(|t| t.as_str()),
         );
-        groups.insert(i.resource_group.to_ascii_lowercase());
-        for (k, val) in i.tags.iter() {
-            *tags.entry(format!("{k}={val}")).or_default() += 1;
+        spelled.insert(&i.resource_group);
+        for tag in i.tags.iter() {
+            *tag_counts.entry(tag).or_default() += 1;
         }
+    }
+    let groups: BTreeSet<String> = spelled.iter().map(|g| g.to_ascii_lowercase()).collect();
+    let mut tags: BTreeMap<String, usize> = BTreeMap::new();
+    for ((k, val), n) in tag_counts {
+        *tags.entry(format!("{k}={val}")).or_default() += n;
     }
     s.push_str("<section id=\"instances-section\">\n<h2>Instances</h2>\n<div class=\"filters\">\n");
     s.push_str("<input id=\"f-q\" type=\"search\" placeholder=\"Search names, ids, messages…\" aria-label=\"search\">\n");

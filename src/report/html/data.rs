@@ -17,8 +17,8 @@
 use super::{flush, FLUSH_AT};
 use crate::findings::{Finding, FindingStatus, Verdict};
 use crate::result::ScanResult;
+use foldhash::{HashMap, HashMapExt};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -67,7 +67,12 @@ impl Change {
 
 /// Text as the page shows it: control characters other than newline and tab become U+FFFD.
 pub fn clean(s: &str) -> Cow<'_, str> {
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    // Control characters are below U+0020, U+007F, or U+0080..U+009F (UTF-8 lead byte 0xC2):
+    // text without those bytes is clean as it is.
+    let suspect = s
+        .bytes()
+        .any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || b == 0xc2);
+    if suspect && s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         Cow::Owned(
             s.chars()
                 .map(|c| {
@@ -248,20 +253,51 @@ fn rank(v: Verdict) -> u8 {
     }
 }
 
-/// The table's default order: blocked first, then by subscription name, resource group, name.
+/// The table's default order: blocked first, then by subscription name, resource group (in
+/// lower case), name. Subscriptions and resource groups are ranked once, so that sorting
+/// compares numbers and names only.
 pub fn default_order(r: &ScanResult) -> Vec<usize> {
     let names = r.subscription_names();
-    let mut order: Vec<usize> = (0..r.inventory.instances.len()).collect();
-    order.sort_by_cached_key(|&idx| {
-        let i = &r.inventory.instances[idx];
-        (
-            rank(r.verdicts[idx].verdict),
-            names.get(&i.subscription_id),
-            i.resource_group.to_ascii_lowercase(),
-            i.name.as_str(),
-        )
+    let instances = &r.inventory.instances;
+    let mut subs: HashMap<&str, u32> = HashMap::new();
+    let mut groups: HashMap<&str, u32> = HashMap::new();
+    for i in instances {
+        subs.entry(i.subscription_id.as_str()).or_insert(0);
+        groups.entry(i.resource_group.as_str()).or_insert(0);
+    }
+    rank_by(&mut subs, |id| names.get(id).to_string());
+    rank_by(&mut groups, |g| g.to_ascii_lowercase());
+    let keys: Vec<(u8, u32, u32)> = instances
+        .iter()
+        .zip(&r.verdicts)
+        .map(|(i, v)| {
+            (
+                rank(v.verdict),
+                subs[i.subscription_id.as_str()],
+                groups[i.resource_group.as_str()],
+            )
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..instances.len()).collect();
+    order.sort_by(|&a, &b| {
+        keys[a]
+            .cmp(&keys[b])
+            .then_with(|| instances[a].name.cmp(&instances[b].name))
     });
     order
+}
+
+/// Sets each key's value to its rank by `key_of` (equal keys share a rank).
+fn rank_by(ranks: &mut HashMap<&str, u32>, key_of: impl Fn(&str) -> String) {
+    let mut keyed: Vec<(String, &str)> = ranks.keys().map(|k| (key_of(k), *k)).collect();
+    keyed.sort();
+    let mut rank = 0;
+    for (n, (key, k)) in keyed.iter().enumerate() {
+        if n > 0 && *key != keyed[n - 1].0 {
+            rank += 1;
+        }
+        ranks.insert(k, rank);
+    }
 }
 
 /// What changed for each instance since the previous run, by lower-case resource id.
@@ -376,10 +412,17 @@ impl<'a> PageData<'a> {
         {
             check_set[k] = list.iter().map(|c| self.checks.get(c.as_str())).collect();
         }
+        let mut tag = String::new();
         let tags: Vec<u32> = i
             .tags
             .iter()
-            .map(|(k, val)| self.strings.get(&format!("{k}={val}")))
+            .map(|(k, val)| {
+                tag.clear();
+                tag.push_str(k);
+                tag.push('=');
+                tag.push_str(val);
+                self.strings.get(&tag)
+            })
             .collect();
         let mut values: Vec<(char, &str)> = vec![
             (MARK_ID, id.as_ref()),
@@ -584,7 +627,7 @@ impl<'a> PageData<'a> {
                 if k > 0 {
                     s.push(',');
                 }
-                let _ = write!(s, "{}", field(w));
+                push_u32(s, field(w));
                 if s.len() >= FLUSH_AT {
                     flush(s, out)?;
                 }
@@ -599,13 +642,30 @@ impl<'a> PageData<'a> {
 /// A column written from the rows: its name and how a row gives its entry.
 type Column = fn(&Row) -> u32;
 
+/// Appends `n` in decimal (without the formatting machinery: the columns hold millions).
+fn push_u32(s: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        s.push(d as char);
+    }
+}
+
 fn push_ints(s: &mut String, list: &[u32]) {
     s.push('[');
     for (k, n) in list.iter().enumerate() {
         if k > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{n}");
+        push_u32(s, *n);
     }
     s.push(']');
 }
