@@ -150,9 +150,11 @@ def attr(name):
     return f"document.documentElement.getAttribute('{name}')"
 
 
-def measure(html, queries, timeout=180, chromium=None):
+def measure(html, queries, timeout=180, chromium=None, cpu_slowdown=1):
     """Loads `html`, waits for its first rows, then types each query into the search box.
-    Returns the page's own timings, the Python-side wall times and the counts shown."""
+    Returns the page's own timings, the Python-side wall times and the counts shown.
+    `cpu_slowdown` > 1 runs the page on a CPU that many times slower (DevTools' CPU
+    throttling), the stand-in for a slow laptop."""
     chromium = chromium or find_chromium()
     if not chromium:
         raise RuntimeError("no Chromium found (install the chromium package or set SCREADY_CHROMIUM)")
@@ -160,12 +162,15 @@ def measure(html, queries, timeout=180, chromium=None):
     b = Browser(chromium)
     try:
         b.open_page()
+        if cpu_slowdown > 1:
+            b.send("Emulation.setCPUThrottlingRate", {"rate": cpu_slowdown})
         started = time.monotonic()
         b.send("Page.navigate", {"url": url})
         first_rows = float(b.wait_for(attr("data-first-rows-ms"), timeout))
         result = {
             "file": html,
             "bytes": os.path.getsize(html),
+            "cpu_slowdown": cpu_slowdown,
             "first_rows_ms": first_rows,
             "first_rows_wall_ms": (time.monotonic() - started) * 1000,
             "rows_in_dom": b.evaluate("document.querySelectorAll('#instances tr.inst').length"),
@@ -198,8 +203,11 @@ def main():
     ap.add_argument("html")
     ap.add_argument("--query", action="append", default=[])
     ap.add_argument("--timeout", type=float, default=180)
+    ap.add_argument("--cpu-slowdown", type=float, default=1,
+                    help="DevTools CPU throttling rate (4: a CPU four times slower)")
     args = ap.parse_args()
-    print(json.dumps(measure(args.html, args.query, args.timeout), indent=2))
+    print(json.dumps(measure(args.html, args.query, args.timeout,
+                             cpu_slowdown=args.cpu_slowdown), indent=2))
 
 
 if __name__ == "__main__":

@@ -286,7 +286,16 @@
     };
   }
 
+  // The filters as one string: a `change` that follows an `input` for the same value does not
+  // filter again.
+  var applied = null;
+  function signature() {
+    return keys.map(function (k) { return f[k].value; }).join('\u0000') + '\u0000' +
+      (sortState ? sortState.key + ':' + sortState.dir : '');
+  }
+
   function apply() {
+    applied = signature();
     var q = f.q.value.trim().toLowerCase();
     var vIdx = f.verdict.value ? VERDICTS.indexOf(f.verdict.value) : -1;
     var subOk = null, rgOk = null, csOk = null, tsOk = null, changeIdx = -1;
@@ -595,7 +604,9 @@
         });
       }
     });
-    f[k].addEventListener('change', function () { apply(); stateToHash(); });
+    f[k].addEventListener('change', function () {
+      if (signature() !== applied) { apply(); stateToHash(); }
+    });
   });
   el('f-clear').addEventListener('click', function () {
     keys.forEach(function (k) { f[k].value = ''; });
