@@ -66,12 +66,29 @@ pub enum Command {
         #[command(subcommand)]
         command: offline::PolicyCommand,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `scready manpage > scready.1`.
+    Manpage,
     /// The ARM simulator alone: serve a fleet, or generate one.
     Sim {
         /// Simulator command.
         #[command(subcommand)]
         command: sim::SimCommand,
     },
+}
+
+/// Writes generated text to stdout; a reader that stops early (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// Exit code: the command could not run or its result is incomplete.
@@ -110,6 +127,18 @@ pub fn main() -> ExitCode {
             Command::Diff(args) => history::diff(args),
             Command::Evaluate(args) => offline::evaluate(args).await,
             Command::Policy { command } => offline::policy(command),
+            Command::Completions { shell } => {
+                use clap::CommandFactory;
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "scready", &mut script);
+                print_bytes(&script)
+            }
+            Command::Manpage => {
+                use clap::CommandFactory;
+                let mut page = Vec::new();
+                clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+                print_bytes(&page)
+            }
             Command::Sim { command } => sim::run(command).await,
         }
     });
