@@ -296,32 +296,16 @@ impl Policy {
         let mut p = Policy::builtin();
         if let Some(path) = path {
             let origin = path.display().to_string();
-            let meta = std::fs::metadata(path).map_err(|e| FileError {
-                path: origin.clone(),
-                line: 0,
-                column: 0,
-                field: ".".into(),
-                message: e.to_string(),
-            })?;
-            if meta.len() > 1 << 20 {
-                return Err(FileError {
-                    path: origin,
-                    line: 0,
-                    column: 0,
-                    field: ".".into(),
-                    message: format!(
-                        "{} bytes is too large for a policy file (limit 1 MiB)",
-                        meta.len()
-                    ),
-                });
-            }
-            let text = std::fs::read_to_string(path).map_err(|e| FileError {
-                path: origin.clone(),
-                line: 0,
-                column: 0,
-                field: ".".into(),
-                message: e.to_string(),
-            })?;
+            // A regular file of at most 1 MiB: a FIFO or a device is refused without blocking.
+            let text =
+                config_file::read_local_text(path, "--policy", config_file::MAX_POLICY_BYTES)
+                    .map_err(|message| FileError {
+                        path: origin.clone(),
+                        line: 0,
+                        column: 0,
+                        field: ".".into(),
+                        message,
+                    })?;
             p.layer(&text, &origin)?;
         }
         Ok(p)
