@@ -28,20 +28,31 @@ pub const MAX_TEXT_BYTES: usize = 4096;
 /// never cut again.
 const KEPT_BYTES: usize = MAX_TEXT_BYTES - 64;
 
+/// True for a character that is not a control character but changes how the text around it is
+/// laid out: the Unicode bidirectional controls and the line and paragraph separators. Reports
+/// (HTML, Markdown) show them as visible escapes too.
+pub fn is_layout_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+/// The visible escape of a character, `\u{202e}`.
+pub fn unicode_escape(c: char) -> String {
+    format!("\\u{{{:x}}}", c as u32)
+}
+
 /// True for a character that a terminal acts on (or a text viewer reorders by) instead of
 /// showing it.
 fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061c}'
-                | '\u{200e}'
-                | '\u{200f}'
-                | '\u{202a}'..='\u{202e}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{2028}'
-                | '\u{2029}'
-        )
+    c.is_control() || is_layout_control(c)
 }
 
 fn escape(c: char, out: &mut String) {
