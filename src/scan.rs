@@ -280,6 +280,10 @@ pub async fn run_with(
     let mut history = open_history(options)?;
     let mut client_options = options.client.clone();
     client_options.allow_run_command = options.access.guest.is_some();
+    // Every client of this scan (ARM, Graph) stops at the same moment.
+    client_options.deadline = client_options
+        .max_duration
+        .map(|d| tokio::time::Instant::now() + d);
     // ARM reads get a connection pool of their own (`http` serves the rest: name look-ups,
     // Graph), closed as soon as the last ARM request is done: hundreds of idle TLS connections
     // would otherwise stay resident while evaluation builds the scan's largest structures.
@@ -332,7 +336,7 @@ pub async fn run_with(
                     options.cloud.graph_endpoint.clone(),
                     http.clone(),
                     g,
-                    &options.client,
+                    &client_options,
                 )
                 .map_err(|e| e.to_string()),
                 Err(e) => Err(e),
@@ -499,4 +503,24 @@ pub fn default_client_options(concurrency: usize, timeout_secs: u64) -> ArmClien
         request_timeout: Duration::from_secs(timeout_secs.max(1)),
         ..ArmClientOptions::default()
     }
+}
+
+/// Parses a `--max-duration`: a whole number with a unit, `s`, `m` or `h` (`90m`, `2h`); a bare
+/// number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration such as 90m or 2h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("'{text}': the unit must be s, m or h")),
+    };
+    if secs == 0 {
+        return Err("the duration must be more than 0".into());
+    }
+    Ok(Duration::from_secs(secs))
 }

@@ -130,6 +130,13 @@ pub struct ScanArgs {
     /// With --guest-checks: give each VM this many seconds.
     #[arg(long, default_value_t = 120)]
     pub guest_check_timeout: u64,
+    /// End the scan after this long (e.g. 90m, 2h): calls still running are cut off, the
+    /// partial reports are written and the exit code is 2.
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = scan::parse_duration)]
+    pub max_duration: std::time::Duration,
+    /// The largest response body read, in MiB; a larger one is a coverage gap.
+    #[arg(long, value_name = "MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_response_mb: u64,
 }
 
 fn cloud_of(args: &ScanArgs) -> anyhow::Result<Cloud> {
@@ -178,7 +185,11 @@ pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
         out_is_default,
         formats: args.report.format.clone(),
         fail_on: args.report.fail_on,
-        client: scan::default_client_options(args.concurrency, args.request_timeout),
+        client: ArmClientOptions {
+            max_duration: Some(args.max_duration),
+            max_response_bytes: (args.max_response_mb as usize) << 20,
+            ..scan::default_client_options(args.concurrency, args.request_timeout)
+        },
         save_inventory: args.save_inventory.clone(),
         quiet: args.report.quiet,
         access: access_options(args)?,
