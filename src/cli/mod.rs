@@ -103,9 +103,10 @@ pub fn main() -> ExitCode {
         2 => tracing::Level::DEBUG,
         _ => tracing::Level::TRACE,
     };
-    // Logs go to stderr; stdout carries the summary only.
+    // Logs go to stderr, one inert line per event (control characters of Azure data escaped);
+    // stdout carries the summary only.
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::text::SafeLines(std::io::stderr()))
         .with_max_level(level)
         .with_target(cli.verbose >= 3)
         .try_init();
@@ -145,7 +146,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            crate::text::eprint_safe(&format!("error: {e:#}\n"));
             ExitCode::from(EXIT_INCOMPLETE)
         }
     }

@@ -144,6 +144,11 @@ pub fn update_latest(dir: &Path) -> std::io::Result<()> {
 
 /// Checks that reports can be written into `dir` (before any request is sent).
 pub fn check_writable(dir: &Path) -> Result<(), String> {
+    crate::config_file::refuse_special(
+        dir,
+        "--out",
+        crate::config_file::Expect::DirectoryOrAbsent,
+    )?;
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("--out {}: cannot create the directory: {e}", dir.display()))?;
     tempfile::Builder::new()
