@@ -103,9 +103,12 @@ impl Default for AccessOptions {
 }
 
 /// Parses a `--principals` file: one object id per line, optionally followed by a label
-/// (after whitespace or a comma); `#` starts a comment.
+/// (after whitespace or a comma); `#` starts a comment. The file must be a regular file of at
+/// most 16 MiB naming at most 100,000 principals
+/// ([`crate::config_file::MAX_PRINCIPALS`]); labels are kept to 4 KiB.
 pub fn read_principals(path: &std::path::Path) -> Result<Vec<PrincipalRef>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    use crate::config_file::{read_local_text, MAX_PRINCIPALS, MAX_PRINCIPALS_BYTES};
+    let text = read_local_text(path, "--principals", MAX_PRINCIPALS_BYTES)?;
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
@@ -120,15 +123,23 @@ pub fn read_principals(path: &std::path::Path) -> Result<Vec<PrincipalRef>, Stri
             None => (line, ""),
         };
         let id = crate::cli::scan::subscription_id(id).map_err(|_| {
+            let shown: String = id.chars().take(80).collect();
             format!(
-                "{}:{}: '{id}' is not an object id (a GUID)",
+                "{}:{}: '{}' is not an object id (a GUID)",
                 path.display(),
-                n + 1
+                n + 1,
+                crate::text::display_safe(&shown)
             )
         })?;
+        if out.len() == MAX_PRINCIPALS {
+            return Err(format!(
+                "--principals {}: more than {MAX_PRINCIPALS} principals (the limit)",
+                path.display()
+            ));
+        }
         out.push(PrincipalRef {
             object_id: id,
-            label: label.to_string(),
+            label: crate::text::bound(label).into_owned(),
             scanner: false,
         });
     }
@@ -184,8 +195,9 @@ fn now_rfc3339() -> String {
 }
 
 /// Evaluates an inventory (on the blocking pool, where rayon runs) and assembles the result.
+/// Every string of the inventory is bounded first ([`Inventory::bound_text`]).
 pub async fn evaluate(
-    inventory: Inventory,
+    mut inventory: Inventory,
     policy: Arc<Policy>,
     mut run: RunInfo,
     calls: crate::arm::CallStats,
@@ -195,6 +207,7 @@ pub async fn evaluate(
     tokio::task::spawn_blocking(move || {
         // Discovery's page buffers and models are gone: give their memory back first.
         crate::release_free_memory();
+        inventory.bound_text();
         let evaluation = checks::evaluate(&inventory, &policy, &today);
         run.finished_at = now_rfc3339();
         run.duration_ms = started.elapsed().as_millis() as u64;
@@ -242,7 +255,7 @@ fn open_history(options: &ScanOptions) -> Result<Option<History>, ScanError> {
 fn record_history(history: &mut History, result: &mut ScanResult) {
     match history.record(result).and_then(|id| history.summary(id)) {
         Ok(summary) => result.history = Some(summary),
-        Err(e) => eprintln!("warning: history not recorded: {e}"),
+        Err(e) => crate::text::eprint_safe(&format!("warning: history not recorded: {e}\n")),
     }
 }
 
@@ -361,8 +374,9 @@ pub async fn run_with(
         inventory
     };
     let counters = progress.clone();
-    let inventory =
+    let mut inventory =
         crate::progress::watch(options.progress, counters, client.clone(), network).await;
+    inventory.bound_text();
     if let Some(path) = &options.save_inventory {
         report::write_atomic(path, |w| {
             serde_json::to_writer_pretty(&mut *w, &inventory).map_err(std::io::Error::other)

@@ -742,3 +742,32 @@ async fn an_endless_next_link_chain_stops_at_the_page_limit() {
     assert!(matches!(err, Some(ArmError::Limit(_))), "{err:?}");
     assert_eq!(endpoint.seen().len(), 50);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_endpoint_that_echoes_the_client_secret_plants_it_nowhere() {
+    let endpoint = Hostile::start(Arc::new(|_: &Seen| {
+        Reply::status(
+            "400 Bad Request",
+            &[],
+            r#"{"error":"invalid_client","error_description":"AADSTS7000215: the secret SECRET-SIGNATURE-client-0001 is wrong"}"#,
+        )
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = scan(
+        &endpoint,
+        dir.path(),
+        "client-secret",
+        &["-vvv"],
+        &[
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_CLIENT_SECRET", "SECRET-SIGNATURE-client-0001"),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let text = all_output(&out, dir.path());
+    assert!(text.contains("[redacted]"), "{text}");
+    assert!(!text.contains("SECRET-SIGNATURE"), "{text}");
+}

@@ -11,8 +11,9 @@ use std::sync::Mutex;
 /// What a secret is replaced with.
 pub const MARKER: &str = "[redacted]";
 
-/// The longest text kept from one response field (error code, message).
-pub const MAX_RESPONSE_TEXT: usize = 4096;
+/// The longest text kept from one response field (error code, message): the bound on every
+/// string scready keeps from outside.
+pub const MAX_RESPONSE_TEXT: usize = crate::text::MAX_TEXT_BYTES;
 
 /// Shorter values are not secrets worth a search (and would redact ordinary words).
 const MIN_SECRET_LEN: usize = 8;
@@ -36,7 +37,8 @@ pub fn remember(secret: &str) {
 }
 
 /// The text with every remembered secret replaced by [`MARKER`], cut to
-/// [`MAX_RESPONSE_TEXT`] bytes with a note of what was cut.
+/// [`MAX_RESPONSE_TEXT`] bytes with a note of what was cut ([`crate::text::bound`], the same
+/// cut as every other string from outside, so a cut text is never cut again).
 pub fn clean(text: &str) -> String {
     let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
     let mut out = text.to_string();
@@ -46,7 +48,10 @@ pub fn clean(text: &str) -> String {
         }
     }
     drop(secrets);
-    truncate(out, MAX_RESPONSE_TEXT)
+    match crate::text::bound(&out) {
+        std::borrow::Cow::Borrowed(_) => out,
+        std::borrow::Cow::Owned(cut) => cut,
+    }
 }
 
 /// `text` cut to at most `max` bytes (on a character boundary) with a marker saying how much
@@ -61,7 +66,7 @@ pub fn truncate(mut text: String, max: usize) -> String {
     }
     let dropped = text.len() - cut;
     text.truncate(cut);
-    text.push_str(&format!("…[truncated {dropped} bytes]"));
+    text.push_str(&crate::text::truncation_marker(dropped));
     text
 }
 

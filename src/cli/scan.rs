@@ -157,7 +157,10 @@ fn cloud_of(args: &ScanArgs) -> anyhow::Result<Cloud> {
 /// Builds scan options from arguments.
 pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
     let ca_cert = match &args.ca_cert {
-        Some(p) => Some(std::fs::read(p).with_context(|| format!("--ca-cert {}", p.display()))?),
+        Some(p) => Some(
+            crate::config_file::read_local(p, "--ca-cert", crate::config_file::MAX_CA_CERT_BYTES)
+                .map_err(anyhow::Error::msg)?,
+        ),
         None => None,
     };
     if args.concurrency == 0 {
@@ -241,25 +244,25 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             if options.out_is_default {
                 let _ = std::fs::remove_dir(&options.out);
             }
-            eprintln!(
-                "interrupted: the scan stopped before writing its reports; {} was left as it was",
+            crate::text::eprint_safe(&format!(
+                "interrupted: the scan stopped before writing its reports; {} was left as it was\n",
                 options.out.display()
-            );
+            ));
             return Ok(ExitCode::from(super::EXIT_INCOMPLETE));
         }
     };
     match result {
         Ok(outcome) => {
             if !options.quiet {
-                print!(
-                    "{}",
-                    crate::report::summary::text(&outcome.result, &outcome.written)
-                );
+                crate::text::print_safe(&crate::report::summary::text(
+                    &outcome.result,
+                    &outcome.written,
+                ));
             }
             Ok(ExitCode::from(outcome.exit_code))
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::text::eprint_safe(&format!("error: {e}\n"));
             Ok(ExitCode::from(super::EXIT_INCOMPLETE))
         }
     }
@@ -343,10 +346,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .context("the simulator issues a Graph token")?,
     ));
     let outcome = scan::run_with(&options, Policy::builtin(), http, source, Ok(graph)).await?;
-    print!(
-        "{}",
-        crate::report::summary::text(&outcome.result, &outcome.written)
-    );
+    crate::text::print_safe(&crate::report::summary::text(
+        &outcome.result,
+        &outcome.written,
+    ));
     let stats = sim.stats();
     println!(
         "simulator: {} ARM requests served, {} writes attempted",
