@@ -7,8 +7,8 @@ mod common;
 use common::*;
 use scready::arm::models::*;
 use scready::arm::Lenient;
-use scready::sim::fleet::{BootDiagnosticsSpec, Fleet};
-use scready::sim::SimConfig;
+use scready_sim::fleet::{BootDiagnosticsSpec, Fleet};
+use scready_sim::SimConfig;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 

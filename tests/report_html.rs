@@ -10,7 +10,7 @@ mod common;
 
 use common::*;
 use scready::browser::{file_url, png_size, Chromium};
-use scready::sim::SimConfig;
+use scready_sim::SimConfig;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -363,7 +363,7 @@ fn generate_writes_a_valid_seeded_fleet_and_rejects_a_bad_mix() {
     };
     let o = run(&out, "7");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let fleet = scready::sim::fleet::Fleet::load(&out).expect("the generated fleet loads");
+    let fleet = scready_sim::fleet::Fleet::load(&out).expect("the generated fleet loads");
     assert_eq!(fleet.subscriptions.len(), 4);
     assert_eq!(fleet.instance_count(), 4 * (30 + 2 * 5));
     let again = dir.path().join("again.json");
@@ -376,7 +376,7 @@ fn generate_writes_a_valid_seeded_fleet_and_rejects_a_bad_mix() {
     let toml_out = dir.path().join("fleet.toml");
     assert!(run(&toml_out, "7").status.success());
     assert_eq!(
-        scready::sim::fleet::Fleet::load(&toml_out)
+        scready_sim::fleet::Fleet::load(&toml_out)
             .unwrap()
             .instance_count(),
         160

@@ -3,6 +3,8 @@
 mod history;
 mod offline;
 pub mod scan;
+// The simulator's commands: the only part of the scanner that knows the simulator.
+#[cfg(feature = "sim")]
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +55,7 @@ pub enum Command {
     #[command(after_long_help = SCAN_NOTES)]
     Scan(Box<scan::ScanArgs>),
     /// Start the simulator with the built-in demo fleet, scan it, write reports/demo/.
+    #[cfg(feature = "sim")]
     Demo(scan::DemoArgs),
     /// List the runs recorded in the history database with their readiness.
     History(history::HistoryListArgs),
@@ -66,7 +69,8 @@ pub enum Command {
         #[command(subcommand)]
         command: offline::PolicyCommand,
     },
-    /// The ARM simulator alone: serve a fleet, or generate one.
+    /// The ARM simulator alone: serve a fleet, or generate one (with its answer key).
+    #[cfg(feature = "sim")]
     Sim {
         /// Simulator command.
         #[command(subcommand)]
@@ -105,11 +109,13 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Scan(args) => scan::run(*args).await,
+            #[cfg(feature = "sim")]
             Command::Demo(args) => scan::demo(args).await,
             Command::History(args) => history::list(args),
             Command::Diff(args) => history::diff(args),
             Command::Evaluate(args) => offline::evaluate(args).await,
             Command::Policy { command } => offline::policy(command),
+            #[cfg(feature = "sim")]
             Command::Sim { command } => sim::run(command).await,
         }
     });
@@ -119,5 +125,28 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(EXIT_INCOMPLETE)
         }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -1,13 +1,13 @@
 //! `scready sim serve` and `scready sim generate`.
 
-use crate::sim::compute::{ComputeThrottle, StatusOnlyShape};
-use crate::sim::faults::FaultFile;
-use crate::sim::fleet::Fleet;
-use crate::sim::server::Latency;
-use crate::sim::throttle::ThrottleConfig;
-use crate::sim::{SimConfig, Simulator};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
+use scready_sim::compute::{ComputeThrottle, StatusOnlyShape};
+use scready_sim::faults::FaultFile;
+use scready_sim::fleet::Fleet;
+use scready_sim::server::Latency;
+use scready_sim::throttle::ThrottleConfig;
+use scready_sim::{SimConfig, Simulator};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,7 +95,7 @@ pub struct ServeArgs {
     /// A Compute policy `NAME:LIMIT:WINDOW_SECS` (repeatable; replaces the default policies),
     /// e.g. `Microsoft.Compute/HighCostGet3Min:300:180`.
     #[arg(long, value_name = "NAME:LIMIT:SECS", value_parser = ComputeThrottle::parse_policy)]
-    pub compute_policy: Vec<crate::sim::compute::ComputePolicy>,
+    pub compute_policy: Vec<scready_sim::compute::ComputePolicy>,
     /// Seed for fault rates and latency jitter.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -199,7 +199,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         sim.identity_header()
     );
     println!("serving until interrupted (Ctrl-C)");
-    wait_for_signal().await;
+    super::wait_for_signal().await;
     let stats = sim.stats();
     sim.shutdown().await;
     println!(
@@ -210,7 +210,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
-    use crate::sim::generate::{self, GenerateOptions, Mix};
+    use scready_sim::generate::{self, GenerateOptions, Mix};
     let mix = match &args.mix {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -250,27 +250,4 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         args.seed
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

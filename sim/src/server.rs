@@ -603,7 +603,8 @@ async fn arm_request(
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// Percent-decodes one path segment (`+` stays `+`).
+pub(crate) fn percent_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
@@ -804,7 +805,7 @@ fn token_endpoint(state: &State, path: &str, body: &[u8]) -> Reply {
         state
             .tokens
             .issue_for(audience, &principal, &info.tenant, Some(client_id), true);
-    Reply::json(&crate::arm::models::TokenResponse {
+    Reply::json(&crate::wire::TokenResponse {
         token_type: "Bearer".into(),
         expires_in: lifetime as i64,
         ext_expires_in: lifetime as i64,

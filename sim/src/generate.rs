@@ -16,7 +16,7 @@
 
 use super::fleet::*;
 use super::world;
-use crate::config_file::FileError;
+use crate::file::FileError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -277,7 +277,7 @@ impl Mix {
 
     /// Parses and validates a mix file; errors name the file, line and key.
     pub fn from_toml(text: &str, origin: &str) -> Result<Mix, FileError> {
-        let mix: Mix = crate::config_file::from_toml(text, origin)?;
+        let mix: Mix = crate::file::from_toml(text, origin)?;
         mix.validate().map_err(|(key, message)| {
             // For an exclusive group, name the key the file raised: the highest rate written.
             let key = Mix::EXCLUSIVE_GROUPS
@@ -1325,7 +1325,7 @@ impl<'a> Generator<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::world::World;
+    use crate::world::World;
     use std::collections::BTreeSet;
 
     /// Keys that shape the estate rather than make a check fail.

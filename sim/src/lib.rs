@@ -1,18 +1,30 @@
-//! The fleet simulator: an HTTPS emulation of the ARM endpoints scready reads.
+//! The fleet simulator: an HTTPS emulation of the ARM endpoints scready reads, and an
+//! independent oracle for it.
 //!
 //! Start one in-process with [`Simulator::start`] (tests, benchmarks, `scready demo`) or from the
 //! command line with `scready sim serve`. It serves a [`fleet::Fleet`] with ARM's URL shapes,
 //! paging, errors and read throttling, injects faults on request, and records every request.
+//! [`generate`] makes realistic fleets of any size, and [`answer_key`] says what a correct
+//! scanner concludes about every instance of a generated fleet.
+//!
+//! This crate shares no code with the scanner: it writes ARM's JSON from its own types
+//! ([`wire`]), evaluates RBAC with its own rules ([`authz`]), and reads its own files ([`file`]).
+//! The only contract between the two is ARM's documented wire format.
+
+#![warn(missing_docs)]
 
 pub mod admin;
+pub mod authz;
 pub mod compute;
 pub mod demo;
 pub mod faults;
+pub mod file;
 pub mod fleet;
 pub mod generate;
 pub mod graph;
 pub mod guest;
 pub mod observe;
+pub mod offline;
 pub mod rbac_data;
 pub mod reply;
 pub mod routes;
@@ -20,6 +32,7 @@ pub mod server;
 pub mod throttle;
 pub mod tls;
 pub mod tokens;
+pub mod wire;
 pub mod world;
 
 use compute::{ComputeLimiter, ComputeThrottle, StatusOnlyShape};

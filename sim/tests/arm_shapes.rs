@@ -6,11 +6,11 @@
 mod common;
 
 use common::*;
-use scready::sim::compute::{ComputePolicy, ComputeThrottle, StatusOnlyShape};
-use scready::sim::faults::{FaultFile, FaultKind, FaultRule};
-use scready::sim::fleet::{Fleet, StatusSpec, SubscriptionSpec};
-use scready::sim::throttle::ThrottleConfig;
-use scready::sim::SimConfig;
+use scready_sim::compute::{ComputePolicy, ComputeThrottle, StatusOnlyShape};
+use scready_sim::faults::{FaultFile, FaultKind, FaultRule};
+use scready_sim::fleet::{Fleet, StatusSpec, SubscriptionSpec};
+use scready_sim::throttle::ThrottleConfig;
+use scready_sim::SimConfig;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -42,7 +42,7 @@ fn rich_fleet() -> Fleet {
     f
 }
 
-fn vm_list_url(sim: &scready::sim::Simulator, sub: &str, status_only: bool) -> String {
+fn vm_list_url(sim: &scready_sim::Simulator, sub: &str, status_only: bool) -> String {
     let status = if status_only { "&statusOnly=true" } else { "" };
     format!(
         "{}/subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines?{API}{status}",
@@ -50,7 +50,7 @@ fn vm_list_url(sim: &scready::sim::Simulator, sub: &str, status_only: bool) -> S
     )
 }
 
-fn vm_get_url(sim: &scready::sim::Simulator, rg: &str, name: &str, suffix: &str) -> String {
+fn vm_get_url(sim: &scready_sim::Simulator, rg: &str, name: &str, suffix: &str) -> String {
     format!(
         "{}/subscriptions/{SUB_PROD}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}{suffix}?{API}&$expand=instanceView",
         sim.base_url()
@@ -325,7 +325,7 @@ async fn served_vms_use_the_field_names_and_types_of_the_official_examples() {
 }
 
 async fn get_vm(
-    sim: &scready::sim::Simulator,
+    sim: &scready_sim::Simulator,
     client: &reqwest::Client,
     token: &str,
 ) -> (u16, reqwest::header::HeaderMap, String) {
