@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod answer_key;
 pub mod authz;
 pub mod compute;
 pub mod demo;
@@ -209,6 +210,7 @@ impl Simulator {
             operations: Mutex::new(Default::default()),
             status_only_shape: Mutex::new(config.status_only_shape),
             compute: ComputeLimiter::new(config.compute_throttle.clone()),
+            answer_key: RwLock::new(None),
         });
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config.clone());
         let task = tokio::spawn(server::serve(listener, acceptor, state.clone()));
@@ -358,9 +360,18 @@ impl Simulator {
         self.state.page_size.store(size.max(1), Ordering::Relaxed);
     }
 
-    /// Serves another fleet from now on (e.g. the estate as it is the next night).
+    /// Serves another fleet from now on (e.g. the estate as it is the next night); the answer
+    /// key, which belonged to the old fleet, is dropped.
     pub fn replace_fleet(&self, fleet: &Fleet) {
         *self.state.world.write().unwrap() = Arc::new(World::build(fleet));
+        *self.state.answer_key.write().unwrap() = None;
+    }
+
+    /// Serves `key` (the answer key of the fleet served) at `GET /_sim/answer-key`; `None`
+    /// answers 404 there.
+    pub fn set_answer_key(&self, key: Option<answer_key::AnswerKey>) {
+        let body = key.map(|k| Arc::new(serde_json::to_vec(&k).expect("the key serialises")));
+        *self.state.answer_key.write().unwrap() = body;
     }
 
     /// Expires every token issued so far.

@@ -66,6 +66,8 @@ pub struct State {
     pub status_only_shape: Mutex<StatusOnlyShape>,
     /// Compute's throttling policies.
     pub compute: ComputeLimiter,
+    /// The answer key served at `/_sim/answer-key`, as JSON.
+    pub answer_key: RwLock<Option<Arc<Vec<u8>>>>,
 }
 
 impl State {

@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
+use scready_sim::answer_key::AnswerKey;
 use scready_sim::compute::{ComputeThrottle, StatusOnlyShape};
 use scready_sim::faults::FaultFile;
 use scready_sim::fleet::Fleet;
@@ -17,7 +18,8 @@ use std::process::ExitCode;
 pub enum SimCommand {
     /// Serve a fleet over HTTPS on loopback until interrupted.
     Serve(ServeArgs),
-    /// Write a generated fleet with a seeded, realistic mix of every catalogue condition.
+    /// Write a generated fleet with a seeded, realistic mix of every catalogue condition, and
+    /// beside it its answer key (NAME.answer-key.json): what a correct scan concludes.
     Generate(GenerateArgs),
 }
 
@@ -42,9 +44,12 @@ pub struct GenerateArgs {
     /// Condition rates (TOML); see docs/fleet-format.md.
     #[arg(long, value_name = "FILE")]
     pub mix: Option<PathBuf>,
-    /// Where to write the fleet (.json or .toml).
+    /// Where to write the fleet (.json or .toml); the answer key goes beside it.
     #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
+    /// Where to write the answer key (default: NAME.answer-key.json beside the fleet).
+    #[arg(long, value_name = "FILE")]
+    pub answer_key: Option<PathBuf>,
 }
 
 /// Options of `scready sim serve`.
@@ -53,6 +58,10 @@ pub struct ServeArgs {
     /// Fleet file (.toml or .json).
     #[arg(long, value_name = "FILE")]
     pub fleet: PathBuf,
+    /// Answer key to serve at GET /_sim/answer-key (default: NAME.answer-key.json beside the
+    /// fleet, when there is one).
+    #[arg(long, value_name = "FILE")]
+    pub answer_key: Option<PathBuf>,
     /// Loopback address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: SocketAddr,
@@ -111,6 +120,18 @@ pub async fn run(command: SimCommand) -> anyhow::Result<ExitCode> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let fleet = Fleet::load(&args.fleet)?;
+    let key_path = args
+        .answer_key
+        .clone()
+        .or_else(|| Some(AnswerKey::path_beside(&args.fleet)).filter(|p| p.is_file()));
+    let answer_key = match &key_path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            Some(AnswerKey::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
     let faults = match &args.faults {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -170,6 +191,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .join(", "),
     };
     let sim = Simulator::start(&fleet, config).await?;
+    let key_note = match (&key_path, answer_key) {
+        (Some(path), Some(key)) => {
+            sim.set_answer_key(Some(key));
+            format!(
+                "answer key: {} (GET {}/_sim/answer-key)",
+                path.display(),
+                sim.base_url()
+            )
+        }
+        _ => "answer key: none (scready sim generate writes one beside the fleet)".to_string(),
+    };
     println!("scready simulator listening on {}", sim.base_url());
     println!("CA certificate: {}", sim.ca_path().display());
     println!(
@@ -179,6 +211,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         fleet.instance_count()
     );
     println!("statusOnly listing: {shape} shape; Compute throttle: {compute}");
+    println!("{key_note}");
     for p in fleet.principals.iter().filter(|p| p.client_id.is_some()) {
         println!(
             "principal {} ({}): client id {}, tenant {}",
@@ -230,7 +263,14 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     if options.subscriptions == 0 {
         bail!("--subscriptions must be at least 1");
     }
-    let fleet = generate::generate(&options);
+    let (fleet, key) = generate::generate_with_key(&options);
+    let key_path = args
+        .answer_key
+        .clone()
+        .unwrap_or_else(|| AnswerKey::path_beside(&args.out));
+    if key_path == args.out {
+        bail!("the answer key and the fleet would be the same file");
+    }
     let is_toml = args
         .out
         .extension()
@@ -242,12 +282,25 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     };
     crate::report::write_atomic(&args.out, |w| w.write_all(text.as_bytes()))
         .with_context(|| format!("{}: cannot write", args.out.display()))?;
+    let key_text = key.to_json();
+    crate::report::write_atomic(&key_path, |w| w.write_all(key_text.as_bytes()))
+        .with_context(|| format!("{}: cannot write", key_path.display()))?;
     println!(
         "wrote {} ({} subscriptions, {} instances, seed {})",
         args.out.display(),
         fleet.subscriptions.len(),
         fleet.instance_count(),
         args.seed
+    );
+    let summary: Vec<String> = key
+        .summary
+        .iter()
+        .map(|(verdict, n)| format!("{n} {verdict}"))
+        .collect();
+    println!(
+        "wrote {} (the answer key: {})",
+        key_path.display(),
+        summary.join(", ")
     );
     Ok(ExitCode::SUCCESS)
 }
