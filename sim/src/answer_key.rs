@@ -791,7 +791,7 @@ mod tests {
         }
     }
 
-    fn find<'k>(key: &'k AnswerKey, f: impl Fn(&KeyInstance) -> bool) -> &'k KeyInstance {
+    fn find(key: &AnswerKey, f: impl Fn(&KeyInstance) -> bool) -> &KeyInstance {
         key.instances
             .iter()
             .find(|i| f(i))
