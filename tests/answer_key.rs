@@ -202,6 +202,10 @@ fn set(v: &[String]) -> BTreeSet<String> {
     v.iter().cloned().collect()
 }
 
+/// An access verdict as `report.json` states it: the verdict, the failing checks and the
+/// undecided ones (per instance and principal).
+type AccessSeen = (String, BTreeSet<String>, BTreeSet<String>);
+
 /// Every difference between `report.json` and the key, one readable line each.
 fn differences(key: &AnswerKey, report: &Value, audited: &[String]) -> Vec<String> {
     let mut diffs = Vec::new();
@@ -211,9 +215,7 @@ fn differences(key: &AnswerKey, report: &Value, audited: &[String]) -> Vec<Strin
         .iter()
         .map(|v| (v["resource_id"].as_str().unwrap().to_ascii_lowercase(), v))
         .collect();
-    // (instance, principal) → (verdict, failing checks, undecided checks).
-    let mut access: BTreeMap<(String, String), (String, BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
+    let mut access: BTreeMap<(String, String), AccessSeen> = BTreeMap::new();
     for a in report["access"].as_array().into_iter().flatten() {
         let mut fail = BTreeSet::new();
         let mut unknown = BTreeSet::new();
