@@ -80,8 +80,10 @@ impl std::fmt::Debug for StaticToken {
 impl StaticToken {
     /// Wraps a token.
     pub fn new(token: impl Into<String>) -> StaticToken {
+        let token = token.into();
+        crate::arm::redact::remember(&token);
         StaticToken {
-            token: Secret::new(token.into()),
+            token: Secret::new(token),
         }
     }
 }
@@ -169,8 +171,10 @@ impl TokenSource for IdentityToken {
     }
 }
 
+/// The first line of a credential's error, with every secret scready sent replaced and the
+/// length bounded: an identity endpoint's error text is text from outside.
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).trim().to_string()
+    crate::arm::redact::clean(s.lines().next().unwrap_or(s).trim())
 }
 
 /// Environment lookup: the process environment in production, a map in tests.
@@ -287,6 +291,7 @@ fn build(settings: &AuthSettings, mode: AuthMode) -> Result<Arc<dyn TokenSource>
             let tenant = settings.need(mode, "AZURE_TENANT_ID")?;
             let client = settings.need(mode, "AZURE_CLIENT_ID")?;
             let secret = settings.need(mode, "AZURE_CLIENT_SECRET")?;
+            crate::arm::redact::remember(&secret);
             Box::new(move || {
                 let options = azure_identity::ClientSecretCredentialOptions {
                     client_options: s.client_options(),
@@ -305,6 +310,12 @@ fn build(settings: &AuthSettings, mode: AuthMode) -> Result<Arc<dyn TokenSource>
             let tenant = settings.need(mode, "AZURE_TENANT_ID")?;
             let client = settings.need(mode, "AZURE_CLIENT_ID")?;
             let file = settings.need(mode, "AZURE_FEDERATED_TOKEN_FILE")?;
+            // The federated assertion is a secret too (it is sent to the token endpoint).
+            if std::fs::metadata(&file).is_ok_and(|m| m.is_file() && m.len() < 1 << 20) {
+                if let Ok(assertion) = std::fs::read_to_string(&file) {
+                    crate::arm::redact::remember(&assertion);
+                }
+            }
             Box::new(move || {
                 let options = azure_identity::WorkloadIdentityCredentialOptions {
                     credential_options: azure_identity::ClientAssertionCredentialOptions {
@@ -321,6 +332,9 @@ fn build(settings: &AuthSettings, mode: AuthMode) -> Result<Arc<dyn TokenSource>
         }
         AuthMode::ManagedIdentity => {
             let client_id = settings.var("AZURE_CLIENT_ID");
+            if let Some(header) = settings.var("IDENTITY_HEADER") {
+                crate::arm::redact::remember(&header);
+            }
             Box::new(move || {
                 let options = azure_identity::ManagedIdentityCredentialOptions {
                     user_assigned_id: client_id

@@ -527,7 +527,178 @@ impl GapScope {
     pub const PERMISSIONS: &'static str = "permissions";
 }
 
+/// Bounds a string (see [`crate::text::bound`]).
+fn b(s: &mut String) {
+    crate::text::bound_in_place(s);
+}
+
+/// Bounds an optional string.
+fn bo(s: &mut Option<String>) {
+    if let Some(s) = s {
+        b(s);
+    }
+}
+
+/// Bounds every string of a list.
+fn bv(v: &mut [String]) {
+    v.iter_mut().for_each(b);
+}
+
+/// Bounds the keys of a map (rebuilt only when a key is too long).
+fn bound_keys<V>(map: &mut BTreeMap<String, V>) {
+    if map.keys().any(|k| k.len() > crate::text::MAX_TEXT_BYTES) {
+        *map = std::mem::take(map)
+            .into_iter()
+            .map(|(k, v)| (crate::text::bound(&k).into_owned(), v))
+            .collect();
+    }
+}
+
+impl Tags {
+    /// Bounds every tag name and value (see [`crate::text::bound`]).
+    pub fn bound_text(&mut self) {
+        let max = crate::text::MAX_TEXT_BYTES;
+        if self.0.iter().any(|(k, v)| k.len() > max || v.len() > max) {
+            *self = std::mem::take(&mut self.0)
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        crate::text::bound(&k).into_owned(),
+                        crate::text::bound(&v).into_owned(),
+                    )
+                })
+                .collect();
+        }
+    }
+}
+
 impl Inventory {
+    /// Bounds every string the inventory took from outside (names, ids, tags, messages, reasons)
+    /// to [`crate::text::MAX_TEXT_BYTES`], with a visible marker where one was cut, so that no
+    /// report or history row carries an unbounded string. The RBAC action patterns of role
+    /// and deny definitions are kept whole: cutting one would change what it grants or denies.
+    /// Runs before evaluation, on every scan and every offline evaluation.
+    pub fn bound_text(&mut self) {
+        b(&mut self.scanned_at);
+        b(&mut self.cloud);
+        for p in &mut self.principals {
+            b(&mut p.object_id);
+            b(&mut p.label);
+        }
+        for s in &mut self.subscriptions {
+            b(&mut s.id);
+            b(&mut s.name);
+            b(&mut s.tenant_id);
+            bo(&mut s.state);
+            bv(&mut s.unregistered);
+        }
+        for i in &mut self.instances {
+            if i.id.len() > crate::text::MAX_TEXT_BYTES {
+                i.id = crate::findings::Text::from(crate::text::bound(&i.id).into_owned());
+            }
+            b(&mut i.name);
+            b(&mut i.subscription_id);
+            b(&mut i.resource_group);
+            bo(&mut i.scale_set);
+            bo(&mut i.instance_id);
+            b(&mut i.location);
+            bo(&mut i.os_type);
+            i.tags.bound_text();
+            bo(&mut i.power_state);
+            bo(&mut i.provisioning_state);
+            match &mut i.boot_diagnostics {
+                BootDiagnostics::Custom { storage_uri } => b(storage_uri),
+                BootDiagnostics::Invalid { reason } => b(reason),
+                BootDiagnostics::Absent | BootDiagnostics::Disabled | BootDiagnostics::Managed => {}
+            }
+            bo(&mut i.boot_diagnostics_error);
+            bo(&mut i.security_type);
+            bv(&mut i.anomalies);
+            bo(&mut i.model_not_read);
+            bo(&mut i.status_not_read);
+        }
+        for a in &mut self.storage_accounts {
+            b(&mut a.id);
+            b(&mut a.name);
+            b(&mut a.subscription_id);
+            b(&mut a.resource_group);
+            b(&mut a.location);
+            bo(&mut a.kind);
+            b(&mut a.blob_host);
+            bo(&mut a.network_default_action);
+            bo(&mut a.minimum_tls_version);
+        }
+        for l in &mut self.locks {
+            b(&mut l.scope);
+            b(&mut l.name);
+            b(&mut l.level);
+        }
+        bound_keys(&mut self.host_lookups);
+        for h in self.host_lookups.values_mut() {
+            if let HostExistence::Unknown(why) = h {
+                b(why);
+            }
+        }
+        for g in &mut self.gaps {
+            bo(&mut g.subscription_id);
+            b(&mut g.what);
+            b(&mut g.code);
+            b(&mut g.message);
+        }
+        if let Some(access) = &mut self.access {
+            for a in &mut access.role_assignments {
+                b(&mut a.listed_in);
+                b(&mut a.scope);
+                b(&mut a.principal_id);
+                b(&mut a.principal_type);
+                b(&mut a.role_definition);
+                bo(&mut a.condition);
+            }
+            bound_keys(&mut access.role_definitions);
+            for d in access.role_definitions.values_mut() {
+                b(&mut d.name);
+            }
+            for d in &mut access.deny_assignments {
+                b(&mut d.listed_in);
+                b(&mut d.name);
+                b(&mut d.scope);
+                bv(&mut d.principals);
+                bv(&mut d.group_principals);
+                bv(&mut d.exclude_principals);
+                bv(&mut d.exclude_group_principals);
+            }
+            bound_keys(&mut access.caller_permissions);
+            bound_keys(&mut access.memberships);
+            for m in access.memberships.values_mut() {
+                match m {
+                    Membership::Known(groups) => bv(groups),
+                    Membership::Unknown(why) => b(why),
+                }
+            }
+        }
+        if let Some(env) = &mut self.environment {
+            for h in &mut env.hosts {
+                b(&mut h.target);
+                b(&mut h.detail);
+            }
+        }
+        if let Some(guest) = &mut self.guest {
+            bound_keys(guest);
+            for g in guest.values_mut() {
+                match g {
+                    GuestResult::Sac { start_type, status } => {
+                        b(start_type);
+                        b(status);
+                    }
+                    GuestResult::Error(why) => b(why),
+                }
+            }
+        }
+        if let Some(a) = &mut self.access_audit {
+            b(&mut a.reason);
+        }
+    }
+
     /// True when any listing failed.
     pub fn is_partial(&self) -> bool {
         !self.gaps.is_empty()
@@ -541,5 +712,77 @@ impl Inventory {
                     .as_deref()
                     .is_some_and(|s| s.eq_ignore_ascii_case(subscription_id))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bound_text_cuts_long_strings_with_a_marker_and_keeps_the_rest() {
+        let huge = "v".repeat(1 << 20);
+        let mut inv = Inventory {
+            schema_version: INVENTORY_SCHEMA_VERSION,
+            instances: vec![Instance {
+                id: format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/{huge}").into(),
+                name: huge.clone(),
+                subscription_id: "s".into(),
+                resource_group: "rg".into(),
+                kind: InstanceKind::Vm,
+                scale_set: None,
+                instance_id: None,
+                location: "westeurope".into(),
+                os_type: None,
+                tags: [(huge.clone(), "x".to_string()), ("env".into(), huge.clone())]
+                    .into_iter()
+                    .collect(),
+                power_state: None,
+                instance_view: false,
+                provisioning_state: None,
+                boot_diagnostics: BootDiagnostics::Invalid {
+                    reason: huge.clone(),
+                },
+                boot_diagnostics_error: None,
+                security_type: None,
+                secure_boot: None,
+                disable_password_authentication: None,
+                latest_model_applied: None,
+                anomalies: vec![huge.clone()],
+                model_not_read: None,
+                status_not_read: None,
+            }],
+            gaps: vec![CoverageGap {
+                message: huge.clone(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        inv.bound_text();
+        let i = &inv.instances[0];
+        let max = crate::text::MAX_TEXT_BYTES;
+        for s in [
+            i.id.as_str(),
+            &i.name,
+            &i.anomalies[0],
+            &inv.gaps[0].message,
+        ] {
+            assert!(s.len() <= max && s.contains("…[truncated "), "{}", s.len());
+        }
+        assert!(
+            i.name.ends_with("…[truncated 1,044,544 bytes]"),
+            "{}",
+            &i.name[4000..]
+        );
+        assert!(i.id.starts_with("/subscriptions/s/resourceGroups/rg/"));
+        assert_eq!(i.tags.len(), 2);
+        assert!(i.tags.iter().all(|(k, v)| k.len() <= max && v.len() <= max));
+        assert_eq!(i.location, "westeurope");
+        assert!(
+            matches!(&i.boot_diagnostics, BootDiagnostics::Invalid { reason } if reason.len() <= max)
+        );
+        let again = inv.clone();
+        inv.bound_text();
+        assert_eq!(inv, again, "bounding twice changes nothing");
     }
 }

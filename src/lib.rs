@@ -22,9 +22,11 @@ pub mod policy;
 pub mod probe;
 pub mod progress;
 pub mod rbac;
+pub mod remediation;
 pub mod report;
 pub mod result;
 pub mod scan;
+pub mod text;
 
 /// Returns mimalloc's free memory to the operating system, so that what one phase freed does
 /// not count against the next (mimalloc would otherwise keep it for a second); with another

@@ -296,32 +296,16 @@ impl Policy {
         let mut p = Policy::builtin();
         if let Some(path) = path {
             let origin = path.display().to_string();
-            let meta = std::fs::metadata(path).map_err(|e| FileError {
-                path: origin.clone(),
-                line: 0,
-                column: 0,
-                field: ".".into(),
-                message: e.to_string(),
-            })?;
-            if meta.len() > 1 << 20 {
-                return Err(FileError {
-                    path: origin,
-                    line: 0,
-                    column: 0,
-                    field: ".".into(),
-                    message: format!(
-                        "{} bytes is too large for a policy file (limit 1 MiB)",
-                        meta.len()
-                    ),
-                });
-            }
-            let text = std::fs::read_to_string(path).map_err(|e| FileError {
-                path: origin.clone(),
-                line: 0,
-                column: 0,
-                field: ".".into(),
-                message: e.to_string(),
-            })?;
+            // A regular file of at most 1 MiB: a FIFO or a device is refused without blocking.
+            let text =
+                config_file::read_local_text(path, "--policy", config_file::MAX_POLICY_BYTES)
+                    .map_err(|message| FileError {
+                        path: origin.clone(),
+                        line: 0,
+                        column: 0,
+                        field: ".".into(),
+                        message,
+                    })?;
             p.layer(&text, &origin)?;
         }
         Ok(p)
@@ -393,6 +377,17 @@ impl Policy {
                             format!(
                                 "unknown placeholder {{{bad}}} (known: {})",
                                 PLACEHOLDERS.join(", ")
+                            ),
+                        ));
+                    }
+                    if let Some(bad) = crate::remediation::misplaced_placeholder(t) {
+                        return Err(err(
+                            text,
+                            origin,
+                            start,
+                            &format!("checks.{id}.{field}"),
+                            format!(
+                                "placeholder {{{bad}}} is inside quotes or after '$': scready quotes placeholder values itself, so write them bare (also inside \"$(…)\")"
                             ),
                         ));
                     }
@@ -565,13 +560,15 @@ impl Policy {
     }
 }
 
-/// Fills a remediation template.
+/// Fills a remediation template (see [`render_with`]).
 pub fn render<V: AsRef<str>>(template: &str, values: &BTreeMap<&str, V>) -> String {
     render_with(template, |key| values.get(key).map(AsRef::as_ref))
 }
 
 /// Fills a remediation template, asking `value` for each placeholder; a placeholder without a
-/// value is kept as written.
+/// value is kept as written. Every value is quoted for a POSIX shell where it needs quotes; a
+/// value Azure would not allow replaces the whole command with a `# withheld: …` line (see
+/// [`crate::remediation`]).
 pub fn render_with<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
     let mut out = String::with_capacity(template.len() + 256);
     let mut rest = template;
@@ -581,7 +578,10 @@ pub fn render_with<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) 
             Some(close) => {
                 let key = &rest[open + 1..open + close];
                 match value(key) {
-                    Some(v) => out.push_str(v),
+                    Some(v) => match crate::remediation::shell_value(key, v) {
+                        Ok(quoted) => out.push_str(&quoted),
+                        Err(withheld) => return withheld,
+                    },
                     None => out.push_str(&rest[open..open + close + 1]),
                 }
                 rest = &rest[open + close + 1..];
@@ -692,5 +692,34 @@ mod tests {
             render("az vm start --name {name} {other}", &v),
             "az vm start --name vm1 {other}"
         );
+        v.insert("resource_group", "rg(prod)".to_string());
+        assert_eq!(
+            render("az vm start --name {name} -g {resource_group}", &v),
+            "az vm start --name vm1 -g 'rg(prod)'"
+        );
+        v.insert("name", "vm1;reboot".to_string());
+        let withheld = render("az vm start --name {name} -g {resource_group}", &v);
+        assert!(
+            withheld.starts_with("# withheld: the VM name \"vm1;reboot\""),
+            "{withheld}"
+        );
+    }
+
+    #[test]
+    fn templates_with_quoted_placeholders_are_refused() {
+        let mut p = Policy::builtin();
+        let e = p
+            .layer(
+                "[checks.vm-not-running]\nremediation = \"az vm start --name '{name}'\"\n",
+                "u.toml",
+            )
+            .unwrap_err();
+        assert!(e.message.contains("{name} is inside quotes"), "{e}");
+        for c in CATALOGUE {
+            let cp = p.check(c.id);
+            for t in [&cp.remediation, &cp.remediation_scale_set] {
+                assert_eq!(crate::remediation::misplaced_placeholder(t), None, "{t}");
+            }
+        }
     }
 }

@@ -103,9 +103,12 @@ impl Default for AccessOptions {
 }
 
 /// Parses a `--principals` file: one object id per line, optionally followed by a label
-/// (after whitespace or a comma); `#` starts a comment.
+/// (after whitespace or a comma); `#` starts a comment. The file must be a regular file of at
+/// most 16 MiB naming at most 100,000 principals
+/// ([`crate::config_file::MAX_PRINCIPALS`]); labels are kept to 4 KiB.
 pub fn read_principals(path: &std::path::Path) -> Result<Vec<PrincipalRef>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    use crate::config_file::{read_local_text, MAX_PRINCIPALS, MAX_PRINCIPALS_BYTES};
+    let text = read_local_text(path, "--principals", MAX_PRINCIPALS_BYTES)?;
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
@@ -120,15 +123,23 @@ pub fn read_principals(path: &std::path::Path) -> Result<Vec<PrincipalRef>, Stri
             None => (line, ""),
         };
         let id = crate::cli::scan::subscription_id(id).map_err(|_| {
+            let shown: String = id.chars().take(80).collect();
             format!(
-                "{}:{}: '{id}' is not an object id (a GUID)",
+                "{}:{}: '{}' is not an object id (a GUID)",
                 path.display(),
-                n + 1
+                n + 1,
+                crate::text::display_safe(&shown)
             )
         })?;
+        if out.len() == MAX_PRINCIPALS {
+            return Err(format!(
+                "--principals {}: more than {MAX_PRINCIPALS} principals (the limit)",
+                path.display()
+            ));
+        }
         out.push(PrincipalRef {
             object_id: id,
-            label: label.to_string(),
+            label: crate::text::bound(label).into_owned(),
             scanner: false,
         });
     }
@@ -184,8 +195,9 @@ fn now_rfc3339() -> String {
 }
 
 /// Evaluates an inventory (on the blocking pool, where rayon runs) and assembles the result.
+/// Every string of the inventory is bounded first ([`Inventory::bound_text`]).
 pub async fn evaluate(
-    inventory: Inventory,
+    mut inventory: Inventory,
     policy: Arc<Policy>,
     mut run: RunInfo,
     calls: crate::arm::CallStats,
@@ -195,6 +207,7 @@ pub async fn evaluate(
     tokio::task::spawn_blocking(move || {
         // Discovery's page buffers and models are gone: give their memory back first.
         crate::release_free_memory();
+        inventory.bound_text();
         let evaluation = checks::evaluate(&inventory, &policy, &today);
         run.finished_at = now_rfc3339();
         run.duration_ms = started.elapsed().as_millis() as u64;
@@ -242,7 +255,7 @@ fn open_history(options: &ScanOptions) -> Result<Option<History>, ScanError> {
 fn record_history(history: &mut History, result: &mut ScanResult) {
     match history.record(result).and_then(|id| history.summary(id)) {
         Ok(summary) => result.history = Some(summary),
-        Err(e) => eprintln!("warning: history not recorded: {e}"),
+        Err(e) => crate::text::eprint_safe(&format!("warning: history not recorded: {e}\n")),
     }
 }
 
@@ -267,6 +280,10 @@ pub async fn run_with(
     let mut history = open_history(options)?;
     let mut client_options = options.client.clone();
     client_options.allow_run_command = options.access.guest.is_some();
+    // Every client of this scan (ARM, Graph) stops at the same moment.
+    client_options.deadline = client_options
+        .max_duration
+        .map(|d| tokio::time::Instant::now() + d);
     // ARM reads get a connection pool of their own (`http` serves the rest: name look-ups,
     // Graph), closed as soon as the last ARM request is done: hundreds of idle TLS connections
     // would otherwise stay resident while evaluation builds the scan's largest structures.
@@ -319,7 +336,7 @@ pub async fn run_with(
                     options.cloud.graph_endpoint.clone(),
                     http.clone(),
                     g,
-                    &options.client,
+                    &client_options,
                 )
                 .map_err(|e| e.to_string()),
                 Err(e) => Err(e),
@@ -357,8 +374,9 @@ pub async fn run_with(
         inventory
     };
     let counters = progress.clone();
-    let inventory =
+    let mut inventory =
         crate::progress::watch(options.progress, counters, client.clone(), network).await;
+    inventory.bound_text();
     if let Some(path) = &options.save_inventory {
         report::write_atomic(path, |w| {
             serde_json::to_writer_pretty(&mut *w, &inventory).map_err(std::io::Error::other)
@@ -485,4 +503,24 @@ pub fn default_client_options(concurrency: usize, timeout_secs: u64) -> ArmClien
         request_timeout: Duration::from_secs(timeout_secs.max(1)),
         ..ArmClientOptions::default()
     }
+}
+
+/// Parses a `--max-duration`: a whole number with a unit, `s`, `m` or `h` (`90m`, `2h`); a bare
+/// number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration such as 90m or 2h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("'{text}': the unit must be s, m or h")),
+    };
+    if secs == 0 {
+        return Err("the duration must be more than 0".into());
+    }
+    Ok(Duration::from_secs(secs))
 }

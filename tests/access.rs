@@ -450,7 +450,7 @@ async fn the_scanners_permissions_are_read_per_assigned_resource_group_and_once_
         match i.kind {
             InstanceKind::VmssInstance => assert!(
                 fix.ends_with(&format!(
-                    "--scope $(az vmss show --name {} --resource-group {} --query id --output tsv)",
+                    "--scope \"$(az vmss show --name {} --resource-group {} --query id --output tsv)\"",
                     i.scale_set.as_deref().unwrap(),
                     i.resource_group
                 )),

@@ -364,3 +364,410 @@ async fn run_command_and_its_polling_follow_no_redirect() {
     );
     assert_eq!(other.connections(), 0);
 }
+
+/// What a scan run as a child process did: exit code, output, peak RSS, wall time.
+struct Measured {
+    code: Option<i32>,
+    output: String,
+    peak_rss_mb: u64,
+    wall: std::time::Duration,
+}
+
+/// Runs `scready scan` against `endpoint` as a child process and measures its peak RSS
+/// (`wait4`'s `ru_maxrss`).
+async fn scan_measured(endpoint: &Hostile, dir: &Path, extra: &[&str]) -> Measured {
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &endpoint.ca_pem).unwrap();
+    let mut args: Vec<String> = [
+        "scan",
+        "--cloud",
+        "custom",
+        "--arm-endpoint",
+        &endpoint.base_url(),
+        "--ca-cert",
+        &ca.display().to_string(),
+        "--auth",
+        "token",
+        "--out",
+        "out",
+        "--no-history",
+        "--no-network-probe",
+        "--format",
+        "csv,json,md,junit,html",
+        "--request-timeout",
+        "3",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let stdout = std::fs::File::create(dir.join("stdout")).unwrap();
+        let stderr = std::fs::File::create(dir.join("stderr")).unwrap();
+        let started = std::time::Instant::now();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_scready"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &dir)
+            .env("IDENTITY_ENDPOINT", common::DEAD_IDENTITY_ENDPOINT)
+            .env("SCREADY_ACCESS_TOKEN", TOKEN)
+            .current_dir(&dir)
+            .args(&args)
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .expect("scready starts");
+        let pid = child.id() as libc::pid_t;
+        // A scan that never ends is a failure of its own: kill it after 180 s.
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(180));
+            // SAFETY: sending a signal to a pid; harmless if it has already been reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        });
+        drop(killer);
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: waits for our own child; status and usage point to live locals.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        assert_eq!(r, pid);
+        let wall = started.elapsed();
+        std::mem::forget(child);
+        let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+        let mut output = std::fs::read_to_string(dir.join("stdout")).unwrap_or_default();
+        output.push_str(&std::fs::read_to_string(dir.join("stderr")).unwrap_or_default());
+        Measured {
+            code,
+            output,
+            peak_rss_mb: (usage.ru_maxrss as u64) / 1024,
+            wall,
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// An ARM whose plain VM listing is the attack.
+fn vm_listing_attack(attack: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Responder {
+    arm(move |r| {
+        (r.target.contains("/virtualMachines?") && !r.target.contains("statusOnly"))
+            .then(|| attack(r))
+    })
+}
+
+fn gzip_bomb(decompressed: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let zeros = vec![b' '; 1 << 20];
+    enc.write_all(b"{\"value\":[").unwrap();
+    for _ in 0..decompressed >> 20 {
+        enc.write_all(&zeros).unwrap();
+    }
+    enc.finish().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_responses_end_in_a_gap_with_bounded_time_and_memory() {
+    let bomb = Arc::new(gzip_bomb(512 << 20));
+    let items = {
+        let mut b = String::from("{\"value\":[");
+        b.push_str(&"{},".repeat(5_000_000));
+        b.push_str("{}]}");
+        Arc::new(b)
+    };
+    type Attack = (
+        &'static str,
+        Responder,
+        &'static str,
+        &'static [&'static str],
+    );
+    let attacks: Vec<Attack> = vec![
+        (
+            "a 1 GB body",
+            vm_listing_attack(|_| {
+                Reply::repeated(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1073741824\r\n\r\n",
+                    vec![b' '; 1 << 20],
+                    1024,
+                )
+            }),
+            "LimitExceeded",
+            &[],
+        ),
+        (
+            "a gzip bomb",
+            {
+                let bomb = bomb.clone();
+                vm_listing_attack(move |_| {
+                    let mut head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\n\r\n",
+                        bomb.len()
+                    )
+                    .into_bytes();
+                    head.extend_from_slice(&bomb);
+                    Reply::raw(head)
+                })
+            },
+            "LimitExceeded",
+            &[],
+        ),
+        (
+            "a page of 5 million items",
+            {
+                let items = items.clone();
+                vm_listing_attack(move |_| Reply::status("200 OK", &[], &items))
+            },
+            "MalformedResponse",
+            &[],
+        ),
+        (
+            "Retry-After of 10^9 seconds",
+            vm_listing_attack(|_| {
+                Reply::status(
+                    "429 Too Many Requests",
+                    &[("retry-after", "1000000000".into())],
+                    r#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#,
+                )
+            }),
+            "DeadlineExceeded",
+            &["--max-duration", "8s"],
+        ),
+        (
+            "Retry-After in milliseconds and as a far-future date, on 503",
+            vm_listing_attack(|_| {
+                Reply::status(
+                    "503 Service Unavailable",
+                    &[
+                        ("retry-after-ms", "999999999999".into()),
+                        ("retry-after", "Fri, 01 Jan 2100 00:00:00 GMT".into()),
+                    ],
+                    r#"{"error":{"code":"ServerBusy","message":"later"}}"#,
+                )
+            }),
+            "DeadlineExceeded",
+            &["--max-duration", "8s"],
+        ),
+        (
+            "a nextLink chain of 100,000 pages",
+            Arc::new(|r: &Seen| {
+                let n: u64 = r
+                    .target
+                    .split("page=")
+                    .nth(1)
+                    .and_then(|p| p.split('&').next())
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+                let base = r.target.split("&page=").next().unwrap_or(&r.target);
+                if r.target.starts_with("/subscriptions?") && n == 0 {
+                    let body = format!(
+                        r#"{{"value":[{{"id":"/subscriptions/{SUB}","subscriptionId":"{SUB}","displayName":"Hostile","state":"Enabled"}}]}}"#
+                    );
+                    return Reply::status("200 OK", &[], &body);
+                }
+                let next = format!(
+                    r#"{{"value":[],"nextLink":"https://127.0.0.1:PORT{base}&page={}"}}"#,
+                    (n + 1).min(100_000)
+                );
+                Reply::status("200 OK", &[], &next)
+            }),
+            "DeadlineExceeded",
+            &["--max-duration", "8s"],
+        ),
+        (
+            "a body that trickles one byte a second",
+            vm_listing_attack(|_| {
+                Reply::streamed(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n",
+                    (0..1000)
+                        .map(|_| (std::time::Duration::from_secs(1), b" ".to_vec()))
+                        .collect(),
+                )
+            }),
+            "",
+            &["--max-duration", "10s"],
+        ),
+        (
+            "an error that echoes the token",
+            vm_listing_attack(|r| {
+                let auth = r.authorization.clone().unwrap_or_default();
+                Reply::status(
+                    "403 Forbidden",
+                    &[],
+                    &format!(r#"{{"error":{{"code":"{auth}","message":"you sent {auth}"}}}}"#),
+                )
+            }),
+            "[redacted]",
+            &[],
+        ),
+    ];
+    for (label, responder, gap_code, extra) in attacks {
+        // The nextLink chain names the endpoint's own port: patch it in once it is known.
+        let port_cell = Arc::new(std::sync::atomic::AtomicU16::new(0));
+        let responder: Responder = {
+            let port_cell = port_cell.clone();
+            Arc::new(move |r: &Seen| {
+                let mut reply = responder(r);
+                let port = port_cell
+                    .load(std::sync::atomic::Ordering::SeqCst)
+                    .to_string();
+                for (_, bytes) in reply.chunks.iter_mut() {
+                    if bytes.len() < 4096 && bytes.windows(4).any(|w| w == b"PORT") {
+                        let text = String::from_utf8_lossy(bytes).replace("PORT", &port);
+                        // Content-length stays right: the port has as many digits as "PORT"
+                        // has letters only by chance, so rebuild the reply's length.
+                        *bytes = fix_length(&text).into_bytes();
+                    }
+                }
+                reply
+            })
+        };
+        let endpoint = Hostile::start(responder).await;
+        port_cell.store(endpoint.port, std::sync::atomic::Ordering::SeqCst);
+        let dir = tempfile::tempdir().unwrap();
+        let m = scan_measured(&endpoint, dir.path(), extra).await;
+        let out = dir.path().join("out");
+        let mut everything = m.output.clone();
+        for f in [
+            "instances.csv",
+            "findings.csv",
+            "report.json",
+            "summary.md",
+            "junit.xml",
+            "report.html",
+        ] {
+            let text = std::fs::read_to_string(out.join(f))
+                .unwrap_or_else(|_| panic!("{label}: {f} was not written\n{}", m.output));
+            everything.push_str(&text);
+        }
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!(
+                "measured: {label}: exit {:?} in {:.1} s, peak RSS {} MB\n",
+                m.code,
+                m.wall.as_secs_f64(),
+                m.peak_rss_mb
+            )
+            .as_bytes(),
+        );
+        assert_eq!(m.code, Some(2), "{label}: {}", m.output);
+        assert!(m.peak_rss_mb < 500, "{label}: {} MB", m.peak_rss_mb);
+        assert!(
+            m.wall < std::time::Duration::from_secs(60),
+            "{label}: {:?}",
+            m.wall
+        );
+        let report = std::fs::read_to_string(out.join("report.json")).unwrap();
+        let gaps: serde_json::Value = serde_json::from_str(&report).unwrap();
+        let gaps = &gaps["coverage"]["gaps"];
+        assert!(
+            gaps.to_string().contains(gap_code),
+            "{label}: the gap names {gap_code}: {gaps}"
+        );
+        assert!(
+            !everything.contains("SECRET-SIGNATURE"),
+            "{label}: the token reached an output"
+        );
+    }
+}
+
+/// Rewrites a raw HTTP response's `content-length` to its body's length.
+fn fix_length(raw: &str) -> String {
+    let Some((head, body)) = raw.split_once("\r\n\r\n") else {
+        return raw.to_string();
+    };
+    let head: Vec<String> = head
+        .split("\r\n")
+        .map(|l| {
+            if l.to_ascii_lowercase().starts_with("content-length:") {
+                format!("content-length: {}", body.len())
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    format!("{}\r\n\r\n{body}", head.join("\r\n"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_next_link_chain_stops_at_the_page_limit() {
+    use scready::arm::{ArmClient, ArmClientOptions, ArmError};
+    let port_cell = Arc::new(std::sync::atomic::AtomicU16::new(0));
+    let endpoint = {
+        let port_cell = port_cell.clone();
+        Hostile::start(Arc::new(move |r: &Seen| {
+            let n: u64 = r
+                .target
+                .rsplit("page=")
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            let port = port_cell.load(std::sync::atomic::Ordering::SeqCst);
+            Reply::status(
+                "200 OK",
+                &[],
+                &format!(
+                    r#"{{"value":[{{"id":"x{n}"}}],"nextLink":"https://127.0.0.1:{port}/subscriptions/s/items?api-version=1&page={}"}}"#,
+                    n + 1
+                ),
+            )
+        }))
+        .await
+    };
+    port_cell.store(endpoint.port, std::sync::atomic::Ordering::SeqCst);
+    let http = scready::arm::client::http_client(
+        Some(endpoint.ca_pem.as_bytes()),
+        std::time::Duration::from_secs(10),
+    )
+    .unwrap();
+    let client = ArmClient::new(
+        url::Url::parse(&endpoint.base_url()).unwrap(),
+        http,
+        Arc::new(scready::auth::StaticToken::new(TOKEN)),
+        &ArmClientOptions {
+            max_pages_per_listing: 50,
+            rate_limit: scready::arm::ratelimit::RateLimit {
+                burst: 1000.0,
+                per_sec: 1000.0,
+                reserve: 0.0,
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (items, err) = client
+        .list_all::<serde_json::Value>("/subscriptions/s/items?api-version=1&page=0")
+        .await;
+    assert_eq!(items.len(), 50, "the pages read are kept");
+    assert!(matches!(err, Some(ArmError::Limit(_))), "{err:?}");
+    assert_eq!(endpoint.seen().len(), 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_endpoint_that_echoes_the_client_secret_plants_it_nowhere() {
+    let endpoint = Hostile::start(Arc::new(|_: &Seen| {
+        Reply::status(
+            "400 Bad Request",
+            &[],
+            r#"{"error":"invalid_client","error_description":"AADSTS7000215: the secret SECRET-SIGNATURE-client-0001 is wrong"}"#,
+        )
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = scan(
+        &endpoint,
+        dir.path(),
+        "client-secret",
+        &["-vvv"],
+        &[
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_CLIENT_SECRET", "SECRET-SIGNATURE-client-0001"),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let text = all_output(&out, dir.path());
+    assert!(text.contains("[redacted]"), "{text}");
+    assert!(!text.contains("SECRET-SIGNATURE"), "{text}");
+}

@@ -493,3 +493,38 @@ async fn progress_goes_to_stderr_formats_are_chosen_and_runs_are_recorded() {
     );
     assert_eq!(s.sim.request_count(), before);
 }
+
+#[tokio::test]
+async fn completions_and_the_man_page_come_from_the_cli_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = scready(&["completions", shell], &[], dir.path()).await;
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = text(&out.stdout);
+        assert!(
+            script.contains("max-duration"),
+            "{shell} knows the flags of scan"
+        );
+        if shell == "bash" {
+            let path = dir.path().join("scready.bash");
+            std::fs::write(&path, &script).unwrap();
+            let check = std::process::Command::new("bash")
+                .arg("-n")
+                .arg(&path)
+                .status()
+                .unwrap();
+            assert!(check.success(), "the bash completion parses");
+        }
+    }
+    let out = scready(&["manpage"], &[], dir.path()).await;
+    assert_eq!(out.status.code(), Some(0));
+    let page = text(&out.stdout);
+    assert!(page.contains(".TH scready 1"), "{page}");
+    assert!(page.contains("Audits an Azure estate for Serial Console readiness"));
+    let out = scready(&["completions", "tcsh"], &[], dir.path()).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+}

@@ -60,6 +60,64 @@ pub struct ArmClientOptions {
     pub retry_after_cap: Duration,
     /// Calls of each Compute throttling policy left unused per window.
     pub compute_reserve: u32,
+    /// The largest response body read; a larger one is cut off while it is read (before any
+    /// decompression finishes) and the call fails with `LimitExceeded`.
+    pub max_response_bytes: usize,
+    /// The most pages one listing may have (`nextLink` chains); beyond, the listing stops
+    /// with `LimitExceeded`.
+    pub max_pages_per_listing: usize,
+    /// How long a scan may take (`--max-duration`); the scan sets [`Self::deadline`] from it
+    /// when it starts.
+    pub max_duration: Option<Duration>,
+    /// When the scan must be over: after it, every call fails at once with
+    /// `DeadlineExceeded` (and calls in flight are cut off), so that a scan always ends.
+    pub deadline: Option<tokio::time::Instant>,
+}
+
+/// Default [`ArmClientOptions::max_duration`]: two hours, several times what a 100,000-instance
+/// estate takes.
+pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(2 * 3600);
+
+/// Default [`ArmClientOptions::max_response_bytes`]: 64 MiB, some 60 times the largest real
+/// page seen (1,000 VMs with their models).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+/// Default [`ArmClientOptions::max_pages_per_listing`]: 10,000 pages (at ARM's page sizes,
+/// ten million resources in one listing).
+pub const DEFAULT_MAX_PAGES_PER_LISTING: usize = 10_000;
+
+/// Error bodies (401, 429, 503) are read only this far: their code and message are all that is
+/// used.
+const MAX_ERROR_BODY_BYTES: usize = 1 << 20;
+
+/// Reads a response body, refusing more than `limit` bytes (the body arrives in chunks, so a
+/// huge or endlessly decompressing body is stopped at the limit).
+async fn read_bounded(
+    mut body: azure_core::http::AsyncResponseBody,
+    limit: usize,
+) -> Result<bytes::Bytes, ArmError> {
+    use futures::StreamExt;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| ArmError::Transport(chain(&e)))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(ArmError::Limit(format!(
+                "the response body is larger than {} MiB (--max-response-mb)",
+                limit >> 20
+            )));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// `read_bounded` for the per-try policies, which speak `azure_core` errors.
+async fn read_error_body(
+    body: azure_core::http::AsyncResponseBody,
+) -> azure_core::Result<bytes::Bytes> {
+    read_bounded(body, MAX_ERROR_BODY_BYTES).await.map_err(|e| {
+        azure_core::Error::with_message(azure_core::error::ErrorKind::Other, e.to_string())
+    })
 }
 
 impl Default for ArmClientOptions {
@@ -76,6 +134,10 @@ impl Default for ArmClientOptions {
             allow_run_command: false,
             retry_after_cap: DEFAULT_RETRY_AFTER_CAP,
             compute_reserve: 5,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_pages_per_listing: DEFAULT_MAX_PAGES_PER_LISTING,
+            max_duration: Some(DEFAULT_MAX_DURATION),
+            deadline: None,
         }
     }
 }
@@ -147,6 +209,28 @@ struct LimitPolicy {
     counters: Arc<Counters>,
     allow_run_command: bool,
     retry_after_cap: Duration,
+    deadline: Option<tokio::time::Instant>,
+}
+
+/// The error of a call the deadline cut off (not retried: its kind is not a transport error).
+fn deadline_error() -> azure_core::Error {
+    azure_core::Error::with_message(
+        azure_core::error::ErrorKind::Other,
+        "the scan's --max-duration has passed",
+    )
+}
+
+/// Awaits `fut`, or fails when the deadline comes first.
+async fn within<F: std::future::Future>(
+    deadline: Option<tokio::time::Instant>,
+    fut: F,
+) -> azure_core::Result<F::Output> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d, fut)
+            .await
+            .map_err(|_| deadline_error()),
+        None => Ok(fut.await),
+    }
 }
 
 fn header<'a>(response: &'a azure_core::http::AsyncRawResponse, name: &str) -> Option<&'a str> {
@@ -227,7 +311,7 @@ impl LimitPolicy {
             );
         }
         let (status, mut headers, body) = response.deconstruct();
-        let bytes = body.collect().await?;
+        let bytes = read_error_body(body).await?;
         // azure_core's retry policy reads `x-ms-retry-after-ms` first (milliseconds).
         for name in ["retry-after", "retry-after-ms", "x-ms-retry-after"] {
             headers.remove(azure_core::http::headers::HeaderName::from_static(name));
@@ -270,11 +354,13 @@ impl Policy for LimitPolicy {
         }
         let key = limit_key(request.url());
         let compute = key != "tenant" && is_compute(request.url());
+        let deadline = self.deadline;
+        // Every wait of a try ends at the deadline at the latest.
         let _compute_place = match compute {
-            true => Some(self.provider.acquire(&key).await),
+            true => Some(within(deadline, self.provider.acquire(&key)).await?),
             false => None,
         };
-        self.limiter.acquire(&key).await;
+        within(deadline, self.limiter.acquire(&key)).await?;
         let retry = ctx.value::<RetryPolicyCount>().map_or(0, |c| **c);
         tracing::debug!(
             method = %request.method(),
@@ -283,13 +369,17 @@ impl Policy for LimitPolicy {
             retry,
             "ARM request"
         );
-        let _permit = self.in_flight.acquire().await.expect("semaphore open");
+        let _permit = within(deadline, self.in_flight.acquire())
+            .await?
+            .expect("semaphore open");
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         if ctx.value::<RetryPolicyCount>().is_some_and(|c| **c > 0) {
             self.counters.retries.fetch_add(1, Ordering::Relaxed);
         }
         let sent_at = Instant::now();
-        let result = next[0].send(ctx, request, &next[1..]).await;
+        let result = within(deadline, next[0].send(ctx, request, &next[1..]))
+            .await
+            .and_then(|r| r);
         match result {
             Ok(response) => {
                 let status = u16::from(response.status());
@@ -341,6 +431,7 @@ impl Policy for AuthPolicy {
             ));
         }
         let token = self.source.token().await.map_err(auth_error)?;
+        super::redact::remember(token.secret());
         request.insert_header("authorization", format!("Bearer {}", token.secret()));
         let response = next[0].send(ctx, request, &next[1..]).await?;
         if u16::from(response.status()) != 401 {
@@ -348,7 +439,7 @@ impl Policy for AuthPolicy {
         }
         // Read the body to see why; rebuild the response for the caller if it is not an expiry.
         let (status, headers, body) = response.deconstruct();
-        let bytes = body.collect().await?;
+        let bytes = read_error_body(body).await?;
         let err = ArmError::from_response(401, &bytes);
         let renewable = matches!(
             err.code(),
@@ -363,13 +454,17 @@ impl Policy for AuthPolicy {
             self.counters.token_renewals.fetch_add(1, Ordering::Relaxed);
         }
         let token = self.source.token().await.map_err(auth_error)?;
+        super::redact::remember(token.secret());
         request.insert_header("authorization", format!("Bearer {}", token.secret()));
         next[0].send(ctx, request, &next[1..]).await
     }
 }
 
 fn auth_error(e: crate::auth::AuthError) -> azure_core::Error {
-    azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, e.to_string())
+    azure_core::Error::with_message(
+        azure_core::error::ErrorKind::Credential,
+        super::redact::clean(&e.to_string()),
+    )
 }
 
 /// A client for ARM reads.
@@ -381,6 +476,9 @@ pub struct ArmClient {
     limiter: Arc<RateLimiter>,
     provider: Arc<ProviderLimiter>,
     decode_retries: u32,
+    max_response_bytes: usize,
+    max_pages_per_listing: usize,
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl std::fmt::Debug for ArmClient {
@@ -418,6 +516,7 @@ impl ArmClient {
             counters: counters.clone(),
             allow_run_command: options.allow_run_command,
             retry_after_cap: options.retry_after_cap,
+            deadline: options.deadline,
         });
         let auth = Arc::new(AuthPolicy {
             source,
@@ -448,6 +547,9 @@ impl ArmClient {
             limiter,
             provider,
             decode_retries: options.decode_retries,
+            max_response_bytes: options.max_response_bytes.max(1),
+            max_pages_per_listing: options.max_pages_per_listing.max(1),
+            deadline: options.deadline,
         })
     }
 
@@ -474,36 +576,65 @@ impl ArmClient {
                 self.endpoint
             )));
         }
+        self.check_deadline()?;
         let mut request = Request::new(url.clone(), Method::Get);
         request.insert_header("accept", "application/json");
         let ctx = Context::new();
-        let response = self
-            .pipeline
-            .send(
-                &ctx,
-                &mut request,
-                Some(azure_core::http::PipelineSendOptions {
-                    skip_checks: true,
-                    ..Default::default()
-                }),
-            )
-            .await
-            .map_err(|e| {
-                if matches!(e.kind(), azure_core::error::ErrorKind::Credential) {
-                    ArmError::Auth(root_message(&e))
-                } else {
-                    ArmError::Transport(chain(&e))
-                }
-            })?;
-        let status = u16::from(response.status());
-        if (300..400).contains(&status) {
-            return Err(ArmError::redirect(status, response.headers()));
+        let send = async {
+            let response = self
+                .pipeline
+                .stream(
+                    &ctx,
+                    &mut request,
+                    Some(azure_core::http::PipelineStreamOptions {
+                        skip_checks: true,
+                        ..Default::default()
+                    }),
+                )
+                .await
+                .map_err(|e| self.send_error(&e))?;
+            let status = u16::from(response.status());
+            if (300..400).contains(&status) {
+                return Err(ArmError::redirect(status, response.headers()));
+            }
+            if !(200..300).contains(&status) {
+                let body = read_bounded(response.into_body(), MAX_ERROR_BODY_BYTES).await?;
+                return Err(ArmError::from_response(status, &body));
+            }
+            read_bounded(response.into_body(), self.max_response_bytes).await
+        };
+        match self.deadline {
+            Some(d) => tokio::time::timeout_at(d, send)
+                .await
+                .unwrap_or_else(|_| Err(self.deadline_passed())),
+            None => send.await,
         }
-        let bytes = bytes::Bytes::from(response.into_body());
-        if !(200..300).contains(&status) {
-            return Err(ArmError::from_response(status, &bytes));
+    }
+
+    /// The error of a failed send: a credential failure, the deadline, or the transport.
+    fn send_error(&self, e: &azure_core::Error) -> ArmError {
+        if matches!(e.kind(), azure_core::error::ErrorKind::Credential) {
+            ArmError::Auth(root_message(e))
+        } else if self
+            .deadline
+            .is_some_and(|d| tokio::time::Instant::now() >= d)
+        {
+            self.deadline_passed()
+        } else {
+            ArmError::Transport(chain(e))
         }
-        Ok(bytes)
+    }
+
+    fn deadline_passed(&self) -> ArmError {
+        ArmError::Deadline("the scan's --max-duration passed before this call finished".into())
+    }
+
+    /// Fails at once when the deadline has passed.
+    fn check_deadline(&self) -> Result<(), ArmError> {
+        match self.deadline {
+            Some(d) if tokio::time::Instant::now() >= d => Err(self.deadline_passed()),
+            _ => Ok(()),
+        }
     }
 
     /// Starts a Run Command on a VM (`--guest-checks` only) and returns the URL to poll.
@@ -520,24 +651,26 @@ impl ArmClient {
         request.insert_header("content-type", "application/json");
         request.set_body(serde_json::to_vec(body).map_err(|e| ArmError::Refused(e.to_string()))?);
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        self.check_deadline()?;
         let response = self
             .pipeline
-            .send(
+            .stream(
                 &Context::new(),
                 &mut request,
-                Some(azure_core::http::PipelineSendOptions {
+                Some(azure_core::http::PipelineStreamOptions {
                     skip_checks: true,
                     ..Default::default()
                 }),
             )
             .await
-            .map_err(|e| ArmError::Transport(chain(&e)))?;
+            .map_err(|e| self.send_error(&e))?;
         let status = u16::from(response.status());
         if (300..400).contains(&status) {
             return Err(ArmError::redirect(status, response.headers()));
         }
         if !(200..300).contains(&status) {
-            return Err(ArmError::from_response(status, response.body().as_ref()));
+            let body = read_bounded(response.into_body(), MAX_ERROR_BODY_BYTES).await?;
+            return Err(ArmError::from_response(status, &body));
         }
         let header = azure_core::http::headers::HeaderName::from_static("azure-asyncoperation");
         let location = response.headers().get_str(&header).map_err(|_| {
@@ -598,6 +731,13 @@ impl ArmClient {
                         Ok(u) => u,
                         Err(e) => return Some((Err(e), (None, seen))),
                     };
+                    if seen.len() >= client.max_pages_per_listing {
+                        let e = ArmError::Limit(format!(
+                            "the listing has more than {} pages",
+                            client.max_pages_per_listing
+                        ));
+                        return Some((Err(e), (None, seen)));
+                    }
                     seen.insert(url.to_string());
                     match client.get_url::<Page<T>>(&url).await {
                         Ok(page) => {

@@ -31,6 +31,12 @@ pub enum ArmError {
     /// The client refused to send the request (e.g. a write).
     #[error("refused: {0}")]
     Refused(String),
+    /// A response went past one of the client's limits (body size, items, pages).
+    #[error("limit exceeded: {0}")]
+    Limit(String),
+    /// The scan's `--max-duration` passed before the call could finish.
+    #[error("deadline: {0}")]
+    Deadline(String),
     /// The endpoint answered with a redirect, which scready never follows.
     #[error("HTTP {status} redirect to {target} refused: scready follows no redirect")]
     Redirect {
@@ -60,6 +66,8 @@ impl ArmError {
             ArmError::Auth(_) => "AuthenticationFailed",
             ArmError::Refused(_) => "Refused",
             ArmError::Redirect { .. } => "RedirectRefused",
+            ArmError::Limit(_) => "LimitExceeded",
+            ArmError::Deadline(_) => "DeadlineExceeded",
         }
     }
 
@@ -71,7 +79,9 @@ impl ArmError {
             | ArmError::Decode(m)
             | ArmError::PagingLoop(m)
             | ArmError::Auth(m)
-            | ArmError::Refused(m) => m.clone(),
+            | ArmError::Refused(m)
+            | ArmError::Limit(m)
+            | ArmError::Deadline(m) => m.clone(),
             ArmError::Redirect { .. } => self.to_string(),
         }
     }
@@ -99,8 +109,25 @@ impl ArmError {
         ArmError::Redirect { status, target }
     }
 
-    /// Builds the error of an HTTP error response from its body (enveloped or bare).
+    /// Builds the error of an HTTP error response from its body (enveloped or bare). The code
+    /// and message are taken as text from outside: secrets scready sent are replaced and the
+    /// length is bounded ([`crate::arm::redact::clean`]).
     pub fn from_response(status: u16, body: &[u8]) -> ArmError {
+        match Self::from_response_raw(status, body) {
+            ArmError::Http {
+                status,
+                code,
+                message,
+            } => ArmError::Http {
+                status,
+                code: crate::arm::redact::clean(&code),
+                message: crate::arm::redact::clean(&message),
+            },
+            other => other,
+        }
+    }
+
+    fn from_response_raw(status: u16, body: &[u8]) -> ArmError {
         let detail = serde_json::from_slice::<ErrorResponse>(body)
             .map(|e| e.error)
             .or_else(|_| serde_json::from_slice::<ErrorDetail>(body))

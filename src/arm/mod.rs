@@ -6,6 +6,7 @@ pub mod lenient;
 pub mod models;
 pub mod provider_limit;
 pub mod ratelimit;
+pub mod redact;
 pub mod retry_after;
 pub mod sanitize;
 

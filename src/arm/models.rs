@@ -44,8 +44,9 @@ pub type Tags = BTreeMap<String, String>;
     bound(deserialize = "T: serde::de::DeserializeOwned")
 )]
 pub struct Page<T> {
-    /// The items of this page; an item that is not even an object is kept as `Invalid`.
-    #[serde(default = "Vec::new")]
+    /// The items of this page; an item that is not even an object is kept as `Invalid`. At most
+    /// [`MAX_ITEMS_PER_PAGE`]: a page with more is refused as a whole.
+    #[serde(default = "Vec::new", deserialize_with = "bounded_items")]
     pub value: Vec<Lenient<T>>,
     /// The absolute URL of the next page, absent or `null` on the last page (Graph calls it
     /// `@odata.nextLink`).
@@ -55,6 +56,44 @@ pub struct Page<T> {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_link: Option<String>,
+}
+
+/// The most items one page may hold. ARM's list operations page far below this (Microsoft
+/// Graph at most 999 per page, Resource Graph 1,000); a page above it is a broken or hostile
+/// answer, refused before it can take the process's memory.
+pub const MAX_ITEMS_PER_PAGE: usize = 100_000;
+
+fn bounded_items<'de, D, T>(deserializer: D) -> Result<Vec<Lenient<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    struct Items<T>(std::marker::PhantomData<T>);
+    impl<'de, T: serde::de::DeserializeOwned> serde::de::Visitor<'de> for Items<T> {
+        type Value = Vec<Lenient<T>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of items")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+            while let Some(item) = seq.next_element::<Lenient<T>>()? {
+                if items.len() == MAX_ITEMS_PER_PAGE {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "the page holds more than {MAX_ITEMS_PER_PAGE} items"
+                    )));
+                }
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+    deserializer.deserialize_any(Items(std::marker::PhantomData))
 }
 
 impl<T> Default for Page<T> {

@@ -595,7 +595,7 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, today: &str) -> Evaluati
                                 });
                                 let v = values.get_or_insert_with(|| instance_values(i, &ctx));
                                 let assignee = if p.object_id.is_empty() {
-                                    "<principal-object-id>"
+                                    crate::remediation::NO_PRINCIPAL
                                 } else {
                                     p.object_id.as_str()
                                 };

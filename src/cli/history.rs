@@ -31,6 +31,8 @@ pub struct DiffArgs {
 }
 
 fn open(path: &std::path::Path) -> anyhow::Result<History> {
+    crate::config_file::refuse_special(path, "--history", crate::config_file::Expect::FileOrAbsent)
+        .map_err(anyhow::Error::msg)?;
     if !path.is_file() {
         anyhow::bail!(
             "{}: no history database (scans record one unless --no-history; choose another with --history FILE)",
@@ -45,9 +47,12 @@ pub fn list(args: HistoryListArgs) -> anyhow::Result<ExitCode> {
     let history = open(&args.history)?;
     let runs = history.runs(args.limit.max(1))?;
     if runs.is_empty() {
-        println!("{}: no runs recorded yet", args.history.display());
+        crate::text::print_safe(&format!(
+            "{}: no runs recorded yet\n",
+            args.history.display()
+        ));
     } else {
-        print!("{}", render::runs(&runs));
+        crate::text::print_safe(&render::runs(&runs));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -56,6 +61,6 @@ pub fn list(args: HistoryListArgs) -> anyhow::Result<ExitCode> {
 pub fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let history = open(&args.history)?;
     let (from, to) = history.pick_pair(args.from, args.to)?;
-    print!("{}", render::diff(&history.diff(from, to)?));
+    crate::text::print_safe(&render::diff(&history.diff(from, to)?));
     Ok(ExitCode::SUCCESS)
 }

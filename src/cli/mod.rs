@@ -69,6 +69,14 @@ pub enum Command {
         #[command(subcommand)]
         command: offline::PolicyCommand,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `scready manpage > scready.1`.
+    Manpage,
     /// The ARM simulator alone: serve a fleet, or generate one (with its answer key).
     #[cfg(feature = "sim")]
     Sim {
@@ -76,6 +84,15 @@ pub enum Command {
         #[command(subcommand)]
         command: sim::SimCommand,
     },
+}
+
+/// Writes generated text to stdout; a reader that stops early (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// Exit code: the command could not run or its result is incomplete.
@@ -90,9 +107,10 @@ pub fn main() -> ExitCode {
         2 => tracing::Level::DEBUG,
         _ => tracing::Level::TRACE,
     };
-    // Logs go to stderr; stdout carries the summary only.
+    // Logs go to stderr, one inert line per event (control characters of Azure data escaped);
+    // stdout carries the summary only.
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::text::SafeLines(std::io::stderr()))
         .with_max_level(level)
         .with_target(cli.verbose >= 3)
         .try_init();
@@ -115,6 +133,18 @@ pub fn main() -> ExitCode {
             Command::Diff(args) => history::diff(args),
             Command::Evaluate(args) => offline::evaluate(args).await,
             Command::Policy { command } => offline::policy(command),
+            Command::Completions { shell } => {
+                use clap::CommandFactory;
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "scready", &mut script);
+                print_bytes(&script)
+            }
+            Command::Manpage => {
+                use clap::CommandFactory;
+                let mut page = Vec::new();
+                clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+                print_bytes(&page)
+            }
             #[cfg(feature = "sim")]
             Command::Sim { command } => sim::run(command).await,
         }
@@ -122,7 +152,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            crate::text::eprint_safe(&format!("error: {e:#}\n"));
             ExitCode::from(EXIT_INCOMPLETE)
         }
     }

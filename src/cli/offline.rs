@@ -5,7 +5,7 @@ use crate::inventory::{Inventory, INVENTORY_SCHEMA_VERSION};
 use crate::policy::Policy;
 use crate::result::{RunInfo, ScanResult};
 use crate::scan;
-use anyhow::Context as _;
+use crate::text::display_safe as safe;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,7 +25,13 @@ pub struct EvaluateArgs {
 /// Reads an inventory from an inventory file or a report.
 pub fn read_inventory(path: &std::path::Path) -> anyhow::Result<Inventory> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("{origin}: cannot read"))?;
+    // A regular file of at most 1 GiB: a FIFO or a device is refused without blocking.
+    let text = crate::config_file::read_local_text(
+        path,
+        "evaluate FILE",
+        crate::config_file::MAX_INVENTORY_BYTES,
+    )
+    .map_err(anyhow::Error::msg)?;
     let value: serde_json::Value = crate::config_file::from_json(&text, &origin)?;
     let inventory_value = if value.get("inventory").is_some() && value.get("verdicts").is_some() {
         let v = value.get("schema_version").and_then(|v| v.as_u64());
@@ -81,7 +87,7 @@ pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     .await;
     let written = crate::report::write_all(&result, &out, &sinks)?;
     if !args.report.quiet {
-        print!("{}", crate::report::summary::text(&result, &written));
+        crate::text::print_safe(&crate::report::summary::text(&result, &written));
     }
     Ok(ExitCode::from(scan::exit_code(
         &result,
@@ -126,7 +132,7 @@ pub fn policy(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
                     c.id,
                     p.severity(c.id).as_str(),
                     family,
-                    cp.title
+                    safe(&cp.title)
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -137,31 +143,31 @@ pub fn policy(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("unknown check id '{id}'; `scready policy list` shows the catalogue");
             };
             let cp = p.check(c.id);
-            println!("{} ({})", c.id, cp.title);
+            println!("{} ({})", c.id, safe(&cp.title));
             println!("severity:     {}", p.severity(c.id).as_str());
             println!("family:       {}", c.family);
             println!("fails when:   {}", c.fails_when);
             println!(
                 "portal error: {}",
                 if cp.portal_error.is_empty() {
-                    "(none documented)"
+                    "(none documented)".into()
                 } else {
-                    &cp.portal_error
+                    safe(&cp.portal_error)
                 }
             );
-            println!("mitigation:   {}", cp.mitigation);
+            println!("mitigation:   {}", safe(&cp.mitigation));
             println!(
                 "remediation:  {}",
                 if cp.remediation.is_empty() {
-                    "(none)"
+                    "(none)".into()
                 } else {
-                    &cp.remediation
+                    safe(&cp.remediation)
                 }
             );
             if !cp.remediation_scale_set.is_empty() {
-                println!("  scale set:  {}", cp.remediation_scale_set);
+                println!("  scale set:  {}", safe(&cp.remediation_scale_set));
             }
-            println!("docs:         {}", cp.docs);
+            println!("docs:         {}", safe(&cp.docs));
             Ok(ExitCode::SUCCESS)
         }
     }

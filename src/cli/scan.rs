@@ -1,5 +1,6 @@
 //! `scready scan` and `scready demo`.
 
+use crate::arm::ArmClientOptions;
 use crate::auth::AuthMode;
 use crate::cloud::Cloud;
 use crate::discover::DiscoverOptions;
@@ -127,6 +128,13 @@ pub struct ScanArgs {
     /// With --guest-checks: give each VM this many seconds.
     #[arg(long, default_value_t = 120)]
     pub guest_check_timeout: u64,
+    /// End the scan after this long (e.g. 90m, 2h): calls still running are cut off, the
+    /// partial reports are written and the exit code is 2.
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = scan::parse_duration)]
+    pub max_duration: std::time::Duration,
+    /// The largest response body read, in MiB; a larger one is a coverage gap.
+    #[arg(long, value_name = "MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_response_mb: u64,
 }
 
 fn cloud_of(args: &ScanArgs) -> anyhow::Result<Cloud> {
@@ -147,7 +155,10 @@ fn cloud_of(args: &ScanArgs) -> anyhow::Result<Cloud> {
 /// Builds scan options from arguments.
 pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
     let ca_cert = match &args.ca_cert {
-        Some(p) => Some(std::fs::read(p).with_context(|| format!("--ca-cert {}", p.display()))?),
+        Some(p) => Some(
+            crate::config_file::read_local(p, "--ca-cert", crate::config_file::MAX_CA_CERT_BYTES)
+                .map_err(anyhow::Error::msg)?,
+        ),
         None => None,
     };
     if args.concurrency == 0 {
@@ -172,7 +183,11 @@ pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
         out_is_default,
         formats: args.report.format.clone(),
         fail_on: args.report.fail_on,
-        client: scan::default_client_options(args.concurrency, args.request_timeout),
+        client: ArmClientOptions {
+            max_duration: Some(args.max_duration),
+            max_response_bytes: (args.max_response_mb as usize) << 20,
+            ..scan::default_client_options(args.concurrency, args.request_timeout)
+        },
         save_inventory: args.save_inventory.clone(),
         quiet: args.report.quiet,
         access: access_options(args)?,
@@ -227,25 +242,25 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             if options.out_is_default {
                 let _ = std::fs::remove_dir(&options.out);
             }
-            eprintln!(
-                "interrupted: the scan stopped before writing its reports; {} was left as it was",
+            crate::text::eprint_safe(&format!(
+                "interrupted: the scan stopped before writing its reports; {} was left as it was\n",
                 options.out.display()
-            );
+            ));
             return Ok(ExitCode::from(super::EXIT_INCOMPLETE));
         }
     };
     match result {
         Ok(outcome) => {
             if !options.quiet {
-                print!(
-                    "{}",
-                    crate::report::summary::text(&outcome.result, &outcome.written)
-                );
+                crate::text::print_safe(&crate::report::summary::text(
+                    &outcome.result,
+                    &outcome.written,
+                ));
             }
             Ok(ExitCode::from(outcome.exit_code))
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::text::eprint_safe(&format!("error: {e}\n"));
             Ok(ExitCode::from(super::EXIT_INCOMPLETE))
         }
     }
@@ -269,7 +284,6 @@ pub struct DemoArgs {
 /// `scready demo`: the simulator with the built-in demo fleet, scanned end to end.
 #[cfg(feature = "sim")]
 pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    use crate::arm::ArmClientOptions;
     use crate::auth::{StaticToken, TokenSource};
     use crate::policy::Policy;
     use scready_sim::{SimConfig, Simulator};
@@ -335,10 +349,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .context("the simulator issues a Graph token")?,
     ));
     let outcome = scan::run_with(&options, Policy::builtin(), http, source, Ok(graph)).await?;
-    print!(
-        "{}",
-        crate::report::summary::text(&outcome.result, &outcome.written)
-    );
+    crate::text::print_safe(&crate::report::summary::text(
+        &outcome.result,
+        &outcome.written,
+    ));
     let stats = sim.stats();
     println!(
         "simulator: {} ARM requests served, {} writes attempted",

@@ -118,7 +118,26 @@ pub async fn run(command: SimCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Refuses a fleet file that is not a regular file (a FIFO would block the load) or is larger
+/// than [`crate::config_file::MAX_FLEET_BYTES`], before the simulator reads it.
+fn check_fleet_file(path: &std::path::Path) -> anyhow::Result<()> {
+    use crate::config_file::{refuse_special, show_size, Expect, MAX_FLEET_BYTES};
+    refuse_special(path, "--fleet", Expect::FileOrAbsent).map_err(anyhow::Error::msg)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.len() > MAX_FLEET_BYTES {
+            bail!(
+                "--fleet {}: {} is too large (the limit for --fleet is {})",
+                path.display(),
+                show_size(meta.len()),
+                show_size(MAX_FLEET_BYTES)
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    check_fleet_file(&args.fleet)?;
     let fleet = Fleet::load(&args.fleet)?;
     let key_path = args
         .answer_key
@@ -126,16 +145,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .or_else(|| Some(AnswerKey::path_beside(&args.fleet)).filter(|p| p.is_file()));
     let answer_key = match &key_path {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("{}: cannot read", path.display()))?;
+            // An answer key is about as large as its fleet.
+            let text = crate::config_file::read_local_text(
+                path,
+                "--answer-key",
+                crate::config_file::MAX_FLEET_BYTES,
+            )
+            .map_err(anyhow::Error::msg)?;
             Some(AnswerKey::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?)
         }
         None => None,
     };
     let faults = match &args.faults {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("{}: cannot read", path.display()))?;
+            let text = crate::config_file::read_local_text(
+                path,
+                "--faults",
+                crate::config_file::MAX_SIM_CONFIG_BYTES,
+            )
+            .map_err(anyhow::Error::msg)?;
             FaultFile::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?
         }
         None => Vec::new(),
@@ -213,12 +241,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     println!("statusOnly listing: {shape} shape; Compute throttle: {compute}");
     println!("{key_note}");
     for p in fleet.principals.iter().filter(|p| p.client_id.is_some()) {
+        use crate::text::display_safe as safe;
         println!(
             "principal {} ({}): client id {}, tenant {}",
-            p.id,
-            p.display_name.as_deref().unwrap_or("-"),
-            p.client_id.as_deref().unwrap_or("-"),
-            p.tenant.as_deref().unwrap_or(&fleet.tenants[0].id)
+            safe(&p.id),
+            safe(p.display_name.as_deref().unwrap_or("-")),
+            safe(p.client_id.as_deref().unwrap_or("-")),
+            safe(p.tenant.as_deref().unwrap_or(&fleet.tenants[0].id))
         );
     }
     println!(
@@ -246,8 +275,12 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     use scready_sim::generate::{self, GenerateOptions, Mix};
     let mix = match &args.mix {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("{}: cannot read", path.display()))?;
+            let text = crate::config_file::read_local_text(
+                path,
+                "--mix",
+                crate::config_file::MAX_SIM_CONFIG_BYTES,
+            )
+            .map_err(anyhow::Error::msg)?;
             Mix::from_toml(&text, &path.display().to_string())?
         }
         None => Mix::default(),

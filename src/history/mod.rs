@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use diff::{CheckMove, InstanceChange, RunDiff};
-pub use store::{History, HistoryError, DEFAULT_HISTORY_FILE, HISTORY_SCHEMA_VERSION};
+pub use store::{
+    History, HistoryError, DEFAULT_HISTORY_FILE, HISTORY_APPLICATION_ID, HISTORY_SCHEMA_VERSION,
+};
 
 /// How many runs the trend shows.
 pub const TREND_RUNS: usize = 30;

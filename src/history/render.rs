@@ -1,8 +1,11 @@
 //! Text for `scready history` (the runs) and `scready diff` (what changed between two runs).
+//! Every string read from the database (names, scopes, times, check ids, reasons) is shown
+//! through [`crate::text::display_safe`]: a name cannot forge a line or drive the terminal.
 
 use super::diff::{InstanceChange, RunDiff};
 use super::RunRecord;
 use crate::findings::Verdict;
+use crate::text::display_safe as safe;
 use std::fmt::Write;
 
 /// An RFC 3339 time without fractions of a second (`2026-05-01T02:00:00.123Z` → `…00Z`).
@@ -39,7 +42,7 @@ pub fn runs(runs: &[RunRecord]) -> String {
             s,
             "{:>4}  {:<20}  {:<8}  {:>9}  {:>7}  {:>8}  {:>7}  {:>7}  {:>8.1}%  {:>6.1} s  {} ({})",
             r.id,
-            short_time(&r.started_at),
+            safe(&short_time(&r.started_at)),
             r.completeness(),
             r.instances,
             r.ready,
@@ -48,8 +51,8 @@ pub fn runs(runs: &[RunRecord]) -> String {
             r.unknown,
             r.readiness_percent(),
             r.duration_ms as f64 / 1000.0,
-            r.scope,
-            r.cloud
+            safe(&r.scope),
+            safe(&r.cloud)
         );
     }
     s
@@ -60,7 +63,7 @@ pub fn run_line(r: &RunRecord) -> String {
     format!(
         "run {}  {}  {}  {} instances: {} ready, {} with warnings ({:.1}% can connect), {} blocked, {} unknown",
         r.id,
-        short_time(&r.started_at),
+        safe(&short_time(&r.started_at)),
         r.completeness(),
         r.instances,
         r.ready,
@@ -81,12 +84,12 @@ fn section(s: &mut String, title: &str, items: &[InstanceChange], checks_label: 
         let checks = if c.checks.is_empty() {
             String::new()
         } else {
-            format!("  ({checks_label}{})", c.checks.join(", "))
+            format!("  ({checks_label}{})", safe(&c.checks.join(", ")))
         };
         let _ = writeln!(
             s,
             "  {}  {} → {}{checks}",
-            c.path(),
+            safe(&c.path()),
             verdict(c.before),
             verdict(c.after)
         );
@@ -103,12 +106,13 @@ pub fn diff(d: &RunDiff) -> String {
         let _ = writeln!(
             s,
             "note: the runs have different scopes ({} / {}): instances outside either scope appear or disappear",
-            d.from.scope, d.to.scope
+            safe(&d.from.scope),
+            safe(&d.to.scope)
         );
     }
     let _ = writeln!(s, "since run {}: {}", d.from.id, d.counts_line());
     for c in d.partial_caveats() {
-        let _ = writeln!(s, "caveat: {c}");
+        let _ = writeln!(s, "caveat: {}", safe(&c));
     }
     section(&mut s, "newly blocked", &d.newly_blocked, "");
     section(&mut s, "fixed", &d.fixed, "was: ");
@@ -146,7 +150,9 @@ pub fn diff(d: &RunDiff) -> String {
             let _ = writeln!(
                 s,
                 "  {}  {} → {}  ({delta:+})",
-                c.check_id, c.before, c.after
+                safe(&c.check_id),
+                c.before,
+                c.after
             );
         }
     }

@@ -84,6 +84,21 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes and understands.
 pub const HISTORY_SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
+/// SQLite's `application_id` of a scready history (`PRAGMA application_id`, the 32-bit number
+/// at offset 68 of the database header that says which application a file belongs to): the
+/// ASCII bytes `scRd`. A database with another id, or with id 0 and tables that are not
+/// scready's, is refused instead of getting scready's tables added to it.
+pub const HISTORY_APPLICATION_ID: i32 = 0x7363_5264;
+
+/// The tables of a scready history (schema version 1 onwards).
+const HISTORY_TABLES: &[&str] = &[
+    "runs",
+    "run_subscriptions",
+    "run_gaps",
+    "instance_verdicts",
+    "findings",
+];
+
 /// Why the history could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
@@ -96,6 +111,14 @@ pub enum HistoryError {
         found: u32,
         /// The newest this build reads.
         supported: u32,
+    },
+    /// The file is a SQLite database of another application.
+    #[error("{path}: not a scready history database ({why}); choose another --history file")]
+    Foreign {
+        /// The file.
+        path: String,
+        /// What it holds instead.
+        why: String,
     },
     /// A run id that is not recorded.
     #[error("{path}: no run {id} (see `scready history`)")]
@@ -194,14 +217,90 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     })
 }
 
+/// Accepts a database that is scready's (its application id), empty (a new file), or a history
+/// written before the application id was stamped (id 0 with scready's tables and nothing
+/// else); refuses any other.
+fn check_application(conn: &Connection, path: &str) -> Result<(), HistoryError> {
+    let db = |e: rusqlite::Error| HistoryError::Database {
+        path: path.to_string(),
+        message: e.to_string(),
+    };
+    let id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(db)?;
+    if id == HISTORY_APPLICATION_ID {
+        return Ok(());
+    }
+    if id != 0 {
+        let tag: String = id
+            .to_be_bytes()
+            .iter()
+            .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' })
+            .collect();
+        return Err(HistoryError::Foreign {
+            path: path.to_string(),
+            why: format!("its SQLite application_id is {id:#010x} ({tag}), not scready's"),
+        });
+    }
+    let mut st = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .map_err(db)?;
+    let tables: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    let foreign: Vec<&str> = tables
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !HISTORY_TABLES.contains(t))
+        .collect();
+    let ours = HISTORY_TABLES.iter().all(|t| tables.iter().any(|x| x == t));
+    if tables.is_empty() || (ours && foreign.is_empty()) {
+        return Ok(());
+    }
+    let listed: Vec<String> = foreign
+        .iter()
+        .take(5)
+        .map(|t| crate::text::display_safe(t).into_owned())
+        .collect();
+    Err(HistoryError::Foreign {
+        path: path.to_string(),
+        why: if foreign.is_empty() {
+            "it holds only some of scready's tables".to_string()
+        } else {
+            format!(
+                "it holds other tables: {}{}",
+                listed.join(", "),
+                if foreign.len() > 5 { ", …" } else { "" }
+            )
+        },
+    })
+}
+
 impl History {
-    /// Opens (creating it and its directory when needed) and migrates the database.
+    /// Opens (creating it and its directory when needed) and migrates the database. A file that
+    /// is not a regular file, or a SQLite database of another application, is refused (see
+    /// [`HISTORY_APPLICATION_ID`]).
     pub fn open(path: &Path) -> Result<History, HistoryError> {
         let shown = path.display().to_string();
         let db = |e: &dyn std::fmt::Display| HistoryError::Database {
             path: shown.clone(),
             message: e.to_string(),
         };
+        // SQLite would block forever reading a FIFO, and read a device without end.
+        crate::config_file::refuse_special(
+            path,
+            "--history",
+            crate::config_file::Expect::FileOrAbsent,
+        )
+        .map_err(|message| HistoryError::Database {
+            path: shown.clone(),
+            message,
+        })?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| db(&e))?;
         }
@@ -211,6 +310,7 @@ impl History {
         let version: u32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| db(&format!("not a history database: {e}")))?;
+        check_application(&conn, &shown)?;
         if version > HISTORY_SCHEMA_VERSION {
             return Err(HistoryError::TooNew {
                 path: shown,
@@ -227,9 +327,25 @@ impl History {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = history.conn.transaction().map_err(|e| db(&e))?;
             tx.execute_batch(sql).map_err(|e| db(&e))?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
-                .map_err(|e| db(&e))?;
+            tx.execute_batch(&format!(
+                "PRAGMA user_version = {}; PRAGMA application_id = {HISTORY_APPLICATION_ID};",
+                i + 1
+            ))
+            .map_err(|e| db(&e))?;
             tx.commit().map_err(|e| db(&e))?;
+        }
+        // A history written before scready stamped its databases: stamp it now.
+        let id: i32 = history
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(|e| db(&e))?;
+        if id != HISTORY_APPLICATION_ID {
+            history
+                .conn
+                .execute_batch(&format!(
+                    "PRAGMA application_id = {HISTORY_APPLICATION_ID};"
+                ))
+                .map_err(|e| db(&e))?;
         }
         Ok(history)
     }

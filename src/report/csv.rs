@@ -1,8 +1,9 @@
 //! `instances.csv` and `findings.csv` (RFC 4180; header row; list cells `;`-separated; tags as
 //! `key=value`).
 //!
-//! Cells that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or
-//! a carriage return) are prefixed with `'`, so hostile names and tags stay text.
+//! Cells that a spreadsheet could read as a formula (starting with `=`, `+`, `-`, `@`, their
+//! full-width forms `＝` `＋` `－` `＠`, a tab, a carriage return, a newline or a space) are
+//! prefixed with `'`, so hostile names and tags stay text.
 
 use super::ReportSink;
 use crate::result::ScanResult;
@@ -46,10 +47,16 @@ pub const FINDING_COLUMNS: &[&str] = &[
     "resource_name",
 ];
 
-/// Neutralises a cell that a spreadsheet would evaluate as a formula.
+/// Neutralises a cell that a spreadsheet could evaluate as a formula: one that starts with
+/// `=`, `+`, `-` or `@`, their full-width forms (U+FF1D, U+FF0B, U+FF0D, U+FF20, which some
+/// spreadsheets fold to ASCII), or a tab, carriage return, newline or space (which some skip
+/// before looking for a formula) gets a leading `'`.
 pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
-    match s.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}").into(),
+    match s.chars().next() {
+        Some(
+            '=' | '+' | '-' | '@' | '\t' | '\r' | '\n' | ' ' | '\u{ff1d}' | '\u{ff0b}' | '\u{ff0d}'
+            | '\u{ff20}',
+        ) => format!("'{s}").into(),
         _ => s.into(),
     }
 }
@@ -181,10 +188,25 @@ mod tests {
 
     #[test]
     fn formula_prefixes_are_neutralised() {
-        for s in ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx"] {
+        for s in [
+            "=1+1",
+            "+cmd",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "\n=1+1",
+            " =1+1",
+            "＝1+1",
+            "＋cmd",
+            "－2",
+            "＠SUM(A1)",
+        ] {
             assert_eq!(safe_cell(s), format!("'{s}"));
         }
         assert_eq!(safe_cell("/subscriptions/x"), "/subscriptions/x");
         assert_eq!(safe_cell(""), "");
+        assert_eq!(safe_cell("vm-01 =x"), "vm-01 =x");
+        assert_eq!(safe_cell("# withheld: x"), "# withheld: x");
     }
 }

@@ -42,6 +42,8 @@ pub fn esc(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
+            // A bidirectional override would make `exe.pdf` read as `fdp.exe`.
+            c if crate::text::is_layout_control(c) => out.push_str(&crate::text::unicode_escape(c)),
             c => out.push(c),
         }
     }
@@ -965,6 +967,7 @@ mod tests {
             "&lt;img src=x onerror=alert(1)&gt; &amp; &quot;&#39;"
         );
         assert_eq!(esc("a\u{0}b"), "a\u{fffd}b");
+        assert_eq!(esc("invoice\u{202e}fdp.exe"), "invoice\\u{202e}fdp.exe");
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub fn md(s: &str) -> String {
                 out.push(c);
             }
             c if c.is_control() => out.push(' '),
+            c if crate::text::is_layout_control(c) => out.push_str(&crate::text::unicode_escape(c)),
             c => out.push(c),
         }
     }

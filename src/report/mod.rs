@@ -6,6 +6,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod prom;
 pub mod summary;
 
 use crate::result::ScanResult;
@@ -26,7 +27,7 @@ pub trait ReportSink: Send + Sync {
 pub const DEFAULT_FORMATS: &str = "csv,json,html,md";
 
 /// Every `--format` name.
-pub const KNOWN_FORMATS: &[&str] = &["csv", "json", "html", "md", "junit"];
+pub const KNOWN_FORMATS: &[&str] = &["csv", "json", "html", "md", "junit", "prom"];
 
 /// The sinks for `--format` names (each format once, in the order given).
 pub fn sinks(formats: &[String]) -> Result<Vec<Box<dyn ReportSink>>, String> {
@@ -46,6 +47,7 @@ pub fn sinks(formats: &[String]) -> Result<Vec<Box<dyn ReportSink>>, String> {
             "html" => out.push(Box::new(html::HtmlReport)),
             "md" | "markdown" => out.push(Box::new(markdown::MarkdownSummary)),
             "junit" => out.push(Box::new(junit::JunitReport)),
+            "prom" | "prometheus" => out.push(Box::new(prom::PromMetrics)),
             other => {
                 return Err(format!(
                     "unknown format '{other}' (known: {})",
@@ -142,6 +144,11 @@ pub fn update_latest(dir: &Path) -> std::io::Result<()> {
 
 /// Checks that reports can be written into `dir` (before any request is sent).
 pub fn check_writable(dir: &Path) -> Result<(), String> {
+    crate::config_file::refuse_special(
+        dir,
+        "--out",
+        crate::config_file::Expect::DirectoryOrAbsent,
+    )?;
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("--out {}: cannot create the directory: {e}", dir.display()))?;
     tempfile::Builder::new()

@@ -2,9 +2,12 @@
 
 use crate::findings::Verdict;
 use crate::result::ScanResult;
+use crate::text::display_safe as safe;
 use std::fmt::Write;
 
-/// Renders the summary as plain text.
+/// Renders the summary as plain text. Every value from outside (names, labels, messages,
+/// reasons, paths) is shown through [`crate::text::display_safe`]: on one line, with its
+/// control characters escaped.
 pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
     let mut s = String::new();
     let total = r.coverage.instances;
@@ -14,7 +17,7 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
         r.run.version,
         total,
         r.coverage.subscriptions,
-        r.run.cloud,
+        safe(&r.run.cloud),
         r.coverage.calls.requests,
         r.coverage.calls.retries,
         r.coverage.calls.throttled,
@@ -36,18 +39,19 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
                     s,
                     "since run {} ({}): {}",
                     d.from.id,
-                    crate::history::render::short_time(&d.from.started_at),
+                    safe(&crate::history::render::short_time(&d.from.started_at)),
                     d.counts_line()
                 );
                 for c in d.partial_caveats() {
-                    let _ = writeln!(s, "  caveat: {c}");
+                    let _ = writeln!(s, "  caveat: {}", safe(&c));
                 }
             }
             None => {
                 let _ = writeln!(
                     s,
                     "history: run {} is the first of this scope in {}",
-                    h.run_id, h.database
+                    h.run_id,
+                    safe(&h.database)
                 );
             }
         }
@@ -55,7 +59,7 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
     if !r.summary.blocking_checks.is_empty() {
         let _ = writeln!(s, "top blocking checks:");
         for (check, n) in r.summary.blocking_checks.iter().take(8) {
-            let _ = writeln!(s, "  {check:<32} {n:>7}");
+            let _ = writeln!(s, "  {:<32} {n:>7}", safe(check));
         }
     }
     let sub_findings: Vec<_> = r
@@ -72,8 +76,8 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
                 s,
                 "  {:<8} {:<30} {}",
                 f.status.as_str(),
-                f.check_id,
-                f.subscription_id
+                safe(&f.check_id),
+                safe(&f.subscription_id)
             );
         }
         if sub_findings.len() > 8 {
@@ -90,7 +94,7 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
             let _ = writeln!(
                 s,
                 "  {}: {} / {} / {}",
-                p.who(),
+                one_line(&p.who(), 200),
                 p.may_connect,
                 p.may_not,
                 p.unknown
@@ -100,7 +104,7 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
     if let Some(a) = &r.access_audit {
         match &a.note {
             Some(note) => {
-                let _ = writeln!(s, "{note}");
+                let _ = writeln!(s, "{}", safe(note));
                 let _ = writeln!(s, "  ({})", one_line(&a.reason, 160));
             }
             None if !a.given && !a.audited.is_empty() => {
@@ -114,11 +118,11 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
             let _ = writeln!(
                 s,
                 "network probe: {} {}",
-                h.target,
+                safe(&h.target),
                 if h.reachable {
                     "reachable".to_string()
                 } else {
-                    format!("NOT reachable: {}", h.detail)
+                    format!("NOT reachable: {}", one_line(&h.detail, 200))
                 }
             );
         }
@@ -147,9 +151,9 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
             let _ = writeln!(
                 s,
                 "  {} {}: {}: {}",
-                u.subscription_id,
+                safe(&u.subscription_id),
                 one_line(name, 60),
-                u.namespace,
+                safe(&u.namespace),
                 u.meaning
             );
         }
@@ -174,9 +178,9 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
             let _ = writeln!(
                 s,
                 "  {} {}: {status}{}: {}",
-                g.subscription_id.as_deref().unwrap_or("(tenant)"),
-                g.what,
-                g.code,
+                safe(g.subscription_id.as_deref().unwrap_or("(tenant)")),
+                safe(&g.what),
+                one_line(&g.code, 80),
                 one_line(&g.message, 120)
             );
         }
@@ -192,7 +196,9 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
         let _ = writeln!(
             s,
             "expired waiver no longer applies: {} ({}, expired {})",
-            w.reason, w.origin, w.expires
+            one_line(&w.reason, 200),
+            safe(&w.origin),
+            safe(&w.expires)
         );
     }
     if !written.is_empty() {
@@ -204,19 +210,17 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
             .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect();
-        let _ = writeln!(s, "reports: {dir}/ ({})", names.join(", "));
+        let _ = writeln!(s, "reports: {}/ ({})", safe(&dir), safe(&names.join(", ")));
     }
     s
 }
 
+/// A value on one line, its control characters escaped, cut after `max` characters.
 fn one_line(s: &str, max: usize) -> String {
-    let flat: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let flat = safe(s);
     if flat.chars().count() > max {
         format!("{}…", flat.chars().take(max).collect::<String>())
     } else {
-        flat
+        flat.into_owned()
     }
 }

@@ -24,14 +24,39 @@ pub struct Seen {
 pub struct Reply {
     /// (delay before the chunk, the chunk's bytes).
     pub chunks: Vec<(Duration, Vec<u8>)>,
+    /// Whether the connection stays open for the next request (the reply must say its length).
+    pub keep_alive: bool,
+    /// The last chunk is written this many more times (large bodies without holding them).
+    pub repeat_last: usize,
 }
 
 impl Reply {
-    /// A whole response at once.
+    /// A whole response at once (with a `content-length`, so the connection stays open).
     pub fn raw(bytes: impl Into<Vec<u8>>) -> Reply {
         Reply {
             chunks: vec![(Duration::ZERO, bytes.into())],
+            keep_alive: true,
+            repeat_last: 0,
         }
+    }
+
+    /// A response whose head is sent now and whose body follows in `chunks` (each after its
+    /// delay); the connection is closed after it.
+    pub fn streamed(head: &str, chunks: Vec<(Duration, Vec<u8>)>) -> Reply {
+        let mut all = vec![(Duration::ZERO, head.as_bytes().to_vec())];
+        all.extend(chunks);
+        Reply {
+            chunks: all,
+            keep_alive: false,
+            repeat_last: 0,
+        }
+    }
+
+    /// A response whose body is `chunk` written `times` times after `head`.
+    pub fn repeated(head: &str, chunk: Vec<u8>, times: usize) -> Reply {
+        let mut r = Reply::streamed(head, vec![(Duration::ZERO, chunk)]);
+        r.repeat_last = times.saturating_sub(1);
+        r
     }
 
     /// A response with a status line, extra header lines and a JSON body.
@@ -89,58 +114,74 @@ impl Hostile {
                     let Ok(mut tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    // One request per connection: read the head and any body, answer, close.
+                    // Requests one after another on the connection (keep-alive), until the
+                    // client closes it or a reply does not say how long it is.
                     let mut buf = Vec::new();
                     let mut chunk = [0u8; 8192];
-                    let head_end = loop {
-                        if let Some(p) = find(&buf, b"\r\n\r\n") {
-                            break p + 4;
-                        }
-                        match tls.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-                    let mut lines = head.split("\r\n");
-                    let mut first = lines.next().unwrap_or("").split(' ');
-                    let method = first.next().unwrap_or("").to_string();
-                    let target = first.next().unwrap_or("").to_string();
-                    let mut authorization = None;
-                    let mut length = 0usize;
-                    for l in lines {
-                        if let Some((k, v)) = l.split_once(':') {
-                            let v = v.trim().to_string();
-                            if k.eq_ignore_ascii_case("authorization") {
-                                authorization = Some(v);
-                            } else if k.eq_ignore_ascii_case("content-length") {
-                                length = v.parse().unwrap_or(0);
+                    loop {
+                        let head_end = loop {
+                            if let Some(p) = find(&buf, b"\r\n\r\n") {
+                                break p + 4;
+                            }
+                            match tls.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+                        let mut lines = head.split("\r\n");
+                        let mut first = lines.next().unwrap_or("").split(' ');
+                        let method = first.next().unwrap_or("").to_string();
+                        let target = first.next().unwrap_or("").to_string();
+                        let mut authorization = None;
+                        let mut length = 0usize;
+                        for l in lines {
+                            if let Some((k, v)) = l.split_once(':') {
+                                let v = v.trim().to_string();
+                                if k.eq_ignore_ascii_case("authorization") {
+                                    authorization = Some(v);
+                                } else if k.eq_ignore_ascii_case("content-length") {
+                                    length = v.parse().unwrap_or(0);
+                                }
                             }
                         }
-                    }
-                    while buf.len() < head_end + length {
-                        match tls.read(&mut chunk).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        while buf.len() < head_end + length {
+                            match tls.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
                         }
-                    }
-                    let request = Seen {
-                        method,
-                        target,
-                        authorization,
-                    };
-                    log.lock().unwrap().push(request.clone());
-                    let reply = responder(&request);
-                    for (delay, bytes) in reply.chunks {
-                        if !delay.is_zero() {
-                            tokio::time::sleep(delay).await;
+                        buf.drain(..head_end + length);
+                        let request = Seen {
+                            method,
+                            target,
+                            authorization,
+                        };
+                        log.lock().unwrap().push(request.clone());
+                        let reply = responder(&request);
+                        let keep_alive = reply.keep_alive;
+                        let last = reply.chunks.last().map(|(_, b)| b.clone());
+                        for (delay, bytes) in reply.chunks {
+                            if !delay.is_zero() {
+                                tokio::time::sleep(delay).await;
+                            }
+                            if tls.write_all(&bytes).await.is_err() {
+                                return;
+                            }
+                            let _ = tls.flush().await;
                         }
-                        if tls.write_all(&bytes).await.is_err() {
+                        if let Some(last) = last {
+                            for _ in 0..reply.repeat_last {
+                                if tls.write_all(&last).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        if !keep_alive {
+                            let _ = tls.shutdown().await;
                             return;
                         }
-                        let _ = tls.flush().await;
                     }
-                    let _ = tls.shutdown().await;
                 });
             }
         });
