@@ -86,6 +86,15 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
 /// ten million resources in one listing).
 pub const DEFAULT_MAX_PAGES_PER_LISTING: usize = 10_000;
 
+/// Re-reads of a response whose connection broke while its body was read.
+const BODY_RETRIES: u32 = 3;
+
+/// Why one GET failed: for good, or while its body was read (worth another try).
+enum BodyRead {
+    Final(ArmError),
+    Broken(ArmError),
+}
+
 /// Error bodies (401, 429, 503) are read only this far: their code and message are all that is
 /// used.
 const MAX_ERROR_BODY_BYTES: usize = 1 << 20;
@@ -576,39 +585,71 @@ impl ArmClient {
                 self.endpoint
             )));
         }
-        self.check_deadline()?;
+        // A connection that breaks while the body is read is read again: the retry policy
+        // only sees the response head.
+        let mut attempt = 0u32;
+        loop {
+            self.check_deadline()?;
+            let once = self.get_bytes_once(url);
+            let result = match self.deadline {
+                Some(d) => tokio::time::timeout_at(d, once)
+                    .await
+                    .unwrap_or_else(|_| Err(BodyRead::Final(self.deadline_passed()))),
+                None => once.await,
+            };
+            match result {
+                Ok(bytes) => return Ok(bytes),
+                Err(BodyRead::Final(e)) => return Err(e),
+                Err(BodyRead::Broken(e)) if attempt >= BODY_RETRIES => return Err(e),
+                Err(BodyRead::Broken(e)) => {
+                    attempt += 1;
+                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!("re-reading {}: {e}", url.path());
+                    tokio::time::sleep(Duration::from_millis(100) * attempt).await;
+                }
+            }
+        }
+    }
+
+    /// One GET and its body.
+    async fn get_bytes_once(&self, url: &Url) -> Result<bytes::Bytes, BodyRead> {
         let mut request = Request::new(url.clone(), Method::Get);
         request.insert_header("accept", "application/json");
         let ctx = Context::new();
-        let send = async {
-            let response = self
-                .pipeline
-                .stream(
-                    &ctx,
-                    &mut request,
-                    Some(azure_core::http::PipelineStreamOptions {
-                        skip_checks: true,
-                        ..Default::default()
-                    }),
-                )
-                .await
-                .map_err(|e| self.send_error(&e))?;
-            let status = u16::from(response.status());
-            if (300..400).contains(&status) {
-                return Err(ArmError::redirect(status, response.headers()));
-            }
-            if !(200..300).contains(&status) {
-                let body = read_bounded(response.into_body(), MAX_ERROR_BODY_BYTES).await?;
-                return Err(ArmError::from_response(status, &body));
-            }
-            read_bounded(response.into_body(), self.max_response_bytes).await
-        };
-        match self.deadline {
-            Some(d) => tokio::time::timeout_at(d, send)
-                .await
-                .unwrap_or_else(|_| Err(self.deadline_passed())),
-            None => send.await,
+        let response = self
+            .pipeline
+            .stream(
+                &ctx,
+                &mut request,
+                Some(azure_core::http::PipelineStreamOptions {
+                    skip_checks: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(|e| BodyRead::Final(self.send_error(&e)))?;
+        let status = u16::from(response.status());
+        if (300..400).contains(&status) {
+            return Err(BodyRead::Final(ArmError::redirect(
+                status,
+                response.headers(),
+            )));
         }
+        let limit = if (200..300).contains(&status) {
+            self.max_response_bytes
+        } else {
+            MAX_ERROR_BODY_BYTES
+        };
+        let body = read_bounded(response.into_body(), limit)
+            .await
+            .map_err(|e| match e {
+                ArmError::Transport(_) => BodyRead::Broken(e),
+                e => BodyRead::Final(e),
+            })?;
+        if !(200..300).contains(&status) {
+            return Err(BodyRead::Final(ArmError::from_response(status, &body)));
+        }
+        Ok(body)
     }
 
     /// The error of a failed send: a credential failure, the deadline, or the transport.
