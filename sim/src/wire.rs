@@ -209,10 +209,13 @@ arm_object! {
 }
 
 arm_object! {
-    /// `osProfile`.
+    /// `osProfile` of a VM or an instance; a scale set's model (`VirtualMachineScaleSetOSProfile`)
+    /// names the prefix of its instances' computer names instead of a computer name.
     pub struct OsProfile {
-        /// Guest computer name.
+        /// Guest computer name (VMs and instances).
         pub computer_name: String,
+        /// Prefix of the instances' computer names (scale-set models).
+        pub computer_name_prefix: String,
         /// Admin user.
         pub admin_username: String,
         /// Linux settings.

@@ -617,6 +617,18 @@ fn os_profile(
     p
 }
 
+/// The `osProfile` of a scale set's model: `computerNamePrefix` where a VM has `computerName`
+/// (Compute spec, `VirtualMachineScaleSetOSProfile`; VirtualMachineScaleSet_ListAll examples).
+fn scale_set_os_profile(
+    name: &str,
+    os_type: &str,
+    disable_password_authentication: Option<bool>,
+) -> OsProfile {
+    let mut p = os_profile(name, os_type, disable_password_authentication);
+    p.computer_name_prefix = p.computer_name.take();
+    p
+}
+
 fn security_profile(
     security_type: &Option<String>,
     secure_boot: Option<bool>,
@@ -783,8 +795,12 @@ pub fn scale_set_model(sub: &str, ss: &ScaleSetSpec) -> VirtualMachineScaleSet {
                 .into()
             },
             virtual_machine_profile: ScaleSetVmProfile {
-                os_profile: os_profile(&ss.name, &ss.os_type, ss.disable_password_authentication)
-                    .into(),
+                os_profile: scale_set_os_profile(
+                    &ss.name,
+                    &ss.os_type,
+                    ss.disable_password_authentication,
+                )
+                .into(),
                 storage_profile: StorageProfile {
                     os_disk: OsDisk {
                         os_type: ss.os_type.clone().into(),
