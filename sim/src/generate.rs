@@ -13,6 +13,10 @@
 //! where Azure keeps the setting), so with small rates most instances have none. Subscription-level
 //! conditions pick `rate × subscriptions` subscriptions (rounded up or down at random in
 //! proportion), never the first ("platform") subscription unless it is the only one.
+//!
+//! [`generate_with_key`] also returns the fleet's [`AnswerKey`]: the generator records the
+//! conditions it draws for every instance and subscription (the [`Mix`] keys), and the key
+//! derives from those records what a correct scanner concludes ([`crate::answer_key`]).
 
 use super::fleet::*;
 use super::world;
