@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use scready::sim::SimConfig;
+use scready_sim::SimConfig;
 use std::path::Path;
 use std::process::Output;
 
@@ -487,7 +487,8 @@ async fn progress_goes_to_stderr_formats_are_chosen_and_runs_are_recorded() {
     let out = s.run("token", "p4", &["--format", "pdf"], &env).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("unknown format 'pdf' (known: csv, json, html, md, junit, prom)"),
+        text(&out.stderr)
+            .contains("unknown format 'pdf' (known: csv, json, html, md, junit, prom)"),
         "{}",
         text(&out.stderr)
     );
