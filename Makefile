@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make run    builds scready and runs the demo (simulator + demo fleet, scanned end to end;
 #               reports and, with Chromium installed, a screenshot in reports/demo/)
-#   make test   runs the whole test suite
+#   make test   runs the whole test suite: the scanner's and the simulator's (sim/)
 # and one measures it: make bench (see bench/README.md).
 CARGO ?= cargo
 PYTHON ?= python3
@@ -14,11 +14,11 @@ run:
 	./target/release/scready demo
 
 test:
-	$(CARGO) test --all-targets
+	$(CARGO) test --workspace --all-targets
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

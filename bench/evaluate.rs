@@ -1,23 +1,53 @@
 //! Times `checks::evaluate` on 1,000,000 instances against the full catalogue.
 //!
 //! `cargo bench --bench evaluate` generates (seeded) a fleet of 10,000 subscriptions × 100
-//! instances, turns it into an inventory exactly as a scan would (the simulator's ARM models
-//! through discovery's conversion), with the scanning identity's permissions read as Reader, so
-//! every instance also gets the access checks. `--inventory FILE` evaluates an inventory file
-//! (`scready scan --save-inventory`, or the generated one, written there first when the file
-//! does not exist); `--save FILE` writes the inventory evaluated. Prints one line per run and,
-//! with `--json`, a JSON summary on the last line.
+//! instances and turns it into an inventory the way a scan does, from ARM's JSON: the simulator
+//! answers the ARM GETs in memory ([`scready_sim::offline::OfflineArm`], no network), and the
+//! pages are parsed with the scanner's models and converted by discovery's conversion. The
+//! scanning identity's permissions come from the permissions API as Reader, so every instance
+//! also gets the access checks. Nothing of the simulator's internals reaches the scanner: only
+//! the JSON bodies and the name service's yes/no for storage hosts. `--inventory FILE` evaluates
+//! an inventory file (`scready scan --save-inventory`, or the generated one, written there first
+//! when the file does not exist); `--save FILE` writes the inventory evaluated. Prints one line
+//! per run and, with `--json`, a JSON summary on the last line.
 //!
 //! Under `cargo test` (no `--bench` argument) it only evaluates a small inventory, so that the
 //! test suite never runs the benchmark.
 
+use scready::arm::models::{
+    ConsoleStatus, ManagementLock, Page, Permission, ScaleSetVm, StorageAccount, Subscription,
+    VirtualMachine, VirtualMachineScaleSet,
+};
 use scready::checks;
-use scready::discover::{convert, hosts};
+use scready::discover::{api, convert, hosts};
 use scready::inventory::*;
 use scready::policy::Policy;
-use scready::sim::generate::{self, GenerateOptions, Mix};
-use scready::sim::world::{self, World};
+use scready::rbac::PermissionBlock;
+use scready_sim::generate::{self, GenerateOptions, Mix};
+use scready_sim::offline::OfflineArm;
+use serde::de::DeserializeOwned;
 use std::time::Instant;
+
+/// Every item of an ARM listing, following `nextLink`, parsed with the scanner's models.
+fn list<T: DeserializeOwned>(arm: &OfflineArm, principal: &str, first: &str) -> Vec<T> {
+    let mut items = Vec::new();
+    let mut next = Some(first.to_string());
+    while let Some(url) = next {
+        let (status, body) = arm.get(principal, &url);
+        assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body));
+        let page: Page<T> = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{url}: {e}"));
+        items.extend(page.value.into_iter().filter_map(|v| v.into_option()));
+        next = page.next_link;
+    }
+    items
+}
+
+/// One ARM object, parsed with the scanner's models.
+fn get<T: DeserializeOwned>(arm: &OfflineArm, principal: &str, url: &str) -> T {
+    let (status, body) = arm.get(principal, url);
+    assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{url}: {e}"))
+}
 
 fn generated(subscriptions: usize) -> Inventory {
     let mix = Mix {
@@ -32,11 +62,13 @@ fn generated(subscriptions: usize) -> Inventory {
         seed: 7,
         mix,
     });
-    let world = World::build(&fleet);
     let scanner = generate::scanner_principal(&fleet)
         .expect("generated fleets have a scanner")
         .id
         .to_ascii_lowercase();
+    let sub_ids: Vec<String> = fleet.subscriptions.iter().map(|s| s.id.clone()).collect();
+    let arm = OfflineArm::new(&fleet, 1000);
+    drop(fleet);
     let mut inv = Inventory {
         schema_version: INVENTORY_SCHEMA_VERSION,
         scanned_at: "2026-01-01T00:00:00Z".into(),
@@ -49,42 +81,111 @@ fn generated(subscriptions: usize) -> Inventory {
         ..Default::default()
     };
     let mut access = AccessInventory::default();
-    for sub in &world.subs {
-        let sid = sub.spec.id.to_ascii_lowercase();
-        let model = world::subscription_model(sub);
+    for sid in sub_ids.iter().map(|s| s.to_ascii_lowercase()) {
+        let base = format!("/subscriptions/{sid}");
+        let s: Subscription = get(
+            &arm,
+            &scanner,
+            &format!("{base}?api-version={}", api::SUBSCRIPTIONS),
+        );
+        let console: ConsoleStatus = get(
+            &arm,
+            &scanner,
+            &format!(
+                "{base}/providers/Microsoft.SerialConsole/consoleServices/default?api-version={}",
+                api::SERIAL_CONSOLE
+            ),
+        );
         inv.subscriptions.push(SubscriptionInfo {
             id: sid.clone(),
-            name: model.display_name.get().cloned().unwrap_or_default(),
-            tenant_id: sub.tenant.clone(),
-            state: model.state.get().cloned(),
-            console_disabled: Some(sub.spec.console_disabled),
+            name: s.display_name.get().cloned().unwrap_or_default(),
+            tenant_id: s.tenant_id.get().cloned().unwrap_or_default(),
+            state: s.state.get().cloned(),
+            console_disabled: Some(
+                console
+                    .properties
+                    .get()
+                    .and_then(|p| p.disabled.get().copied())
+                    .unwrap_or(false),
+            ),
             unregistered: Vec::new(),
         });
-        for vm in &sub.spec.vms {
-            inv.instances
-                .extend(convert::vm(&world::vm_model(&sid, vm, true), &sid));
+        let vms: Vec<VirtualMachine> = list(
+            &arm,
+            &scanner,
+            &format!(
+                "{base}/providers/Microsoft.Compute/virtualMachines?api-version={}&$expand=instanceView",
+                api::COMPUTE
+            ),
+        );
+        inv.instances
+            .extend(vms.iter().filter_map(|m| convert::vm(m, &sid)));
+        let sets: Vec<VirtualMachineScaleSet> = list(
+            &arm,
+            &scanner,
+            &format!(
+                "{base}/providers/Microsoft.Compute/virtualMachineScaleSets?api-version={}",
+                api::COMPUTE
+            ),
+        );
+        for ss in &sets {
+            let (Some(id), Some(name)) = (ss.id.get(), ss.name.get()) else {
+                continue;
+            };
+            let location = ss.location.get().cloned().unwrap_or_default();
+            let members: Vec<ScaleSetVm> = list(
+                &arm,
+                &scanner,
+                &format!(
+                    "{id}/virtualMachines?api-version={}&$expand=instanceView",
+                    api::COMPUTE
+                ),
+            );
+            inv.instances.extend(
+                members
+                    .iter()
+                    .filter_map(|m| convert::scale_set_instance(m, &sid, name, &location)),
+            );
         }
-        for ss in &sub.spec.scale_sets {
-            for i in &ss.instances {
-                inv.instances.extend(convert::scale_set_instance(
-                    &world::instance_model(&sid, ss, i, true),
-                    &sid,
-                    &ss.name,
-                    &ss.location,
-                ));
-            }
+        let accounts: Vec<StorageAccount> = list(
+            &arm,
+            &scanner,
+            &format!(
+                "{base}/providers/Microsoft.Storage/storageAccounts?api-version={}",
+                api::STORAGE
+            ),
+        );
+        inv.storage_accounts
+            .extend(accounts.iter().filter_map(|m| convert::storage(m, &sid)));
+        let locks: Vec<ManagementLock> = list(
+            &arm,
+            &scanner,
+            &format!(
+                "{base}/providers/Microsoft.Authorization/locks?api-version={}",
+                api::LOCKS
+            ),
+        );
+        inv.locks.extend(locks.iter().filter_map(convert::lock));
+        // The scanner's effective permissions, asked at one resource group and kept for the
+        // whole subscription (no assignment in the generated fleets is below a subscription
+        // for the scanner's Reader role at `/`).
+        if let Some(rg) = inv.instances.last().map(|i| i.resource_group.clone()) {
+            let perms: Vec<Permission> = list(
+                &arm,
+                &scanner,
+                &format!(
+                    "{base}/resourceGroups/{rg}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01"
+                ),
+            );
+            let blocks = perms
+                .iter()
+                .map(|p| PermissionBlock {
+                    actions: p.actions.get().cloned().unwrap_or_default(),
+                    not_actions: p.not_actions.get().cloned().unwrap_or_default(),
+                })
+                .collect();
+            access.caller_permissions.insert(base.clone(), blocks);
         }
-        for sa in &sub.spec.storage_accounts {
-            inv.storage_accounts
-                .extend(convert::storage(&world::storage_model(&sid, sa), &sid));
-        }
-        for l in &sub.spec.locks {
-            inv.locks.extend(convert::lock(&world::lock_model(&sid, l)));
-        }
-        let scope = format!("/subscriptions/{sid}");
-        access
-            .caller_permissions
-            .insert(scope.clone(), world.permission_blocks(&scanner, &scope));
     }
     let known: std::collections::HashSet<&str> = inv
         .storage_accounts
@@ -96,7 +197,7 @@ fn generated(subscriptions: usize) -> Inventory {
         if let BootDiagnostics::Custom { storage_uri } = &i.boot_diagnostics {
             if let Some(h) = hosts::blob_host(storage_uri) {
                 if !known.contains(h.as_str()) {
-                    let e = if world.blob_hosts.contains(&h) {
+                    let e = if arm.host_exists(&h) {
                         HostExistence::Exists
                     } else {
                         HostExistence::Missing

@@ -1,9 +1,11 @@
 """The benchmark: scready against the peers on simulator fleets (see bench/README.md).
 
-Per scenario: generate the fleet (fixed seed), then for every tool and run start a fresh
-simulator with the same settings, run the tool, read the simulator's counters and request log,
-stop the simulator. Verdicts are compared before any timing is reported. Prints a table and
-writes bench/results.json. Talks only to the simulator on 127.0.0.1.
+Per scenario: generate the fleet (fixed seed) and its answer key, then for every tool and run
+start a fresh simulator with the same settings, run the tool, read the simulator's counters and
+request log, stop the simulator. Verdicts are compared before any timing is reported: scready's
+with the answer key `scready sim generate` wrote beside the fleet (what a correct scanner
+concludes, from the conditions the generator injected), and the peers' with scready's. Prints a
+table and writes bench/results.json. Talks only to the simulator on 127.0.0.1.
 """
 
 import argparse
@@ -31,7 +33,7 @@ WORK = os.path.join(HERE, ".work")
 SCREADY = os.path.join(ROOT, "target", "release", "scready")
 PEERS = os.path.join(HERE, "peers")
 
-# The scanner service principal of every generated fleet (src/sim/generate.rs). The secret is
+# The scanner service principal of every generated fleet (sim/src/generate.rs). The secret is
 # a simulator credential only: it grants nothing in Azure.
 CLIENT_ID = "5ca11ab1-5ca1-4ead-8e1d-00000000c0de"
 CLIENT_SECRET = "sim-only-secret-scready-scanner"
@@ -202,6 +204,69 @@ def scready_verdicts(out_dir):
             if old is None or RANK[status] > RANK[old]:
                 verdicts[rid][key] = status
     return instances, dict(verdicts)
+
+
+def answer_key_path(fleet):
+    """Where `scready sim generate` writes the answer key of `fleet`: NAME.answer-key.json."""
+    stem, _ = os.path.splitext(fleet)
+    return stem + ".answer-key.json"
+
+
+def key_verdicts(key_file):
+    """{instance id: (verdict, blockers, warnings, unknowns)} from the answer key, for a scan
+    that audits nobody's access (the scanner's application token), and the instances it hides."""
+    with open(key_file) as f:
+        key = json.load(f)
+    expected, hidden = {}, set()
+    for inst in key["instances"]:
+        rid = inst["resource_id"].lower()
+        if inst.get("not_listed"):
+            hidden.add(rid)
+            continue
+        expected[rid] = (inst["verdict"], frozenset(inst["blockers"]),
+                         frozenset(inst["warnings"]), frozenset(inst["unknowns"]))
+    return expected, hidden, key.get("summary", {})
+
+
+def scready_instance_verdicts(out_dir):
+    """{instance id: (verdict, blockers, warnings, unknowns)} from scready's instances.csv."""
+    got = {}
+    with open(os.path.join(out_dir, "instances.csv"), newline="") as f:
+        for row in csv.DictReader(f):
+            def cells(column):
+                return frozenset(x for x in row[column].split(";") if x)
+            got[row["resource_id"].lower()] = (row["verdict"], cells("blockers"),
+                                               cells("warnings"), cells("unknowns"))
+    return got
+
+
+def compare_with_key(out_dir, key_file):
+    """Aborts, before any timing is reported, when scready's verdicts (or its blockers, warnings
+    and unknowns) differ from the answer key for any instance."""
+    expected, hidden, by_verdict = key_verdicts(key_file)
+    got = scready_instance_verdicts(out_dir)
+    problems = []
+    for rid in sorted(set(expected) | set(got)):
+        want, have = expected.get(rid), got.get(rid)
+        if want == have:
+            continue
+        if want is None:
+            why = "hidden by an outage" if rid in hidden else "not in the fleet"
+            problems.append(f"{rid}: scready lists it ({have[0]}), the key says {why}")
+        elif have is None:
+            problems.append(f"{rid}: missing from scready's instances.csv (key: {want[0]})")
+        else:
+            parts = [f"{name} expected {sorted(w) if isinstance(w, frozenset) else w} "
+                     f"got {sorted(h) if isinstance(h, frozenset) else h}"
+                     for name, w, h in zip(("verdict", "blockers", "warnings", "unknowns"),
+                                           want, have) if w != h]
+            problems.append(f"{rid}: " + "; ".join(parts))
+        if len(problems) >= 20:
+            break
+    if problems:
+        raise SystemExit("VERDICTS DIFFER FROM THE ANSWER KEY (" + key_file + "), no timing "
+                         "is reported:\n  " + "\n  ".join(problems))
+    return {"instances": len(expected), "by_verdict": by_verdict}
 
 
 def peer_verdicts(path):
@@ -703,6 +768,9 @@ def main():
             runs[tool] = first
             out = first[0]["output"]
             if tool == "scready":
+                key_agreement = compare_with_key(out, answer_key_path(fleet))
+                log(f"  scready agrees with the answer key on {key_agreement['instances']:,} "
+                    f"instances ({key_agreement['by_verdict']})")
                 reference = scready_verdicts(out)
             else:
                 agreement = compare(tool, reference, peer_verdicts(out))
@@ -710,7 +778,8 @@ def main():
         compared = any(tools.get(t) for t in ("peer_a", "peer_b"))
         sc = {"fleet": spec, "instances": len(reference[0]), "tools": {},
               "verdicts": {"compared_checks": sorted(COMPARED) if compared else [],
-                           "agree": True if compared else None}}
+                           "agree": True if compared else None,
+                           "answer_key": {"file": answer_key_path(fleet), **key_agreement}}}
         for tool, n in tools.items():
             if n < 1:
                 continue

@@ -1,7 +1,9 @@
 //! scready: audits an Azure estate for Serial Console readiness.
 //!
 //! Data flows one way: credentials → ARM client → discovery → inventory → checks → findings →
-//! report sinks. The simulator (`sim`) emulates the ARM endpoints the scanner reads.
+//! report sinks. The ARM simulator is a separate package (`scready-sim`) that shares no code with
+//! the scanner; only the command-line layer ([`cli`]) starts it, for `scready sim` and
+//! `scready demo`, and only with the default feature `sim`.
 
 #![warn(missing_docs)]
 
@@ -24,7 +26,6 @@ pub mod remediation;
 pub mod report;
 pub mod result;
 pub mod scan;
-pub mod sim;
 pub mod text;
 
 /// Returns mimalloc's free memory to the operating system, so that what one phase freed does

@@ -1,7 +1,6 @@
 //! Azure RBAC semantics as pure functions: action wildcards, permission blocks, scope containment.
 //!
-//! Shared by the access checks and by the simulator, so both decide "may X do Y at Z" the same
-//! way Azure does: actions match case-insensitively with `*` standing for any run of characters;
+//! The access checks decide "may X do Y at Z" the way Azure does: actions match case-insensitively with `*` standing for any run of characters;
 //! a block's `notActions` subtract only from that block's `actions`; a role assignment applies to
 //! its scope and everything below it.
 

@@ -14,8 +14,8 @@ use scready::findings::Verdict;
 use scready::inventory::{InstanceKind, PrincipalRef};
 use scready::policy::Policy;
 use scready::scan::{self, AccessOptions, ScanOptions, ScanOutcome};
-use scready::sim::fleet::{Fleet, VmSpec};
-use scready::sim::{SimConfig, Simulator};
+use scready_sim::fleet::{Fleet, VmSpec};
+use scready_sim::{SimConfig, Simulator};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -344,7 +344,7 @@ async fn authorization_calls_grow_with_resource_groups_not_instances() {
 
 #[tokio::test]
 async fn the_scanners_permissions_are_read_per_assigned_resource_group_and_once_for_the_rest() {
-    use scready::sim::generate::{self, GenerateOptions};
+    use scready_sim::generate::{self, GenerateOptions};
     let f = generate::generate(&GenerateOptions {
         subscriptions: 4,
         vms_per_subscription: 30,

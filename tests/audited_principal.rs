@@ -10,7 +10,7 @@ use scready::findings::Verdict;
 use scready::inventory::PrincipalRef;
 use scready::result::ACCESS_NOT_AUDITED;
 use scready::scan::{self, audited_by_default, AccessOptions, ScanOptions, ScanOutcome};
-use scready::sim::SimConfig;
+use scready_sim::SimConfig;
 use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;

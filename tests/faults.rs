@@ -10,13 +10,13 @@ use scready::arm::ArmClientOptions;
 use scready::auth::AuthMode;
 use scready::inventory::GapScope;
 use scready::scan::{self, ScanOptions, ScanOutcome};
-use scready::sim::faults::{FaultKind, FaultRule};
-use scready::sim::fleet::Fleet;
-use scready::sim::generate::{
+use scready_sim::faults::{FaultKind, FaultRule};
+use scready_sim::fleet::Fleet;
+use scready_sim::generate::{
     generate, scanner_principal, GenerateOptions, SCANNER_CLIENT_ID, SCANNER_CLIENT_SECRET,
 };
-use scready::sim::world;
-use scready::sim::SimConfig;
+use scready_sim::world;
+use scready_sim::SimConfig;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;

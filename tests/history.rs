@@ -9,20 +9,20 @@ mod common;
 use common::*;
 use scready::history::render::short_time;
 use scready::history::History;
-use scready::sim::faults::{FaultKind, FaultRule};
-use scready::sim::fleet::{BootDiagnosticsSpec, Fleet};
-use scready::sim::SimConfig;
+use scready_sim::faults::{FaultKind, FaultRule};
+use scready_sim::fleet::{BootDiagnosticsSpec, Fleet};
+use scready_sim::SimConfig;
 use std::path::Path;
 
 /// The estate on the second night.
 fn second_night() -> Fleet {
-    let mut fleet = scready::sim::demo::demo_fleet();
+    let mut fleet = scready_sim::demo::demo_fleet();
     let prod = fleet
         .subscriptions
         .iter_mut()
         .find(|s| s.display_name == "Contoso Production")
         .unwrap();
-    fn vm(vms: &[scready::sim::fleet::VmSpec], name: &str) -> usize {
+    fn vm(vms: &[scready_sim::fleet::VmSpec], name: &str) -> usize {
         vms.iter().position(|v| v.name == name).unwrap()
     }
     let i = vm(&prod.vms, "vm-web-prod-01");
@@ -59,7 +59,7 @@ async fn scready(args: &[&str], cwd: &Path) -> (i32, String, String) {
 async fn three_nights_give_the_expected_diffs_history_and_trend() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.sqlite");
-    let fleet = scready::sim::demo::demo_fleet();
+    let fleet = scready_sim::demo::demo_fleet();
     let dev = fleet
         .subscriptions
         .iter()
@@ -240,7 +240,7 @@ async fn a_database_newer_than_this_build_is_refused_before_any_request() {
     History::open(&db).unwrap();
     // A later scready would have migrated it further.
     set_user_version(&db, scready::history::HISTORY_SCHEMA_VERSION + 1);
-    let sim = common::start(&scready::sim::demo::demo_fleet(), SimConfig::default()).await;
+    let sim = common::start(&scready_sim::demo::demo_fleet(), SimConfig::default()).await;
     let mut options = demo_scan_options(&sim, &dir.path().join("out"), None);
     options.history = Some(db.clone());
     let token = sim.issue_token(DEMO_SCANNER).unwrap();

@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
-use scready::sim::fleet::Fleet;
-use scready::sim::server::Latency;
-use scready::sim::SimConfig;
+use scready_sim::fleet::Fleet;
+use scready_sim::server::Latency;
+use scready_sim::SimConfig;
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};

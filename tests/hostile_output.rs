@@ -7,8 +7,8 @@
 mod common;
 
 use common::*;
-use scready::sim::fleet::Fleet;
-use scready::sim::SimConfig;
+use scready_sim::fleet::Fleet;
+use scready_sim::SimConfig;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Output;

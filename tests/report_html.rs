@@ -12,8 +12,8 @@ mod common;
 
 use common::*;
 use scready::browser::{file_url, png_size, Chromium};
-use scready::sim::generate::{generate, scanner_principal, GenerateOptions};
-use scready::sim::SimConfig;
+use scready_sim::generate::{generate, scanner_principal, GenerateOptions};
+use scready_sim::SimConfig;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use scready::sim::SimConfig;
+use scready_sim::SimConfig;
 use std::collections::BTreeMap;
 use std::path::Path;
 

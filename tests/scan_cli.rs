@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use scready::sim::SimConfig;
+use scready_sim::SimConfig;
 use std::path::Path;
 use std::process::Output;
 

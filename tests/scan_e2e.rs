@@ -6,10 +6,10 @@ mod common;
 use common::fixture;
 use scready::arm::ArmClientOptions;
 use scready::scan::{self, FailOn, ScanOptions, ScanOutcome};
-use scready::sim::demo::demo_fleet;
-use scready::sim::faults::{FaultKind, FaultRule};
-use scready::sim::fleet::Fleet;
-use scready::sim::{SimConfig, Simulator};
+use scready_sim::demo::demo_fleet;
+use scready_sim::faults::{FaultKind, FaultRule};
+use scready_sim::fleet::Fleet;
+use scready_sim::{SimConfig, Simulator};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -565,4 +565,74 @@ async fn with_the_default_policy_the_scanning_identity_when_named_is_audited_and
         f.message
     );
     assert_eq!(f.principal_id.as_deref(), Some(SCANNER));
+}
+
+#[tokio::test]
+/// The Azure SDK's own client-secret credential (what `--auth client-secret` uses) signs in at the
+/// simulator's token endpoint, and a wrong secret gets the identity platform's error.
+async fn azure_identity_client_secret_credential_gets_a_token_the_simulator_accepts() {
+    use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
+    use azure_core::credentials::{Secret, TokenCredential};
+    use azure_core::http::{ClientOptions, Transport};
+    use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
+    use common::{client, fleet, get, start, SUB_PROD, TENANT};
+    use std::sync::Arc;
+
+    let f = fleet("small.toml");
+    let sim = start(&f, SimConfig::default()).await;
+    let http = client(&sim);
+    let mut cloud = CustomConfiguration::default();
+    cloud.authority_host = sim.base_url();
+    let options = ClientSecretCredentialOptions {
+        client_options: ClientOptions {
+            transport: Some(Transport::new(Arc::new(http.clone()))),
+            cloud: Some(Arc::new(CloudConfiguration::Custom(cloud))),
+            ..Default::default()
+        },
+    };
+    let credential = ClientSecretCredential::new(
+        TENANT,
+        "c1c1c1c1-0000-4000-8000-000000000001".to_string(),
+        Secret::new("scanner-secret"),
+        Some(options),
+    )
+    .unwrap();
+    let token = credential
+        .get_token(&["https://management.azure.com/.default"], None)
+        .await
+        .expect("the simulator issues a token");
+    let (status, _, body) = get(
+        &http,
+        &format!(
+            "{}/subscriptions/{SUB_PROD}/providers/Microsoft.Compute/virtualMachines?api-version=2025-04-01",
+            sim.base_url()
+        ),
+        Some(token.token.secret()),
+    ).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(sim.stats().token_requests, 1);
+
+    // A wrong secret is refused with the identity platform's error shape.
+    let bad = ClientSecretCredential::new(
+        TENANT,
+        "c1c1c1c1-0000-4000-8000-000000000001".to_string(),
+        Secret::new("wrong"),
+        Some(ClientSecretCredentialOptions {
+            client_options: ClientOptions {
+                transport: Some(Transport::new(Arc::new(http.clone()))),
+                cloud: Some(Arc::new(CloudConfiguration::Custom({
+                    let mut c = CustomConfiguration::default();
+                    c.authority_host = sim.base_url();
+                    c
+                }))),
+                ..Default::default()
+            },
+        }),
+    )
+    .unwrap();
+    let err = bad
+        .get_token(&["https://management.azure.com/.default"], None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("7000215"), "{err}");
 }

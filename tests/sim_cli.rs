@@ -325,6 +325,45 @@ async fn serve_takes_the_status_shape_and_compute_policies_from_the_fleet_or_fla
     }
 }
 
+#[tokio::test]
+async fn serve_serves_the_answer_key_beside_the_fleet() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("estate.json");
+    let o = scready()
+        .args([
+            "sim",
+            "generate",
+            "--subscriptions",
+            "2",
+            "--seed",
+            "4",
+            "--out",
+        ])
+        .arg(&fleet)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written = std::fs::read_to_string(dir.path().join("estate.answer-key.json")).unwrap();
+    let (mut served, addr, http, _) = serve_with(&fleet, dir.path(), &[]);
+    let note = served.rest.next().unwrap().unwrap();
+    assert!(
+        note.starts_with("answer key: ") && note.contains("estate.answer-key.json"),
+        "{note}"
+    );
+    let (status, _, body) = get(&http, &format!("{addr}/_sim/answer-key"), None).await;
+    assert_eq!(status, 200);
+    let served_key: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let written_key: serde_json::Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(served_key, written_key);
+    served.stop();
+
+    // A fleet without a key: 404 at the admin path.
+    let (served, addr, http, _) = serve_with(&fixture("fleets/small.toml"), dir.path(), &[]);
+    let (status, _, body) = get(&http, &format!("{addr}/_sim/answer-key"), None).await;
+    assert_eq!(status, 404, "{body}");
+    served.stop();
+}
+
 #[test]
 fn serve_refuses_a_non_loopback_address() {
     let out = scready()
@@ -363,9 +402,24 @@ fn generate_writes_a_valid_seeded_fleet_and_rejects_a_bad_mix() {
     };
     let o = run(&out, "7");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let fleet = scready::sim::fleet::Fleet::load(&out).expect("the generated fleet loads");
+    let fleet = scready_sim::fleet::Fleet::load(&out).expect("the generated fleet loads");
     assert_eq!(fleet.subscriptions.len(), 4);
     assert_eq!(fleet.instance_count(), 4 * (30 + 2 * 5));
+    // The answer key beside it: one entry per instance, the verdicts counted.
+    let key_path = dir.path().join("fleet.answer-key.json");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(&format!("wrote {} (the answer key: ", key_path.display())),
+        "{stdout}"
+    );
+    let key = scready_sim::answer_key::AnswerKey::parse(
+        &std::fs::read_to_string(&key_path).unwrap(),
+        "key",
+    )
+    .expect("the answer key loads");
+    assert_eq!(key.instances.len(), fleet.instance_count());
+    assert_eq!(key.summary.values().sum::<usize>(), fleet.instance_count());
+    assert!(key.source.contains("--seed 7"), "{}", key.source);
     let again = dir.path().join("again.json");
     run(&again, "7");
     assert_eq!(
@@ -373,10 +427,15 @@ fn generate_writes_a_valid_seeded_fleet_and_rejects_a_bad_mix() {
         std::fs::read(&again).unwrap(),
         "same seed, same fleet"
     );
+    assert_eq!(
+        std::fs::read(&key_path).unwrap(),
+        std::fs::read(dir.path().join("again.answer-key.json")).unwrap(),
+        "same seed, same key"
+    );
     let toml_out = dir.path().join("fleet.toml");
     assert!(run(&toml_out, "7").status.success());
     assert_eq!(
-        scready::sim::fleet::Fleet::load(&toml_out)
+        scready_sim::fleet::Fleet::load(&toml_out)
             .unwrap()
             .instance_count(),
         160

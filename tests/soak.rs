@@ -9,9 +9,9 @@ mod common;
 
 use scready::arm::ArmClientOptions;
 use scready::scan::{self, AccessOptions, ScanOptions};
-use scready::sim::faults::{FaultKind, FaultRule};
-use scready::sim::generate::{generate, scanner_principal, GenerateOptions};
-use scready::sim::SimConfig;
+use scready_sim::faults::{FaultKind, FaultRule};
+use scready_sim::generate::{generate, scanner_principal, GenerateOptions};
+use scready_sim::SimConfig;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -11,12 +11,12 @@ mod common;
 use common::*;
 use scready::arm::ArmClientOptions;
 use scready::scan::{self, AccessOptions, ScanOptions, ScanOutcome};
-use scready::sim::compute::{ComputePolicy, ComputeThrottle};
-use scready::sim::faults::{FaultKind, FaultRule};
-use scready::sim::fleet::Fleet;
-use scready::sim::generate::{generate, scanner_principal, GenerateOptions};
-use scready::sim::throttle::ThrottleConfig;
-use scready::sim::{SimConfig, Simulator};
+use scready_sim::compute::{ComputePolicy, ComputeThrottle};
+use scready_sim::faults::{FaultKind, FaultRule};
+use scready_sim::fleet::Fleet;
+use scready_sim::generate::{generate, scanner_principal, GenerateOptions};
+use scready_sim::throttle::ThrottleConfig;
+use scready_sim::{SimConfig, Simulator};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,7 +47,7 @@ fn scale_set_fleet(sets: usize, per_set: usize) -> Fleet {
         scale_sets: sets,
         instances_per_scale_set: per_set,
         seed: 3,
-        mix: scready::sim::generate::Mix {
+        mix: scready_sim::generate::Mix {
             flexible_scale_set: 0.0,
             ..Default::default()
         },
@@ -142,7 +142,7 @@ async fn the_global_bucket_is_honoured_when_another_principal_has_spent_it() {
     // principal's here, and another principal has spent nearly all of it: the scanner's own
     // bucket says 250 left, the global one about 20. Only by the global header can the
     // scanner know to slow down.
-    let fleet = scready::sim::demo::demo_fleet();
+    let fleet = scready_sim::demo::demo_fleet();
     let prod = fleet
         .subscriptions
         .iter()
@@ -208,7 +208,7 @@ async fn the_global_bucket_is_honoured_when_another_principal_has_spent_it() {
 /// A demo-fleet simulator where the production subscription's scale-set listing answers 429
 /// once with the given rule.
 async fn throttled_once(rule: FaultRule) -> (Sim, ScanOutcome, Duration) {
-    let fleet = scready::sim::demo::demo_fleet();
+    let fleet = scready_sim::demo::demo_fleet();
     let sim = common::start(&fleet, SimConfig::default()).await;
     sim.add_fault(rule.on_path("virtualMachineScaleSets?").times(1))
         .unwrap();

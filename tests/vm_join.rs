@@ -9,11 +9,11 @@ mod common;
 use common::*;
 use scready::discover::VmReads;
 use scready::scan::{self, AccessOptions, ScanOptions, ScanOutcome};
-use scready::sim::compute::StatusOnlyShape;
-use scready::sim::faults::{FaultKind, FaultRule};
-use scready::sim::generate::{generate, scanner_principal, GenerateOptions};
-use scready::sim::throttle::ThrottleConfig;
-use scready::sim::{SimConfig, Simulator};
+use scready_sim::compute::StatusOnlyShape;
+use scready_sim::faults::{FaultKind, FaultRule};
+use scready_sim::generate::{generate, scanner_principal, GenerateOptions};
+use scready_sim::throttle::ThrottleConfig;
+use scready_sim::{SimConfig, Simulator};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -169,7 +169,7 @@ async fn verdicts_do_not_depend_on_what_the_status_listing_carries() {
 
 /// The demo fleet, its scanner, and the production subscription's id.
 async fn demo() -> (Sim, String) {
-    let fleet = scready::sim::demo::demo_fleet();
+    let fleet = scready_sim::demo::demo_fleet();
     let prod = fleet
         .subscriptions
         .iter()
@@ -397,7 +397,7 @@ async fn more_status_only_vms_than_the_bound_are_kept_with_an_unknown_model_and_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unregistered_providers_are_empty_answers_not_gaps() {
-    let mix = scready::sim::generate::Mix {
+    let mix = scready_sim::generate::Mix {
         subscription_compute_unregistered: 0.3,
         subscription_storage_unregistered: 0.3,
         subscription_console_unregistered: 0.3,

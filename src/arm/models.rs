@@ -2,8 +2,9 @@
 //!
 //! Only the fields the scanner uses are modelled; everything else in a payload is ignored. Every
 //! field is [`Lenient`], so a missing field, a `null`, an enum value Azure added after this was
-//! written, or an ill-typed value never fails a page. The simulator serialises the same types,
-//! which keeps what it serves and what the scanner parses in lock-step.
+//! written, or an ill-typed value never fails a page. The simulator writes ARM's JSON with types
+//! of its own (the `scready-sim` package shares no code with the scanner); both are checked
+//! against the official examples and the recorded traffic in `tests/fixtures/arm/`.
 
 use super::lenient::Lenient;
 use serde::{Deserialize, Serialize};

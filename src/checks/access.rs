@@ -12,7 +12,12 @@ use crate::inventory::{
     AccessInventory, BootDiagnostics, GapScope, Instance, Membership, PrincipalRef,
 };
 use crate::rbac::{any_allows, normalize_scope, scope_prefixes};
-use crate::sim::fleet::EVERYONE;
+
+/// The principal id that stands for every principal in a deny assignment: "Set to an empty GUID
+/// 00000000-0000-0000-0000-000000000000 to represent all principals" (Microsoft Learn, "List
+/// Azure deny assignments", deny assignment properties, `Principals[i].Id`), listed with the
+/// principal type `SystemDefined` ("All Principals").
+pub const EVERYONE: &str = "00000000-0000-0000-0000-000000000000";
 
 /// `rbac-vm-access`: the principal needs the policy's VM actions at the VM's scope.
 pub fn vm_access(i: &Instance, p: &PrincipalRef, ctx: &Context) -> Outcome {

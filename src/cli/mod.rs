@@ -3,6 +3,8 @@
 mod history;
 mod offline;
 pub mod scan;
+// The simulator's commands: the only part of the scanner that knows the simulator.
+#[cfg(feature = "sim")]
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +55,7 @@ pub enum Command {
     #[command(after_long_help = SCAN_NOTES)]
     Scan(Box<scan::ScanArgs>),
     /// Start the simulator with the built-in demo fleet, scan it, write reports/demo/.
+    #[cfg(feature = "sim")]
     Demo(scan::DemoArgs),
     /// List the runs recorded in the history database with their readiness.
     History(history::HistoryListArgs),
@@ -74,7 +77,8 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout: `scready manpage > scready.1`.
     Manpage,
-    /// The ARM simulator alone: serve a fleet, or generate one.
+    /// The ARM simulator alone: serve a fleet, or generate one (with its answer key).
+    #[cfg(feature = "sim")]
     Sim {
         /// Simulator command.
         #[command(subcommand)]
@@ -123,6 +127,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Scan(args) => scan::run(*args).await,
+            #[cfg(feature = "sim")]
             Command::Demo(args) => scan::demo(args).await,
             Command::History(args) => history::list(args),
             Command::Diff(args) => history::diff(args),
@@ -140,6 +145,7 @@ pub fn main() -> ExitCode {
                 clap_mangen::Man::new(Cli::command()).render(&mut page)?;
                 print_bytes(&page)
             }
+            #[cfg(feature = "sim")]
             Command::Sim { command } => sim::run(command).await,
         }
     });
@@ -149,5 +155,28 @@ pub fn main() -> ExitCode {
             crate::text::eprint_safe(&format!("error: {e:#}\n"));
             ExitCode::from(EXIT_INCOMPLETE)
         }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -1,13 +1,11 @@
 //! `scready scan` and `scready demo`.
 
 use crate::arm::ArmClientOptions;
-use crate::auth::{AuthMode, StaticToken, TokenSource};
+use crate::auth::AuthMode;
 use crate::cloud::Cloud;
 use crate::discover::DiscoverOptions;
-use crate::policy::Policy;
 use crate::progress::ProgressMode;
 use crate::scan::{self, FailOn, ScanOptions};
-use crate::sim::{SimConfig, Simulator};
 use anyhow::Context as _;
 use clap::Args;
 use std::path::PathBuf;
@@ -240,7 +238,7 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let result = tokio::select! {
         biased;
         r = scan::run(&options, env) => r,
-        _ = super::sim::wait_for_signal() => {
+        _ = super::wait_for_signal() => {
             if options.out_is_default {
                 let _ = std::fs::remove_dir(&options.out);
             }
@@ -269,6 +267,7 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Options of `scready demo`.
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Output directory (the demo's history database is kept there too).
@@ -283,10 +282,14 @@ pub struct DemoArgs {
 }
 
 /// `scready demo`: the simulator with the built-in demo fleet, scanned end to end.
+#[cfg(feature = "sim")]
 pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let fleet = crate::sim::demo::demo_fleet();
+    use crate::auth::{StaticToken, TokenSource};
+    use crate::policy::Policy;
+    use scready_sim::{SimConfig, Simulator};
+    let fleet = scready_sim::demo::demo_fleet();
     let sim = Simulator::start(&fleet, SimConfig::default()).await?;
-    let scanner = crate::sim::generate::scanner_principal(&fleet)
+    let scanner = scready_sim::generate::scanner_principal(&fleet)
         .context("the demo fleet has no scanner principal")?;
     let token = sim
         .issue_token(&scanner.id)
@@ -301,7 +304,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let oncall = fleet
         .principals
         .iter()
-        .find(|p| p.display_name.as_deref() == Some(crate::sim::generate::ONCALL_USER_NAME))
+        .find(|p| p.display_name.as_deref() == Some(scready_sim::generate::ONCALL_USER_NAME))
         .map(|p| crate::inventory::PrincipalRef {
             object_id: p.id.to_ascii_lowercase(),
             label: p.display_name.clone().unwrap_or_default(),

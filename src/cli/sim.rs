@@ -1,13 +1,14 @@
 //! `scready sim serve` and `scready sim generate`.
 
-use crate::sim::compute::{ComputeThrottle, StatusOnlyShape};
-use crate::sim::faults::FaultFile;
-use crate::sim::fleet::Fleet;
-use crate::sim::server::Latency;
-use crate::sim::throttle::ThrottleConfig;
-use crate::sim::{SimConfig, Simulator};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
+use scready_sim::answer_key::AnswerKey;
+use scready_sim::compute::{ComputeThrottle, StatusOnlyShape};
+use scready_sim::faults::FaultFile;
+use scready_sim::fleet::Fleet;
+use scready_sim::server::Latency;
+use scready_sim::throttle::ThrottleConfig;
+use scready_sim::{SimConfig, Simulator};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,7 +18,8 @@ use std::process::ExitCode;
 pub enum SimCommand {
     /// Serve a fleet over HTTPS on loopback until interrupted.
     Serve(ServeArgs),
-    /// Write a generated fleet with a seeded, realistic mix of every catalogue condition.
+    /// Write a generated fleet with a seeded, realistic mix of every catalogue condition, and
+    /// beside it its answer key (NAME.answer-key.json): what a correct scan concludes.
     Generate(GenerateArgs),
 }
 
@@ -42,9 +44,12 @@ pub struct GenerateArgs {
     /// Condition rates (TOML); see docs/fleet-format.md.
     #[arg(long, value_name = "FILE")]
     pub mix: Option<PathBuf>,
-    /// Where to write the fleet (.json or .toml).
+    /// Where to write the fleet (.json or .toml); the answer key goes beside it.
     #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
+    /// Where to write the answer key (default: NAME.answer-key.json beside the fleet).
+    #[arg(long, value_name = "FILE")]
+    pub answer_key: Option<PathBuf>,
 }
 
 /// Options of `scready sim serve`.
@@ -53,6 +58,10 @@ pub struct ServeArgs {
     /// Fleet file (.toml or .json).
     #[arg(long, value_name = "FILE")]
     pub fleet: PathBuf,
+    /// Answer key to serve at GET /_sim/answer-key (default: NAME.answer-key.json beside the
+    /// fleet, when there is one).
+    #[arg(long, value_name = "FILE")]
+    pub answer_key: Option<PathBuf>,
     /// Loopback address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: SocketAddr,
@@ -95,7 +104,7 @@ pub struct ServeArgs {
     /// A Compute policy `NAME:LIMIT:WINDOW_SECS` (repeatable; replaces the default policies),
     /// e.g. `Microsoft.Compute/HighCostGet3Min:300:180`.
     #[arg(long, value_name = "NAME:LIMIT:SECS", value_parser = ComputeThrottle::parse_policy)]
-    pub compute_policy: Vec<crate::sim::compute::ComputePolicy>,
+    pub compute_policy: Vec<scready_sim::compute::ComputePolicy>,
     /// Seed for fault rates and latency jitter.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -130,6 +139,23 @@ fn check_fleet_file(path: &std::path::Path) -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     check_fleet_file(&args.fleet)?;
     let fleet = Fleet::load(&args.fleet)?;
+    let key_path = args
+        .answer_key
+        .clone()
+        .or_else(|| Some(AnswerKey::path_beside(&args.fleet)).filter(|p| p.is_file()));
+    let answer_key = match &key_path {
+        Some(path) => {
+            // An answer key is about as large as its fleet.
+            let text = crate::config_file::read_local_text(
+                path,
+                "--answer-key",
+                crate::config_file::MAX_FLEET_BYTES,
+            )
+            .map_err(anyhow::Error::msg)?;
+            Some(AnswerKey::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
     let faults = match &args.faults {
         Some(path) => {
             let text = crate::config_file::read_local_text(
@@ -193,6 +219,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .join(", "),
     };
     let sim = Simulator::start(&fleet, config).await?;
+    let key_note = match (&key_path, answer_key) {
+        (Some(path), Some(key)) => {
+            sim.set_answer_key(Some(key));
+            format!(
+                "answer key: {} (GET {}/_sim/answer-key)",
+                path.display(),
+                sim.base_url()
+            )
+        }
+        _ => "answer key: none (scready sim generate writes one beside the fleet)".to_string(),
+    };
     println!("scready simulator listening on {}", sim.base_url());
     println!("CA certificate: {}", sim.ca_path().display());
     println!(
@@ -202,6 +239,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         fleet.instance_count()
     );
     println!("statusOnly listing: {shape} shape; Compute throttle: {compute}");
+    println!("{key_note}");
     for p in fleet.principals.iter().filter(|p| p.client_id.is_some()) {
         use crate::text::display_safe as safe;
         println!(
@@ -223,7 +261,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         sim.identity_header()
     );
     println!("serving until interrupted (Ctrl-C)");
-    wait_for_signal().await;
+    super::wait_for_signal().await;
     let stats = sim.stats();
     sim.shutdown().await;
     println!(
@@ -234,7 +272,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
-    use crate::sim::generate::{self, GenerateOptions, Mix};
+    use scready_sim::generate::{self, GenerateOptions, Mix};
     let mix = match &args.mix {
         Some(path) => {
             let text = crate::config_file::read_local_text(
@@ -258,7 +296,14 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     if options.subscriptions == 0 {
         bail!("--subscriptions must be at least 1");
     }
-    let fleet = generate::generate(&options);
+    let (fleet, key) = generate::generate_with_key(&options);
+    let key_path = args
+        .answer_key
+        .clone()
+        .unwrap_or_else(|| AnswerKey::path_beside(&args.out));
+    if key_path == args.out {
+        bail!("the answer key and the fleet would be the same file");
+    }
     let is_toml = args
         .out
         .extension()
@@ -270,6 +315,9 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     };
     crate::report::write_atomic(&args.out, |w| w.write_all(text.as_bytes()))
         .with_context(|| format!("{}: cannot write", args.out.display()))?;
+    let key_text = key.to_json();
+    crate::report::write_atomic(&key_path, |w| w.write_all(key_text.as_bytes()))
+        .with_context(|| format!("{}: cannot write", key_path.display()))?;
     println!(
         "wrote {} ({} subscriptions, {} instances, seed {})",
         args.out.display(),
@@ -277,28 +325,15 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         fleet.instance_count(),
         args.seed
     );
+    let summary: Vec<String> = key
+        .summary
+        .iter()
+        .map(|(verdict, n)| format!("{n} {verdict}"))
+        .collect();
+    println!(
+        "wrote {} (the answer key: {})",
+        key_path.display(),
+        summary.join(", ")
+    );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -96,7 +96,7 @@ impl Hostile {
     /// Starts the endpoint with `responder`.
     pub async fn start(responder: Responder) -> Hostile {
         let dir = tempfile::tempdir().unwrap();
-        let tls = scready::sim::tls::prepare(dir.path()).expect("TLS material");
+        let tls = scready_sim::tls::prepare(dir.path()).expect("TLS material");
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();

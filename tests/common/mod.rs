@@ -1,8 +1,8 @@
 //! Helpers shared by the integration tests: fleets, simulators and HTTPS clients on loopback.
 #![allow(dead_code)]
 
-use scready::sim::fleet::Fleet;
-use scready::sim::{SimConfig, Simulator};
+use scready_sim::fleet::Fleet;
+use scready_sim::{SimConfig, Simulator};
 use std::path::PathBuf;
 
 /// Path of a test fixture.
@@ -204,7 +204,7 @@ pub async fn scan_demo(
 /// subscription's display name starts with `=`, VM `=SUM(1+2)` (ready) carries a formula tag
 /// key and value and an HTML tag value, and VM `-2+3` has no boot diagnostics (blocked).
 pub fn hostile_demo_fleet() -> Fleet {
-    let mut fleet = scready::sim::demo::demo_fleet();
+    let mut fleet = scready_sim::demo::demo_fleet();
     let dev = fleet
         .subscriptions
         .iter_mut()

@@ -4,9 +4,8 @@
 
 use super::fleet::*;
 use super::rbac_data::{builtin_roles, RoleDef};
-use crate::arm::models::*;
-use crate::arm::Lenient;
-use crate::rbac::{self, PermissionBlock};
+use crate::authz;
+use crate::wire::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A principal with the groups it belongs to, directly or transitively.
@@ -214,7 +213,7 @@ impl World {
                     principal_type,
                     role,
                     scope: a.scope.clone(),
-                    scope_norm: rbac::normalize_scope(&a.scope),
+                    scope_norm: authz::canonical(&a.scope),
                     condition: a.condition.clone(),
                 }
             })
@@ -295,7 +294,7 @@ impl World {
             .iter()
             .map(|d| {
                 let guid = stable_guid(&format!("deny|{}|{}", d.name, d.scope));
-                let prefix = if rbac::normalize_scope(&d.scope) == "/" {
+                let prefix = if authz::canonical(&d.scope) == "/" {
                     String::new()
                 } else {
                     d.scope.trim_end_matches('/').to_string()
@@ -340,7 +339,7 @@ impl World {
                     }
                     .into(),
                 };
-                (rbac::normalize_scope(&d.scope), model)
+                (authz::canonical(&d.scope), model)
             })
             .collect();
         World {
@@ -367,7 +366,7 @@ impl World {
 
     /// Management groups above a scope (nearest first), for scope containment.
     pub fn management_groups_above(&self, scope: &str) -> Vec<String> {
-        let norm = rbac::normalize_scope(scope);
+        let norm = authz::canonical(scope);
         let segs: Vec<&str> = norm.split('/').filter(|s| !s.is_empty()).collect();
         if segs.len() >= 2 && segs[0] == "subscriptions" {
             return self
@@ -394,21 +393,21 @@ impl World {
         Vec::new()
     }
 
-    /// Every scope that contains `scope`, including itself, normalised.
-    pub fn scopes_above(&self, scope: &str) -> Vec<String> {
-        let norm = rbac::normalize_scope(scope);
-        let mgs = self.management_groups_above(&norm);
-        if norm.starts_with("/providers/microsoft.management/managementgroups/") {
-            let mut v = vec![norm];
-            v.extend(
-                rbac::scope_chain("/", &mgs)
-                    .into_iter()
-                    .filter(|s| s != "/"),
-            );
-            v.push("/".into());
-            return v;
+    /// Whether an assignment (role or deny) at scope `outer` reaches scope `inner` (both
+    /// canonical, see [`authz::canonical`]): the root reaches everything; a management group
+    /// reaches itself, the groups below it and their subscriptions with everything in them;
+    /// any other scope reaches itself and what lies below it.
+    pub fn reaches(&self, outer: &str, inner: &str) -> bool {
+        if outer == "/" || outer == inner {
+            return true;
         }
-        rbac::scope_chain(&norm, &mgs)
+        match outer.strip_prefix(authz::MANAGEMENT_GROUP_PREFIX) {
+            Some(group) => self
+                .management_groups_above(inner)
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(group)),
+            None => authz::within(inner, outer),
+        }
     }
 
     /// True when the principal (or one of its groups) is the assignment's principal.
@@ -427,9 +426,9 @@ impl World {
         principal: &'a str,
         scope: &str,
     ) -> impl Iterator<Item = &'a AssignmentInfo> + 'a {
-        let above: HashSet<String> = self.scopes_above(scope).into_iter().collect();
+        let scope = authz::canonical(scope);
         self.assignments.iter().filter(move |a| {
-            above.contains(&a.scope_norm) && self.assignment_applies_to(a, principal)
+            self.assignment_applies_to(a, principal) && self.reaches(&a.scope_norm, &scope)
         })
     }
 
@@ -437,24 +436,16 @@ impl World {
     /// simulator treats a conditional assignment as granting, as Azure does for reads).
     pub fn allows(&self, principal: &str, scope: &str, action: &str) -> bool {
         self.effective_assignments(principal, scope)
-            .any(|a| rbac::any_allows(&self.roles[a.role].blocks, action))
-    }
-
-    /// Permission blocks of every assignment effective for `principal` at `scope`.
-    pub fn permission_blocks(&self, principal: &str, scope: &str) -> Vec<PermissionBlock> {
-        self.effective_assignments(principal, scope)
-            .flat_map(|a| self.roles[a.role].blocks.iter().cloned())
-            .collect()
+            .any(|a| self.roles[a.role].grants.iter().any(|g| g.allows(action)))
     }
 
     /// True when the principal has any assignment at, above or below the subscription: such a
     /// principal sees the subscription; anyone else gets `AuthorizationFailed`.
     pub fn can_see_subscription(&self, principal: &str, sub: &SubWorld) -> bool {
-        let sid = rbac::normalize_scope(&sub_id(&sub.spec.id));
-        let above: HashSet<String> = self.scopes_above(&sid).into_iter().collect();
+        let sid = authz::canonical(&sub_id(&sub.spec.id));
         self.assignments.iter().any(|a| {
             self.assignment_applies_to(a, principal)
-                && (above.contains(&a.scope_norm) || rbac::scope_contains(&sid, &a.scope_norm))
+                && (self.reaches(&a.scope_norm, &sid) || authz::within(&a.scope_norm, &sid))
         })
     }
 
@@ -484,8 +475,8 @@ impl World {
                 principal_id: a.principal.clone().into(),
                 principal_type: a.principal_type.as_str().to_string().into(),
                 scope: a.scope.clone().into(),
-                condition: a.condition.clone().into(),
-                condition_version: a.condition.as_ref().map(|_| "2.0".to_string()).into(),
+                condition: a.condition.clone(),
+                condition_version: a.condition.as_ref().map(|_| "2.0".to_string()),
             }
             .into(),
         }
@@ -540,13 +531,13 @@ pub fn statuses(provisioning: &str, power: &str) -> Vec<InstanceViewStatus> {
     v
 }
 
-fn boot_diag_model(b: &Option<BootDiagnosticsSpec>) -> Lenient<DiagnosticsProfile> {
+fn boot_diag_model(b: &Option<BootDiagnosticsSpec>) -> Option<DiagnosticsProfile> {
     match b {
-        None => Lenient::Absent,
+        None => None,
         Some(b) => DiagnosticsProfile {
             boot_diagnostics: BootDiagnostics {
                 enabled: b.enabled.into(),
-                storage_uri: b.storage_uri.clone().into(),
+                storage_uri: b.storage_uri.clone(),
             }
             .into(),
         }
@@ -559,7 +550,7 @@ fn boot_diag_view(
     status_spec: &Option<StatusSpec>,
     vm_name: &str,
     vm_guid: &str,
-) -> Lenient<BootDiagnosticsInstanceView> {
+) -> Option<BootDiagnosticsInstanceView> {
     let mut view = BootDiagnosticsInstanceView::default();
     let mut any = false;
     if let Some(BootDiagnosticsSpec {
@@ -586,7 +577,7 @@ fn boot_diag_view(
             code: s.code.clone().into(),
             level: s.level.clone().into(),
             display_status: "Boot diagnostics error".to_string().into(),
-            message: s.message.clone().into(),
+            message: s.message.clone(),
             ..Default::default()
         }
         .into();
@@ -595,7 +586,7 @@ fn boot_diag_view(
     if any {
         view.into()
     } else {
-        Lenient::Absent
+        None
     }
 }
 
@@ -626,32 +617,44 @@ fn os_profile(
     p
 }
 
+/// The `osProfile` of a scale set's model: `computerNamePrefix` where a VM has `computerName`
+/// (Compute spec, `VirtualMachineScaleSetOSProfile`; VirtualMachineScaleSet_ListAll examples).
+fn scale_set_os_profile(
+    name: &str,
+    os_type: &str,
+    disable_password_authentication: Option<bool>,
+) -> OsProfile {
+    let mut p = os_profile(name, os_type, disable_password_authentication);
+    p.computer_name_prefix = p.computer_name.take();
+    p
+}
+
 fn security_profile(
     security_type: &Option<String>,
     secure_boot: Option<bool>,
     vtpm: Option<bool>,
-) -> Lenient<SecurityProfile> {
+) -> Option<SecurityProfile> {
     match security_type {
-        None => Lenient::Absent,
+        None => None,
         Some(t) => SecurityProfile {
             security_type: t.clone().into(),
             uefi_settings: if secure_boot.is_some() || vtpm.is_some() {
                 UefiSettings {
-                    secure_boot_enabled: secure_boot.into(),
-                    v_tpm_enabled: vtpm.into(),
+                    secure_boot_enabled: secure_boot,
+                    v_tpm_enabled: vtpm,
                 }
                 .into()
             } else {
-                Lenient::Absent
+                None
             },
         }
         .into(),
     }
 }
 
-fn tags(t: &BTreeMap<String, String>) -> Lenient<Tags> {
+fn tags(t: &BTreeMap<String, String>) -> Option<Tags> {
     if t.is_empty() {
-        Lenient::Absent
+        None
     } else {
         t.clone().into()
     }
@@ -665,11 +668,11 @@ pub fn vm_instance_view(sub: &str, vm: &VmSpec) -> InstanceView {
         computer_name: if running {
             vm.name.clone().into()
         } else {
-            Lenient::Absent
+            None
         },
-        os_name: Lenient::Absent,
+        os_name: None,
         vm_agent: if vm.power_state == "deallocated" {
-            Lenient::Absent
+            None
         } else {
             VmAgentInstanceView {
                 vm_agent_version: "2.7.41491.1102".to_string().into(),
@@ -730,12 +733,12 @@ pub fn vm_model(sub: &str, vm: &VmSpec, with_view: bool) -> VirtualMachine {
                     id: scale_set_id(sub, &vm.resource_group, ss).into(),
                 }
                 .into(),
-                None => Lenient::Absent,
+                None => None,
             },
             instance_view: if with_view {
                 vm_instance_view(sub, vm).into()
             } else {
-                Lenient::Absent
+                None
             },
         }
         .into(),
@@ -784,7 +787,7 @@ pub fn scale_set_model(sub: &str, ss: &ScaleSetSpec) -> VirtualMachineScaleSet {
             provisioning_state: ss.provisioning_state.clone().into(),
             orchestration_mode: ss.orchestration_mode.clone().into(),
             upgrade_policy: if flexible {
-                Lenient::Absent
+                None
             } else {
                 UpgradePolicy {
                     mode: "Manual".to_string().into(),
@@ -792,8 +795,12 @@ pub fn scale_set_model(sub: &str, ss: &ScaleSetSpec) -> VirtualMachineScaleSet {
                 .into()
             },
             virtual_machine_profile: ScaleSetVmProfile {
-                os_profile: os_profile(&ss.name, &ss.os_type, ss.disable_password_authentication)
-                    .into(),
+                os_profile: scale_set_os_profile(
+                    &ss.name,
+                    &ss.os_type,
+                    ss.disable_password_authentication,
+                )
+                .into(),
                 storage_profile: StorageProfile {
                     os_disk: OsDisk {
                         os_type: ss.os_type.clone().into(),
@@ -830,9 +837,9 @@ pub fn instance_view_of(sub: &str, ss: &ScaleSetSpec, inst: &InstanceSpec) -> In
     );
     let name = format!("{}_{}", ss.name, inst.instance_id);
     InstanceView {
-        computer_name: Lenient::Absent,
-        os_name: Lenient::Absent,
-        vm_agent: Lenient::Absent,
+        computer_name: None,
+        os_name: None,
+        vm_agent: None,
         statuses: statuses(&inst.provisioning_state, &inst.power_state).into(),
         boot_diagnostics: boot_diag_view(
             &instance_boot_diagnostics(ss, inst),
@@ -884,7 +891,7 @@ pub fn instance_model(
             instance_view: if with_view {
                 instance_view_of(sub, ss, inst).into()
             } else {
-                Lenient::Absent
+                None
             },
         }
         .into(),
@@ -902,13 +909,13 @@ pub fn storage_model(sub: &str, sa: &StorageAccountSpec) -> StorageAccount {
         sku: Sku {
             name: "Standard_LRS".to_string().into(),
             tier: "Standard".to_string().into(),
-            capacity: Lenient::Absent,
+            capacity: None,
         }
         .into(),
         tags: tags(&sa.tags),
         properties: StorageAccountProperties {
             provisioning_state: "Succeeded".to_string().into(),
-            is_hns_enabled: sa.is_hns_enabled.into(),
+            is_hns_enabled: sa.is_hns_enabled,
             network_acls: NetworkAcls {
                 default_action: sa
                     .network_default_action
@@ -918,8 +925,8 @@ pub fn storage_model(sub: &str, sa: &StorageAccountSpec) -> StorageAccount {
                 bypass: "AzureServices".to_string().into(),
             }
             .into(),
-            allow_shared_key_access: sa.allow_shared_key_access.into(),
-            minimum_tls_version: sa.minimum_tls_version.clone().into(),
+            allow_shared_key_access: sa.allow_shared_key_access,
+            minimum_tls_version: sa.minimum_tls_version.clone(),
             primary_endpoints: Endpoints {
                 blob: blob_endpoint(&sa.name, sa.blob_endpoint.as_deref()).into(),
             }
@@ -962,7 +969,7 @@ pub fn lock_model(sub: &str, l: &LockSpec) -> ManagementLock {
         resource_type: "Microsoft.Authorization/locks".to_string().into(),
         properties: LockProperties {
             level: l.level.clone().into(),
-            notes: l.notes.clone().into(),
+            notes: l.notes.clone(),
         }
         .into(),
     }

@@ -13,12 +13,17 @@
 //! where Azure keeps the setting), so with small rates most instances have none. Subscription-level
 //! conditions pick `rate × subscriptions` subscriptions (rounded up or down at random in
 //! proportion), never the first ("platform") subscription unless it is the only one.
+//!
+//! [`generate_with_key`] also returns the fleet's [`AnswerKey`]: the generator records the
+//! conditions it draws for every instance and subscription (the [`Mix`] keys), and the key
+//! derives from those records what a correct scanner concludes ([`crate::answer_key`]).
 
 use super::fleet::*;
 use super::world;
-use crate::config_file::FileError;
+use crate::answer_key::{self, AnswerKey, KeyInstance, KeyPrincipal, KeyStorage, KeySubscription};
+use crate::file::FileError;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Display name of the scanner's service principal in generated and built-in fleets.
 pub const SCANNER_NAME: &str = "scready-scanner";
@@ -277,7 +282,7 @@ impl Mix {
 
     /// Parses and validates a mix file; errors name the file, line and key.
     pub fn from_toml(text: &str, origin: &str) -> Result<Mix, FileError> {
-        let mix: Mix = crate::config_file::from_toml(text, origin)?;
+        let mix: Mix = crate::file::from_toml(text, origin)?;
         mix.validate().map_err(|(key, message)| {
             // For an exclusive group, name the key the file raised: the highest rate written.
             let key = Mix::EXCLUSIVE_GROUPS
@@ -453,7 +458,40 @@ const F_RESTRICTED: u8 = 16;
 ///
 /// Rates of `opts.mix` outside 0..=1 are clamped; callers should [`Mix::validate`] first.
 pub fn generate(opts: &GenerateOptions) -> Fleet {
-    Generator::new(opts).run()
+    Generator::new(opts, false).run().0
+}
+
+/// Generates a fleet (the same as [`generate`]) and its answer key: what a correct scanner
+/// concludes about every instance, from the conditions the generator put into it (see
+/// [`answer_key`]). The key assumes no outages; [`AnswerKey::under`] adds them.
+pub fn generate_with_key(opts: &GenerateOptions) -> (Fleet, AnswerKey) {
+    let (fleet, key) = Generator::new(opts, true).run();
+    (fleet, key.expect("the generator records when asked to"))
+}
+
+/// The command line that makes the same fleet, for the key's `source`.
+fn source_of(opts: &GenerateOptions) -> String {
+    let defaults = Mix::default();
+    let changed: Vec<String> = opts
+        .mix
+        .rates()
+        .into_iter()
+        .filter(|(k, v)| defaults.get(k) != Some(*v))
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    format!(
+        "scready sim generate --subscriptions {} --vms-per-subscription {} --scale-sets {} --instances-per-scale-set {} --seed {} (mix: {})",
+        opts.subscriptions,
+        opts.vms_per_subscription,
+        opts.scale_sets,
+        opts.instances_per_scale_set,
+        opts.seed,
+        if changed.is_empty() {
+            "the default".to_string()
+        } else {
+            format!("the default with {}", changed.join(", "))
+        }
+    )
 }
 
 struct SubPlan {
@@ -481,6 +519,16 @@ struct Generator<'a> {
     accounts: HashMap<(usize, usize, u8), String>,
     account_seq: HashMap<(usize, usize), u32>,
     external: Vec<String>,
+    /// Whether to keep the records below (for the answer key).
+    recording: bool,
+    /// Conditions drawn for the instance being made, not yet recorded.
+    drawn: BTreeSet<&'static str>,
+    /// The custom boot-diagnostics account drawn for the model being made.
+    drawn_storage: Option<KeyStorage>,
+    /// Per subscription: its conditions.
+    sub_conditions: Vec<BTreeSet<&'static str>>,
+    /// Every instance made, with its subscription's index and its conditions.
+    records: Vec<(usize, KeyInstance)>,
 }
 
 fn cdf<T: Copy>(items: &[(T, u32)]) -> Vec<(T, u32)> {
@@ -522,7 +570,7 @@ fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 impl<'a> Generator<'a> {
-    fn new(opts: &'a GenerateOptions) -> Self {
+    fn new(opts: &'a GenerateOptions, recording: bool) -> Self {
         let mut mix = opts.mix.clone();
         for key in Mix::FIELDS {
             let v = mix.get(key).unwrap_or(0.0);
@@ -542,7 +590,100 @@ impl<'a> Generator<'a> {
             accounts: HashMap::new(),
             account_seq: HashMap::new(),
             external: Vec::new(),
+            recording,
+            drawn: BTreeSet::new(),
+            drawn_storage: None,
+            sub_conditions: Vec::new(),
+            records: Vec::new(),
         }
+    }
+
+    /// Notes a condition of the instance (or model) being made.
+    fn note(&mut self, condition: &'static str) {
+        if self.recording {
+            self.drawn.insert(condition);
+        }
+    }
+
+    /// Notes a condition of subscription `s`.
+    fn note_sub(&mut self, s: usize, condition: &'static str) {
+        if self.recording {
+            self.sub_conditions[s].insert(condition);
+        }
+    }
+
+    /// Records an instance with the conditions drawn for it (plus `inherited`) and the
+    /// boot-diagnostics account it uses.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        s: usize,
+        resource_id: String,
+        name: String,
+        kind: &str,
+        scale_set: Option<String>,
+        inherited: &BTreeSet<&'static str>,
+        storage: Option<KeyStorage>,
+    ) {
+        let mut conditions = std::mem::take(&mut self.drawn);
+        if !self.recording {
+            return;
+        }
+        conditions.extend(inherited.iter().copied());
+        self.records.push((
+            s,
+            KeyInstance {
+                resource_id,
+                name,
+                kind: kind.to_string(),
+                subscription_id: self.fleet.subscriptions[s].id.clone(),
+                scale_set,
+                conditions: conditions.iter().map(|c| c.to_string()).collect(),
+                storage_account: storage,
+                not_listed: None,
+                verdict: String::new(),
+                blockers: Vec::new(),
+                warnings: Vec::new(),
+                unknowns: Vec::new(),
+                access: BTreeMap::new(),
+            },
+        ));
+    }
+
+    /// The answer key of the fleet made.
+    fn answer_key(&mut self) -> AnswerKey {
+        let group = &self.fleet.principals[1];
+        let user = &self.fleet.principals[2];
+        let principal = |p: &Principal| KeyPrincipal {
+            id: p.id.to_ascii_lowercase(),
+            name: p.display_name.clone().unwrap_or_default(),
+            principal_type: p.principal_type.as_str().to_string(),
+        };
+        let mut key = AnswerKey {
+            schema_version: answer_key::ANSWER_KEY_SCHEMA_VERSION,
+            source: source_of(self.opts),
+            assumptions: answer_key::default_assumptions(),
+            principals: vec![principal(group), principal(user)],
+            outages: Vec::new(),
+            summary: BTreeMap::new(),
+            subscriptions: self
+                .fleet
+                .subscriptions
+                .iter()
+                .zip(&self.sub_conditions)
+                .map(|(sub, c)| KeySubscription {
+                    id: sub.id.clone(),
+                    display_name: sub.display_name.clone(),
+                    conditions: c.iter().map(|c| c.to_string()).collect(),
+                })
+                .collect(),
+            instances: std::mem::take(&mut self.records)
+                .into_iter()
+                .map(|(_, i)| i)
+                .collect(),
+        };
+        key.compute();
+        key
     }
 
     fn bern(&mut self, p: f64) -> bool {
@@ -560,8 +701,9 @@ impl<'a> Generator<'a> {
         pick_cdf(&mut self.rng, &self.region_cdf)
     }
 
-    fn run(mut self) -> Fleet {
+    fn run(mut self) -> (Fleet, Option<AnswerKey>) {
         let n = self.opts.subscriptions;
+        self.sub_conditions = vec![BTreeSet::new(); n];
         self.identities();
         self.management_groups();
         for s in 0..n {
@@ -595,7 +737,8 @@ impl<'a> Generator<'a> {
                 blob_endpoint: None,
             })
             .collect();
-        self.fleet
+        let key = self.recording.then(|| self.answer_key());
+        (self.fleet, key)
     }
 
     fn identities(&mut self) {
@@ -773,13 +916,16 @@ impl<'a> Generator<'a> {
         for (i, &s) in order.iter().enumerate() {
             if i < disabled {
                 self.fleet.subscriptions[s].state = "Disabled".into();
+                self.note_sub(s, "subscription_disabled");
             } else if i < disabled + warned {
                 self.fleet.subscriptions[s].state = "Warned".into();
+                self.note_sub(s, "subscription_warned");
             }
         }
         let console = self.quota(self.mix.subscription_console_disabled, m);
         for s in self.eligible_shuffled().into_iter().take(console) {
             self.fleet.subscriptions[s].console_disabled = true;
+            self.note_sub(s, "subscription_console_disabled");
         }
     }
 
@@ -861,6 +1007,39 @@ impl<'a> Generator<'a> {
         self.fleet.subscriptions[s]
             .unregistered
             .push(namespace.to_string());
+        // The key follows: a subscription without Compute has no instances; without Storage,
+        // the boot diagnostics that used its accounts use managed storage; without
+        // SerialConsole, the console was never turned off there.
+        let sub_id = self.fleet.subscriptions[s].id.clone();
+        match namespace {
+            "Microsoft.Compute" => {
+                self.records.retain(|(at, _)| *at != s);
+                self.note_sub(s, "subscription_compute_unregistered");
+            }
+            "Microsoft.Storage" => {
+                for (_, r) in &mut self.records {
+                    let repointed = r
+                        .storage_account
+                        .as_ref()
+                        .is_some_and(|a| a.subscription_id.as_deref() == Some(sub_id.as_str()));
+                    if repointed {
+                        r.storage_account = None;
+                        r.conditions.retain(|c| {
+                            c != "custom_storage"
+                                && !c.starts_with("storage_")
+                                && c != "rbac_storage_access_missing"
+                        });
+                    }
+                }
+                self.note_sub(s, "subscription_storage_unregistered");
+            }
+            _ => {
+                if self.recording {
+                    self.sub_conditions[s].remove("subscription_console_disabled");
+                }
+                self.note_sub(s, "subscription_console_unregistered");
+            }
+        }
     }
 
     fn role_assignments(&mut self) {
@@ -877,6 +1056,16 @@ impl<'a> Generator<'a> {
             id: None,
         };
         let mut out = Vec::new();
+        for &s in &lacking {
+            self.note_sub(s, "rbac_vm_access_missing");
+        }
+        if lacking.contains(&0) {
+            // The role without Serial Console grants everything else, storage included, on the
+            // whole first subscription: its restricted diagnostics accounts too.
+            for (_, r) in &mut self.records {
+                r.conditions.retain(|c| c != "rbac_storage_access_missing");
+            }
+        }
         for s in 0..n {
             let sub = &self.fleet.subscriptions[s];
             let scope = format!("/subscriptions/{}", sub.id);
@@ -975,15 +1164,30 @@ impl<'a> Generator<'a> {
 
     fn storage_uri(&mut self, s: usize, region: usize) -> String {
         let scheme = if self.bern(self.mix.storage_uri_http) {
+            self.note("storage_uri_http");
             "http"
         } else {
             "https"
         };
         let u = self.rng.f64();
         let name = if u < self.mix.storage_missing {
-            format!("stbdretired{:06x}", self.rng.u32(..0x100_0000))
+            let name = format!("stbdretired{:06x}", self.rng.u32(..0x100_0000));
+            self.note("storage_missing");
+            self.drawn_storage = Some(KeyStorage {
+                name: name.clone(),
+                subscription_id: None,
+                exists: false,
+            });
+            name
         } else if u < self.mix.storage_missing + self.mix.storage_external {
-            self.external_account()
+            let name = self.external_account();
+            self.note("storage_external");
+            self.drawn_storage = Some(KeyStorage {
+                name: name.clone(),
+                subscription_id: None,
+                exists: true,
+            });
+            name
         } else {
             let restricted = self.bern(self.mix.rbac_storage_access_missing);
             let cross = !restricted && self.bern(self.mix.storage_cross_subscription);
@@ -1016,7 +1220,30 @@ impl<'a> Generator<'a> {
             } else {
                 s
             };
-            self.account(target, account_region, flags)
+            for (flag, condition) in [
+                (F_DENY, "storage_firewall_deny"),
+                (F_HNS, "storage_hns"),
+                (F_NO_SHARED_KEY, "storage_shared_key_disabled"),
+                (F_OLD_TLS, "storage_min_tls_old"),
+                (F_RESTRICTED, "rbac_storage_access_missing"),
+            ] {
+                if flags & flag != 0 {
+                    self.note(condition);
+                }
+            }
+            if account_region != region {
+                self.note("storage_region_mismatch");
+            }
+            if target != s {
+                self.note("storage_cross_subscription");
+            }
+            let name = self.account(target, account_region, flags);
+            self.drawn_storage = Some(KeyStorage {
+                name: name.clone(),
+                subscription_id: Some(self.fleet.subscriptions[target].id.clone()),
+                exists: true,
+            });
+            name
         };
         format!("{scheme}://{name}.blob.core.windows.net/")
     }
@@ -1024,15 +1251,18 @@ impl<'a> Generator<'a> {
     fn boot_diagnostics(&mut self, s: usize, region: usize) -> Option<BootDiagnosticsSpec> {
         let u = self.rng.f64();
         if u < self.mix.boot_diagnostics_absent {
+            self.note("boot_diagnostics_absent");
             return None;
         }
         if u < self.mix.boot_diagnostics_absent + self.mix.boot_diagnostics_disabled {
+            self.note("boot_diagnostics_disabled");
             return Some(BootDiagnosticsSpec {
                 enabled: false,
                 storage_uri: None,
             });
         }
         let storage_uri = if self.bern(self.mix.custom_storage) {
+            self.note("custom_storage");
             Some(self.storage_uri(s, region))
         } else {
             None
@@ -1052,28 +1282,35 @@ impl<'a> Generator<'a> {
             m.power_absent,
         );
         let u = self.rng.f64();
-        if u < a {
-            "deallocated"
+        let (state, condition) = if u < a {
+            ("deallocated", Some("power_deallocated"))
         } else if u < a + b {
-            "stopped"
+            ("stopped", Some("power_stopped"))
         } else if u < a + b + c {
-            if self.rng.bool() {
+            let state = if self.rng.bool() {
                 "starting"
             } else {
                 "stopping"
-            }
+            };
+            (state, Some("power_transitioning"))
         } else if u < a + b + c + d {
-            "absent"
+            ("absent", Some("power_absent"))
         } else {
-            "running"
+            ("running", None)
+        };
+        if let Some(c) = condition {
+            self.note(c);
         }
+        state
     }
 
     fn provisioning_state(&mut self) -> &'static str {
         let u = self.rng.f64();
         if u < self.mix.provisioning_incomplete {
+            self.note("provisioning_incomplete");
             ["Creating", "Updating", "Migrating"][self.rng.usize(..3)]
         } else if u < self.mix.provisioning_incomplete + self.mix.provisioning_failed {
+            self.note("provisioning_failed");
             "Failed"
         } else {
             "Succeeded"
@@ -1082,7 +1319,11 @@ impl<'a> Generator<'a> {
 
     fn error_status(&mut self, boot: &Option<BootDiagnosticsSpec>) -> Option<StatusSpec> {
         let enabled = matches!(boot, Some(BootDiagnosticsSpec { enabled: true, .. }));
-        (enabled && self.bern(self.mix.boot_diagnostics_error_status)).then(|| StatusSpec {
+        let error = enabled && self.bern(self.mix.boot_diagnostics_error_status);
+        if error {
+            self.note("boot_diagnostics_error_status");
+        }
+        error.then(|| StatusSpec {
             code: "ProvisioningState/failed/InternalOperationError".into(),
             level: "Error".into(),
             message: Some(
@@ -1095,6 +1336,7 @@ impl<'a> Generator<'a> {
     /// Security type, secure boot and vTPM.
     fn security(&mut self) -> (Option<String>, Option<bool>, Option<bool>) {
         if self.bern(self.mix.trusted_launch_secure_boot) {
+            self.note("trusted_launch_secure_boot");
             (Some("TrustedLaunch".into()), Some(true), Some(true))
         } else if self.rng.f64() < 0.2 {
             (Some("TrustedLaunch".into()), Some(false), Some(true))
@@ -1105,14 +1347,20 @@ impl<'a> Generator<'a> {
 
     fn linux_password(&mut self, windows: bool) -> Option<bool> {
         if windows {
+            self.note("windows");
             None
         } else {
-            Some(self.bern(self.mix.linux_no_password))
+            let off = self.bern(self.mix.linux_no_password);
+            if off {
+                self.note("linux_no_password");
+            }
+            Some(off)
         }
     }
 
     fn location(&mut self, rg_region: usize) -> usize {
         if self.bern(self.mix.region_unsupported) {
+            self.note("region_unsupported");
             UNSUPPORTED_REGIONS[self.rng.usize(..UNSUPPORTED_REGIONS.len())]
         } else if self.rng.f64() < 0.9 {
             rg_region
@@ -1170,6 +1418,7 @@ impl<'a> Generator<'a> {
         let disable_password_authentication = self.linux_password(windows);
         let sac_service = windows.then(|| {
             if self.bern(self.mix.windows_sac_disabled) {
+                self.note("windows_sac_disabled");
                 let start_type = if self.rng.f64() < 0.7 {
                     "Disabled"
                 } else {
@@ -1219,6 +1468,7 @@ impl<'a> Generator<'a> {
         let name = format!("vm-{app}-{env}-{:04}", self.plans[s].vm_counter);
         let mut resource_lock = false;
         if self.bern(self.mix.readonly_lock) {
+            self.note("readonly_lock");
             if self.rng.f64() < 0.2 {
                 rg = self.legacy_rg(s);
             } else {
@@ -1231,6 +1481,21 @@ impl<'a> Generator<'a> {
             self.readonly_lock(s, &rg, format!("virtualMachines/{name}"));
         }
         let vm = self.vm(s, name, rg, region, windows, app, None);
+        let id = world::vm_id(
+            &self.fleet.subscriptions[s].id,
+            &vm.resource_group,
+            &vm.name,
+        );
+        let storage = self.drawn_storage.take();
+        self.record(
+            s,
+            id,
+            vm.name.clone(),
+            "vm",
+            None,
+            &BTreeSet::new(),
+            storage,
+        );
         self.fleet.subscriptions[s].vms.push(vm);
     }
 
@@ -1243,12 +1508,18 @@ impl<'a> Generator<'a> {
         let env = self.plans[s].env;
         let name = format!("vmss-{app}-{env}-{j:02}");
         let region = if self.bern(self.mix.region_unsupported) {
+            self.note("region_unsupported");
             UNSUPPORTED_REGIONS[self.rng.usize(..UNSUPPORTED_REGIONS.len())]
         } else {
             rg_region
         };
         let windows = self.bern(self.mix.windows);
         let flexible = self.bern(self.mix.flexible_scale_set);
+        if flexible {
+            self.note("flexible_scale_set");
+        }
+        // Conditions of the whole scale set, shared by its instances.
+        let set_level = std::mem::take(&mut self.drawn);
         let os_type: String = if windows { "Windows" } else { "Linux" }.into();
         let count = self.opts.instances_per_scale_set;
         let mut spec = ScaleSetSpec {
@@ -1276,6 +1547,7 @@ impl<'a> Generator<'a> {
                     }
                 };
                 if self.bern(self.mix.readonly_lock) {
+                    self.note("readonly_lock");
                     self.readonly_lock(s, &rg, format!("virtualMachines/{member}"));
                 }
                 let vm = self.vm(
@@ -1286,6 +1558,21 @@ impl<'a> Generator<'a> {
                     windows,
                     app,
                     Some(name.clone()),
+                );
+                let id = world::vm_id(
+                    &self.fleet.subscriptions[s].id,
+                    &vm.resource_group,
+                    &vm.name,
+                );
+                let storage = self.drawn_storage.take();
+                self.record(
+                    s,
+                    id,
+                    vm.name.clone(),
+                    "vmss_flex_vm",
+                    Some(name.clone()),
+                    &set_level,
+                    storage,
                 );
                 self.fleet.subscriptions[s].vms.push(vm);
             }
@@ -1298,14 +1585,32 @@ impl<'a> Generator<'a> {
         spec.secure_boot = secure_boot;
         spec.disable_password_authentication = self.linux_password(windows);
         if self.bern(self.mix.readonly_lock) {
+            self.note("readonly_lock");
             self.readonly_lock(s, &rg, format!("virtualMachineScaleSets/{name}"));
         }
+        // The model's conditions, shared by every instance.
+        let mut model_level = std::mem::take(&mut self.drawn);
+        model_level.extend(set_level);
+        let model_storage = self.drawn_storage.take();
+        let set_id = world::scale_set_id(&self.fleet.subscriptions[s].id, &rg, &name);
         let mut id = 0u32;
         for _ in 0..count {
             let power_state = self.power_state();
             let provisioning_state = self.provisioning_state();
             let latest_model_applied = !self.bern(self.mix.instance_outdated);
+            if !latest_model_applied {
+                self.note("instance_outdated");
+            }
             let boot_diagnostics_status = self.error_status(&spec.boot_diagnostics);
+            self.record(
+                s,
+                format!("{set_id}/virtualMachines/{id}"),
+                format!("{name}_{id}"),
+                "vmss_instance",
+                Some(name.clone()),
+                &model_level,
+                model_storage.clone(),
+            );
             spec.instances.push(InstanceSpec {
                 instance_id: id.to_string(),
                 latest_model_applied,
@@ -1325,7 +1630,7 @@ impl<'a> Generator<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::world::World;
+    use crate::world::World;
     use std::collections::BTreeSet;
 
     /// Keys that shape the estate rather than make a check fail.
@@ -1358,6 +1663,7 @@ mod tests {
 
     #[derive(Debug)]
     struct Surveyed {
+        id: String,
         sub: usize,
         kind: Kind,
         windows: bool,
@@ -1552,6 +1858,7 @@ mod tests {
                 }
                 connect(&mut c, &world::vm_id(&sub.id, &vm.resource_group, &vm.name));
                 out.push(Surveyed {
+                    id: world::vm_id(&sub.id, &vm.resource_group, &vm.name),
                     sub: s,
                     kind: if vm.scale_set.is_some() {
                         Kind::FlexMember
@@ -1598,6 +1905,11 @@ mod tests {
                         ),
                     );
                     out.push(Surveyed {
+                        id: format!(
+                            "{}/virtualMachines/{}",
+                            world::scale_set_id(&sub.id, &ss.resource_group, &ss.name),
+                            inst.instance_id
+                        ),
                         sub: s,
                         kind: Kind::Uniform,
                         windows: ss.os_type == "Windows",
@@ -1940,8 +2252,136 @@ mod tests {
         Mix::none().validate().unwrap();
     }
 
+    /// The conditions the key records for each instance: its own and its subscription's.
+    fn recorded(key: &AnswerKey) -> BTreeMap<String, BTreeSet<String>> {
+        let subs: HashMap<&str, &Vec<String>> = key
+            .subscriptions
+            .iter()
+            .map(|s| (s.id.as_str(), &s.conditions))
+            .collect();
+        key.instances
+            .iter()
+            .map(|i| {
+                let mut c: BTreeSet<String> = i.conditions.iter().cloned().collect();
+                c.extend(subs[i.subscription_id.as_str()].iter().cloned());
+                // Conditions of a subscription that no instance of it can show.
+                c.remove("subscription_compute_unregistered");
+                (i.resource_id.clone(), c)
+            })
+            .collect()
+    }
+
+    /// Fleets whose every condition occurs: the default mix at several seeds, each key alone
+    /// at rate 1, unregistered providers, and a single subscription.
+    fn varied_options() -> Vec<GenerateOptions> {
+        let mut all: Vec<GenerateOptions> =
+            (1..=4).map(|seed| small(seed, Mix::default())).collect();
+        for &key in Mix::FIELDS {
+            let mut mix = Mix::none();
+            mix.set(key, 1.0);
+            if key.starts_with("storage_") || key == "rbac_storage_access_missing" {
+                mix.custom_storage = 1.0;
+            }
+            if key == "windows_sac_disabled" {
+                mix.windows = 1.0;
+            }
+            all.push(small(17, mix));
+        }
+        let mut unregistered = small(
+            23,
+            Mix {
+                subscription_compute_unregistered: 0.25,
+                subscription_storage_unregistered: 0.5,
+                subscription_console_unregistered: 0.5,
+                subscription_console_disabled: 0.5,
+                custom_storage: 0.6,
+                storage_cross_subscription: 0.5,
+                ..Mix::default()
+            },
+        );
+        unregistered.subscriptions = 9;
+        all.push(unregistered);
+        let mut one = small(
+            31,
+            Mix {
+                rbac_vm_access_missing: 1.0,
+                rbac_storage_access_missing: 0.5,
+                custom_storage: 1.0,
+                ..Mix::default()
+            },
+        );
+        one.subscriptions = 1;
+        all.push(one);
+        all
+    }
+
     #[test]
-    #[ignore = "timing: cargo test --release --lib sim::generate::tests::time_100k -- --ignored --nocapture"]
+    fn the_key_records_exactly_the_conditions_the_fleet_shows() {
+        for opts in varied_options() {
+            let (fleet, key) = generate_with_key(&opts);
+            assert_eq!(
+                fleet.to_json(),
+                generate(&opts).to_json(),
+                "recording changes nothing"
+            );
+            let recorded = recorded(&key);
+            let surveyed = survey(&fleet);
+            assert_eq!(recorded.len(), surveyed.len(), "{}", key.source);
+            for inst in surveyed {
+                let want: BTreeSet<String> =
+                    inst.conditions.iter().map(|c| c.to_string()).collect();
+                assert_eq!(
+                    recorded.get(&inst.id),
+                    Some(&want),
+                    "{}: {}",
+                    key.source,
+                    inst.id
+                );
+            }
+            // Every custom account the key names is where it says.
+            let served: HashMap<&str, &str> = fleet
+                .subscriptions
+                .iter()
+                .flat_map(|s| {
+                    s.storage_accounts
+                        .iter()
+                        .map(move |a| (a.name.as_str(), s.id.as_str()))
+                })
+                .collect();
+            for i in &key.instances {
+                if let Some(sa) = &i.storage_account {
+                    assert_eq!(
+                        served.get(sa.name.as_str()).copied(),
+                        sa.subscription_id.as_deref(),
+                        "{}",
+                        sa.name
+                    );
+                    let external = fleet
+                        .external_storage_accounts
+                        .iter()
+                        .any(|e| e.name == sa.name);
+                    assert_eq!(
+                        sa.exists,
+                        sa.subscription_id.is_some() || external,
+                        "{}",
+                        sa.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_fleet_without_conditions_is_ready_everywhere() {
+        let (_, key) = generate_with_key(&small(1, Mix::none()));
+        assert_eq!(key.summary, BTreeMap::from([("ready".to_string(), 150)]));
+        for i in &key.instances {
+            assert!(i.access.values().all(|a| a.verdict == "ready"), "{i:?}");
+        }
+    }
+
+    #[test]
+    #[ignore = "timing: cargo test --release -p scready-sim --lib generate::tests::time_100k -- --ignored --nocapture"]
     fn time_100k() {
         let opts = GenerateOptions {
             subscriptions: 1000,

@@ -1,6 +1,6 @@
 //! Responses the simulator sends: JSON bodies with ARM headers, and the ARM error shapes.
 
-use crate::arm::models::{ErrorDetail, ErrorResponse};
+use crate::wire::{ErrorDetail, ErrorResponse};
 use serde::Serialize;
 
 /// A response before faults and transport: status, headers and a complete body.
@@ -43,7 +43,6 @@ impl Reply {
                 error: ErrorDetail {
                     code: code.to_string(),
                     message: message.into(),
-                    target: None,
                 },
             },
         )
@@ -56,7 +55,6 @@ impl Reply {
             &ErrorDetail {
                 code: code.to_string(),
                 message: message.into(),
-                target: None,
             },
         )
     }

@@ -1,8 +1,8 @@
 //! Role definitions the simulator serves: Azure's built-in roles (real GUIDs and action lists,
 //! see `builtin_roles.SOURCES.md`) plus the fleet's custom roles.
 
-use crate::arm::models::{Permission, RoleDefinition, RoleDefinitionProperties};
-use crate::rbac::PermissionBlock;
+use crate::authz::Grant;
+use crate::wire::{Permission, RoleDefinition, RoleDefinitionProperties};
 use std::sync::OnceLock;
 
 /// A role definition with its permission blocks ready for evaluation.
@@ -12,8 +12,8 @@ pub struct RoleDef {
     pub guid: String,
     /// Display name.
     pub name: String,
-    /// Permission blocks.
-    pub blocks: Vec<PermissionBlock>,
+    /// Permission blocks, ready for evaluation.
+    pub grants: Vec<Grant>,
     /// The ARM representation served by the API.
     pub model: RoleDefinition,
 }
@@ -26,28 +26,20 @@ impl RoleDef {
 
     /// Builds a definition from its ARM model.
     pub fn from_model(model: RoleDefinition) -> RoleDef {
-        let props = model.properties.get().cloned().unwrap_or_default();
-        let blocks = props
+        let props = model.properties.clone().unwrap_or_default();
+        let grants = props
             .permissions
-            .get()
-            .map(|ps| {
-                ps.iter()
-                    .map(|p| PermissionBlock {
-                        actions: p.actions.get().cloned().unwrap_or_default(),
-                        not_actions: p.not_actions.get().cloned().unwrap_or_default(),
-                    })
-                    .collect()
+            .iter()
+            .flatten()
+            .map(|p| Grant {
+                actions: p.actions.clone().unwrap_or_default(),
+                not_actions: p.not_actions.clone().unwrap_or_default(),
             })
-            .unwrap_or_default();
+            .collect();
         RoleDef {
-            guid: model
-                .name
-                .get()
-                .cloned()
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
-            name: props.role_name.get().cloned().unwrap_or_default(),
-            blocks,
+            guid: model.name.clone().unwrap_or_default().to_ascii_lowercase(),
+            name: props.role_name.unwrap_or_default(),
+            grants,
             model,
         }
     }
@@ -67,7 +59,7 @@ impl RoleDef {
             properties: RoleDefinitionProperties {
                 role_name: spec.name.clone().into(),
                 role_type: "CustomRole".to_string().into(),
-                description: spec.description.clone().into(),
+                description: spec.description.clone(),
                 assignable_scopes: scopes.into(),
                 permissions: vec![Permission {
                     actions: spec.actions.clone().into(),
@@ -104,20 +96,22 @@ mod tests {
             .find(|r| r.matches("Virtual Machine Contributor"))
             .unwrap();
         assert_eq!(vmc.guid, "9980e02c-c2be-4d73-94e8-173b1dc7cf3c");
-        assert!(crate::rbac::any_allows(
-            &vmc.blocks,
+        let allows = |r: &RoleDef, action: &str| r.grants.iter().any(|g| g.allows(action));
+        assert!(allows(
+            vmc,
             "Microsoft.SerialConsole/serialPorts/connect/action"
+        ));
+        assert!(allows(
+            vmc,
+            "Microsoft.Storage/storageAccounts/listKeys/action"
         ));
         let reader = builtin_roles()
             .iter()
             .find(|r| r.matches("Reader"))
             .unwrap();
-        assert!(crate::rbac::any_allows(
-            &reader.blocks,
-            "Microsoft.Compute/virtualMachines/read"
-        ));
-        assert!(!crate::rbac::any_allows(
-            &reader.blocks,
+        assert!(allows(reader, "Microsoft.Compute/virtualMachines/read"));
+        assert!(!allows(
+            reader,
             "Microsoft.SerialConsole/serialPorts/connect/action"
         ));
     }

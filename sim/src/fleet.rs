@@ -551,7 +551,7 @@ pub enum FleetError {
     },
     /// The file does not parse or has a field of the wrong shape.
     #[error(transparent)]
-    Syntax(#[from] crate::config_file::FileError),
+    Syntax(#[from] crate::file::FileError),
     /// The file parses but a value or a reference is wrong.
     #[error("{path}: {field}: {message}")]
     Invalid {
@@ -580,9 +580,9 @@ impl Fleet {
     /// Parses and validates fleet text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str, is_toml: bool) -> Result<Fleet, FleetError> {
         let fleet: Fleet = if is_toml {
-            crate::config_file::from_toml(text, origin)?
+            crate::file::from_toml(text, origin)?
         } else {
-            crate::config_file::from_json(text, origin)?
+            crate::file::from_json(text, origin)?
         };
         fleet.validate(origin)?;
         Ok(fleet)
@@ -1122,7 +1122,7 @@ resource_group = "rg"
         let f = Fleet::parse(&text, "fleet.toml", true).unwrap();
         assert_eq!(
             f.settings.status_only_shape,
-            Some(crate::sim::compute::StatusOnlyShape::Full)
+            Some(crate::compute::StatusOnlyShape::Full)
         );
         let t = f.settings.compute_throttle.unwrap();
         assert_eq!(t.policies[0].window, std::time::Duration::from_secs(3));

@@ -6,11 +6,11 @@
 mod common;
 
 use common::*;
-use scready::sim::compute::{ComputePolicy, ComputeThrottle, StatusOnlyShape};
-use scready::sim::faults::{FaultFile, FaultKind, FaultRule};
-use scready::sim::fleet::{Fleet, StatusSpec, SubscriptionSpec};
-use scready::sim::throttle::ThrottleConfig;
-use scready::sim::SimConfig;
+use scready_sim::compute::{ComputePolicy, ComputeThrottle, StatusOnlyShape};
+use scready_sim::faults::{FaultFile, FaultKind, FaultRule};
+use scready_sim::fleet::{Fleet, StatusSpec, SubscriptionSpec};
+use scready_sim::throttle::ThrottleConfig;
+use scready_sim::SimConfig;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -42,7 +42,7 @@ fn rich_fleet() -> Fleet {
     f
 }
 
-fn vm_list_url(sim: &scready::sim::Simulator, sub: &str, status_only: bool) -> String {
+fn vm_list_url(sim: &scready_sim::Simulator, sub: &str, status_only: bool) -> String {
     let status = if status_only { "&statusOnly=true" } else { "" };
     format!(
         "{}/subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines?{API}{status}",
@@ -50,7 +50,7 @@ fn vm_list_url(sim: &scready::sim::Simulator, sub: &str, status_only: bool) -> S
     )
 }
 
-fn vm_get_url(sim: &scready::sim::Simulator, rg: &str, name: &str, suffix: &str) -> String {
+fn vm_get_url(sim: &scready_sim::Simulator, rg: &str, name: &str, suffix: &str) -> String {
     format!(
         "{}/subscriptions/{SUB_PROD}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}{suffix}?{API}&$expand=instanceView",
         sim.base_url()
@@ -325,7 +325,7 @@ async fn served_vms_use_the_field_names_and_types_of_the_official_examples() {
 }
 
 async fn get_vm(
-    sim: &scready::sim::Simulator,
+    sim: &scready_sim::Simulator,
     client: &reqwest::Client,
     token: &str,
 ) -> (u16, reqwest::header::HeaderMap, String) {
@@ -881,4 +881,140 @@ async fn every_retry_after_form_is_sent_as_specified() {
         })
         .on_path("virtualMachines")
     );
+}
+
+/// One GET's JSON body (status 200 asserted).
+async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value {
+    let (status, _, body) = get(client, url, Some(token)).await;
+    assert_eq!(status, 200, "{url}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The items of one list response's `value`.
+fn items_of(page: &Value) -> Vec<Value> {
+    page["value"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_served_object_uses_the_field_names_and_types_of_the_official_examples() {
+    // The official examples of each operation the simulator serves (azure-rest-api-specs, see
+    // tests/fixtures/arm/SOURCES.md), and the recorded Azure traffic where it says more: every
+    // field the simulator writes must occur there with the same JSON type. (Management locks and
+    // deny assignments have no example in the fixtures; their shape follows the specs'
+    // definitions, see sim/src/wire.rs.)
+    let (sim, client, token) = scanner_sim(SimConfig {
+        page_size: Some(100),
+        ..SimConfig::default()
+    })
+    .await;
+    let base = sim.base_url();
+    let mut problems = Vec::new();
+    let mut check = |served: &[Value], examples: &[&Value], what: &str| {
+        assert!(!served.is_empty(), "{what}: nothing served");
+        for (n, item) in served.iter().enumerate() {
+            conforms(item, examples, &format!("{what}[{n}]"), &mut problems);
+        }
+    };
+    let list_examples = |body: &Value| -> Vec<Value> { items_of(body) };
+
+    // Subscriptions (Subscriptions_List, 2022-12-01).
+    let subs = example("subscriptions/GetSubscriptions.json");
+    let served = items_of(
+        &get_json(
+            &client,
+            &format!("{base}/subscriptions?api-version=2022-12-01"),
+            &token,
+        )
+        .await,
+    );
+    let e = list_examples(&subs);
+    check(&served, &e.iter().collect::<Vec<_>>(), "subscriptions");
+    let one = get_json(
+        &client,
+        &format!("{base}/subscriptions/{SUB_PROD}?api-version=2022-12-01"),
+        &token,
+    )
+    .await;
+    check(&[one], &e.iter().collect::<Vec<_>>(), "subscription");
+
+    // Storage accounts (StorageAccounts_List and _GetProperties; the recorded listing).
+    let list = example("storage/StorageAccountList.json");
+    let props = example("storage/StorageAccountGetProperties.json");
+    let recorded: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture(
+            "arm/recordings/real_StorageAccounts_List_2021-04-01.SUBSET.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut e = list_examples(&list);
+    e.push(props);
+    e.extend(items_of(&recorded));
+    let served = items_of(&get_json(&client, &format!("{base}/subscriptions/{SUB_PROD}/providers/Microsoft.Storage/storageAccounts?api-version=2025-01-01"), &token).await);
+    check(&served, &e.iter().collect::<Vec<_>>(), "storageAccounts");
+
+    // Scale sets (VirtualMachineScaleSets_ListAll, 2025-04-01).
+    let e = list_examples(&example(
+        "compute-vmss/VirtualMachineScaleSet_ListAll_MaximumSet_Gen.json",
+    ));
+    let served = items_of(&get_json(&client, &format!("{base}/subscriptions/{SUB_PROD}/providers/Microsoft.Compute/virtualMachineScaleSets?api-version=2025-04-01"), &token).await);
+    check(
+        &served,
+        &e.iter().collect::<Vec<_>>(),
+        "virtualMachineScaleSets",
+    );
+
+    // Uniform instances with their instance view (VirtualMachineScaleSetVMs_List and
+    // _GetInstanceView); `bootDiagnostics.status` as for VMs: in the spec, in no example.
+    let mut e = list_examples(&example(
+        "compute-vmss/VirtualMachineScaleSetVM_List_MaximumSet_Gen.json",
+    ));
+    let mut view = example(
+        "compute-vmss/VirtualMachineScaleSetVM_Get_InstanceViewAutoPlacedOnDedicatedHostGroup.json",
+    );
+    let status = view["statuses"][0].clone();
+    view["bootDiagnostics"]["status"] = status;
+    let mut with_view = e[0].clone();
+    with_view["properties"]["instanceView"] = view;
+    e.push(with_view);
+    let served = items_of(&get_json(&client, &format!("{base}/subscriptions/{SUB_PROD}/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachineScaleSets/api-uniform/virtualMachines?api-version=2025-04-01&$expand=instanceView"), &token).await);
+    check(
+        &served,
+        &e.iter().collect::<Vec<_>>(),
+        "virtualMachineScaleSets/virtualMachines",
+    );
+
+    // The console switch (SerialConsole GetConsoleStatus, 2024-07-01; the recorded GETs).
+    let status = example("serialconsole/SerialConsoleStatus.json");
+    let recorded: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture(
+            "arm/recordings/decoded/07_GET_consoleServices_default_disabled-true.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let served = get_json(&client, &format!("{base}/subscriptions/{SUB_PROD}/providers/Microsoft.SerialConsole/consoleServices/default?api-version=2024-07-01"), &token).await;
+    check(&[served], &[&status, &recorded], "consoleServices/default");
+
+    // Role assignments, role definitions and permissions (Authorization, 2022-04-01).
+    let e = list_examples(&example("authorization/RoleAssignments_ListForScope.json"));
+    let served = items_of(&get_json(&client, &format!("{base}/subscriptions/{SUB_PROD}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01"), &token).await);
+    check(&served, &e.iter().collect::<Vec<_>>(), "roleAssignments");
+    let definition = example("authorization/GetRoleDefinitionByName.json");
+    let served = items_of(&get_json(&client, &format!("{base}/subscriptions/{SUB_PROD}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01"), &token).await);
+    check(&served, &[&definition], "roleDefinitions");
+    // An entry of the permissions API is the spec's `Permission`, as the permission blocks of a
+    // role definition are: GetRoleDefinitionByName shows its data actions.
+    let mut e = list_examples(&example("authorization/GetResourcePermissions.json"));
+    e.extend(
+        definition["properties"]["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .cloned(),
+    );
+    let served = items_of(&get_json(&client, &format!("{base}/subscriptions/{SUB_PROD}/resourceGroups/rg-app/providers/Microsoft.Authorization/permissions?api-version=2022-04-01"), &token).await);
+    check(&served, &e.iter().collect::<Vec<_>>(), "permissions");
+
+    assert!(problems.is_empty(), "{problems:#?}");
 }

@@ -7,6 +7,8 @@
 //! - `GET|POST|DELETE /_sim/faults` — list, add (JSON rule) or clear injected faults
 //! - `GET /_sim/dns?name=HOST` — whether a storage blob host exists (`{"name", "exists"}`)
 //! - `GET /_sim/token?principal=OBJECT_ID` — an ARM token for a principal of the fleet
+//! - `GET /_sim/answer-key` — the answer key of the fleet served, when one was given
+//!   ([`crate::answer_key`]); 404 otherwise
 
 use super::faults::FaultRule;
 use super::reply::Reply;
@@ -62,6 +64,22 @@ pub fn handle(
                 &serde_json::json!({"name": name, "exists": exists, "addresses": addresses}),
             )
         }
+        ("GET", "/_sim/answer-key") => match state.answer_key.read().unwrap().clone() {
+            Some(body) => Reply {
+                status: 200,
+                headers: vec![(
+                    "content-type".into(),
+                    "application/json; charset=utf-8".into(),
+                )],
+                body: body.as_ref().clone(),
+                is_page: false,
+            },
+            None => Reply::error(
+                404,
+                "AnswerKeyNotFound",
+                "No answer key is served with this fleet; scready sim generate writes one beside the fleet it generates.",
+            ),
+        },
         ("GET", "/_sim/token") => {
             let world = state.world.read().unwrap().clone();
             let principal = param("principal").unwrap_or("").to_ascii_lowercase();

@@ -1,18 +1,31 @@
-//! The fleet simulator: an HTTPS emulation of the ARM endpoints scready reads.
+//! The fleet simulator: an HTTPS emulation of the ARM endpoints scready reads, and an
+//! independent oracle for it.
 //!
 //! Start one in-process with [`Simulator::start`] (tests, benchmarks, `scready demo`) or from the
 //! command line with `scready sim serve`. It serves a [`fleet::Fleet`] with ARM's URL shapes,
 //! paging, errors and read throttling, injects faults on request, and records every request.
+//! [`generate`] makes realistic fleets of any size, and [`answer_key`] says what a correct
+//! scanner concludes about every instance of a generated fleet.
+//!
+//! This crate shares no code with the scanner: it writes ARM's JSON from its own types
+//! ([`wire`]), evaluates RBAC with its own rules ([`authz`]), and reads its own files ([`file`]).
+//! The only contract between the two is ARM's documented wire format.
+
+#![warn(missing_docs)]
 
 pub mod admin;
+pub mod answer_key;
+pub mod authz;
 pub mod compute;
 pub mod demo;
 pub mod faults;
+pub mod file;
 pub mod fleet;
 pub mod generate;
 pub mod graph;
 pub mod guest;
 pub mod observe;
+pub mod offline;
 pub mod rbac_data;
 pub mod reply;
 pub mod routes;
@@ -20,6 +33,7 @@ pub mod server;
 pub mod throttle;
 pub mod tls;
 pub mod tokens;
+pub mod wire;
 pub mod world;
 
 use compute::{ComputeLimiter, ComputeThrottle, StatusOnlyShape};
@@ -196,6 +210,7 @@ impl Simulator {
             operations: Mutex::new(Default::default()),
             status_only_shape: Mutex::new(config.status_only_shape),
             compute: ComputeLimiter::new(config.compute_throttle.clone()),
+            answer_key: RwLock::new(None),
         });
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config.clone());
         let task = tokio::spawn(server::serve(listener, acceptor, state.clone()));
@@ -345,9 +360,18 @@ impl Simulator {
         self.state.page_size.store(size.max(1), Ordering::Relaxed);
     }
 
-    /// Serves another fleet from now on (e.g. the estate as it is the next night).
+    /// Serves another fleet from now on (e.g. the estate as it is the next night); the answer
+    /// key, which belonged to the old fleet, is dropped.
     pub fn replace_fleet(&self, fleet: &Fleet) {
         *self.state.world.write().unwrap() = Arc::new(World::build(fleet));
+        *self.state.answer_key.write().unwrap() = None;
+    }
+
+    /// Serves `key` (the answer key of the fleet served) at `GET /_sim/answer-key`; `None`
+    /// answers 404 there.
+    pub fn set_answer_key(&self, key: Option<answer_key::AnswerKey>) {
+        let body = key.map(|k| Arc::new(serde_json::to_vec(&k).expect("the key serialises")));
+        *self.state.answer_key.write().unwrap() = body;
     }
 
     /// Expires every token issued so far.

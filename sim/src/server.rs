@@ -66,6 +66,8 @@ pub struct State {
     pub status_only_shape: Mutex<StatusOnlyShape>,
     /// Compute's throttling policies.
     pub compute: ComputeLimiter,
+    /// The answer key served at `/_sim/answer-key`, as JSON.
+    pub answer_key: RwLock<Option<Arc<Vec<u8>>>>,
 }
 
 impl State {
@@ -603,7 +605,8 @@ async fn arm_request(
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// Percent-decodes one path segment (`+` stays `+`).
+pub(crate) fn percent_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
@@ -804,7 +807,7 @@ fn token_endpoint(state: &State, path: &str, body: &[u8]) -> Reply {
         state
             .tokens
             .issue_for(audience, &principal, &info.tenant, Some(client_id), true);
-    Reply::json(&crate::arm::models::TokenResponse {
+    Reply::json(&crate::wire::TokenResponse {
         token_type: "Bearer".into(),
         expires_in: lifetime as i64,
         ext_expires_in: lifetime as i64,

@@ -5,11 +5,10 @@ use super::compute::{ComputeLimiter, StatusOnlyShape};
 use super::fleet::{LockSpec, VmSpec, REGISTRABLE_NAMESPACES};
 use super::reply::Reply;
 use super::world::{self, SubWorld, World};
-use crate::arm::models::{
+use crate::authz;
+use crate::wire::{
     ConsoleStatus, ConsoleStatusProperties, Page, Permission, RoleAssignment, RoleDefinition,
 };
-use crate::arm::Lenient;
-use crate::rbac;
 use serde::Serialize;
 
 /// A paging fault to apply to a list response.
@@ -88,12 +87,12 @@ impl Ctx<'_> {
         let size = self.page_size.max(1);
         let start = offset.min(items.len());
         let end = (offset + size).min(items.len());
-        let mut value: Vec<Lenient<T>> = Vec::with_capacity(end - start + size);
+        let mut value: Vec<T> = Vec::with_capacity(end - start + size.min(items.len()));
         if self.paging_fault == Some(PagingFault::RepeatItems) && start > 0 {
             let prev = start.saturating_sub(size);
-            value.extend(items[prev..start].iter().cloned().map(Lenient::Value));
+            value.extend(items[prev..start].iter().cloned());
         }
-        value.extend(items[start..end].iter().cloned().map(Lenient::Value));
+        value.extend(items[start..end].iter().cloned());
         let next_link = if self.paging_fault == Some(PagingFault::NextLinkLoop) {
             Some(self.link_with_skiptoken(offset))
         } else if end < items.len() {
@@ -578,7 +577,7 @@ fn resource_group_scoped(
 
 /// `{scope}/providers/Microsoft.Authorization/{roleAssignments|roleDefinitions|permissions|locks}`.
 fn authorization(ctx: &Ctx, scope: &str, rest: &[&str]) -> Reply {
-    let norm = rbac::normalize_scope(scope);
+    let norm = authz::canonical(scope);
     let segs: Vec<&str> = norm.split('/').filter(|s| !s.is_empty()).collect();
     // A subscription-rooted scope must name a served subscription the caller can see.
     let sub = if segs.first() == Some(&"subscriptions") && segs.len() >= 2 {
@@ -616,18 +615,20 @@ fn authorization(ctx: &Ctx, scope: &str, rest: &[&str]) -> Reply {
             format!("The resource type 'permissions' could not be found in the namespace 'Microsoft.Authorization' for scope '{scope}'."),
         ),
         ["permissions"] => {
-            let value: Vec<Lenient<Permission>> = ctx
+            // Permissions_ListForResourceGroup / _ListForResource: the permission blocks of every
+            // role assigned to the caller (directly or through a group) at or above the scope,
+            // as GetResourcePermissions.json shows them.
+            let value: Vec<Permission> = ctx
                 .world
                 .effective_assignments(ctx.principal, scope)
                 .flat_map(|a| {
                     ctx.world.roles[a.role]
                         .model
                         .properties
-                        .get()
-                        .and_then(|p| p.permissions.get().cloned())
+                        .as_ref()
+                        .and_then(|p| p.permissions.clone())
                         .unwrap_or_default()
                 })
-                .map(Lenient::Value)
                 .collect();
             let mut reply = Reply::json(&Page {
                 value,
@@ -638,15 +639,13 @@ fn authorization(ctx: &Ctx, scope: &str, rest: &[&str]) -> Reply {
         }
         ["denyassignments"] => {
             let filter = ctx.param("$filter").unwrap_or("").to_ascii_lowercase();
-            let above: std::collections::HashSet<String> =
-                ctx.world.scopes_above(&norm).into_iter().collect();
             let items: Vec<_> = ctx
                 .world
                 .denies
                 .iter()
                 .filter(|(s, _)| {
-                    above.contains(s)
-                        || (!filter.contains("atscope()") && rbac::scope_contains(&norm, s))
+                    ctx.world.reaches(s, &norm)
+                        || (!filter.contains("atscope()") && authz::within(s, &norm))
                 })
                 .map(|(_, m)| m.clone())
                 .collect();
@@ -681,8 +680,8 @@ fn role_definitions(ctx: &Ctx) -> Reply {
             !custom_only
                 || r.model
                     .properties
-                    .get()
-                    .and_then(|p| p.role_type.get())
+                    .as_ref()
+                    .and_then(|p| p.role_type.as_deref())
                     .is_some_and(|t| t == "CustomRole")
         })
         .map(|r| r.model.clone())
@@ -707,11 +706,9 @@ fn role_assignments(ctx: &Ctx, scope: &str) -> Reply {
     }
     let filter = ctx.param("$filter").unwrap_or("");
     let lower = filter.to_ascii_lowercase();
-    let norm = rbac::normalize_scope(scope);
-    let above: std::collections::HashSet<String> =
-        ctx.world.scopes_above(&norm).into_iter().collect();
-    let at_or_above = |s: &str| above.contains(s);
-    let below = |s: &str| rbac::scope_contains(&norm, s);
+    let norm = authz::canonical(scope);
+    let at_or_above = |s: &str| ctx.world.reaches(s, &norm);
+    let below = |s: &str| authz::within(s, &norm);
     let principal_filter = extract_quoted(filter, "principalid eq");
     let assigned_to = lower
         .find("assignedto(")
@@ -750,14 +747,14 @@ fn locks(ctx: &Ctx, sub: &SubWorld, scope_norm: &str) -> Reply {
         .iter()
         .map(|l: &LockSpec| world::lock_model(sid, l))
         .filter(|m| {
-            let id = m.id.get().map(String::as_str).unwrap_or("");
+            let id = m.id.as_deref().unwrap_or("");
             let lock_scope = id
                 .to_ascii_lowercase()
                 .split("/providers/microsoft.authorization/locks/")
                 .next()
                 .unwrap_or("")
                 .to_string();
-            rbac::scope_contains(scope_norm, &lock_scope)
+            authz::within(&lock_scope, scope_norm)
         })
         .collect();
     ctx.page(&items)

@@ -528,8 +528,7 @@ pub struct FaultFile {
 impl FaultFile {
     /// Parses a TOML faults file; errors name the line and field.
     pub fn parse(text: &str, origin: &str) -> Result<Vec<FaultRule>, String> {
-        let file: FaultFile =
-            crate::config_file::from_toml(text, origin).map_err(|e| e.to_string())?;
+        let file: FaultFile = crate::file::from_toml(text, origin).map_err(|e| e.to_string())?;
         Ok(file.faults)
     }
 }

@@ -16,11 +16,11 @@ pub fn demo_fleet() -> Fleet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::fleet::*;
-    use crate::sim::generate::{
+    use crate::fleet::*;
+    use crate::generate::{
         operators_group, scanner_principal, SCANNER_CLIENT_ID, SCANNER_CLIENT_SECRET,
     };
-    use crate::sim::world::{self, World};
+    use crate::world::{self, World};
     use std::collections::HashSet;
 
     const CONNECT: &str = "Microsoft.SerialConsole/serialPorts/connect/action";
