@@ -24,6 +24,9 @@ import time
 import urllib.request
 from collections import defaultdict
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dashboard  # noqa: E402  (bench/dashboard.py)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 WORK = os.path.join(HERE, ".work")
@@ -52,6 +55,9 @@ TARGETS = {
     "L_peer_b_ratio": 20,
     "S_peer_a_ratio": 200,
     "evaluate_1m_seconds": 2.0,
+    "L_report_html_mb": 25,
+    "L_dashboard_first_rows_seconds": 3.0,
+    "L_dashboard_search_seconds": 1.0,
 }
 
 # The configuration checks the peers implement (bench/peers/common.py); scready's two ids for
@@ -415,9 +421,42 @@ def generate(name, spec):
     return path
 
 
-def measure(tool, fleet, runs, seed, python, concurrency, scenario, keep=True, first=1):
+def dashboard_queries(out_dir):
+    """What the dashboard measurement types into the search box: one instance's name (from the
+    middle of instances.csv: a search over every instance for one of them) and one
+    subscription's display name (a search that matches many)."""
+    with open(os.path.join(out_dir, "instances.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return []
+    mid = rows[len(rows) // 2]
+    return [mid["name"].lstrip("'"), mid["subscription_name"].lstrip("'")]
+
+
+# The slow machine: the page's CPU four times slower (DevTools' CPU throttling).
+DASHBOARD_SLOWDOWN = 4
+
+
+def measure_dashboard(out_dir):
+    """report.html's size and its render and search times in headless Chromium, as is and on a
+    CPU DASHBOARD_SLOWDOWN times slower (None without Chromium or report.html)."""
+    html = os.path.join(out_dir, "report.html")
+    if not os.path.exists(html) or not dashboard.find_chromium():
+        return None
+    try:
+        queries = dashboard_queries(out_dir)
+        result = dashboard.measure(html, queries)
+        result["slow"] = dashboard.measure(html, queries, cpu_slowdown=DASHBOARD_SLOWDOWN)
+        return result
+    except Exception as e:  # a measurement that failed is reported, not fatal
+        return {"error": str(e), "bytes": os.path.getsize(html)}
+
+
+def measure(tool, fleet, runs, seed, python, concurrency, scenario, keep=True, first=1,
+            measure_html=True):
     """Runs one tool `runs` times, each on a fresh simulator. Outputs are kept when `keep`
-    (the verdict runs), else removed (scready's reports on L take several hundred MB)."""
+    (the verdict runs), else removed (scready's reports on L take several hundred MB). Each
+    scready run's dashboard is measured after its simulator stopped (`measure_html`)."""
     results = []
     for i in range(runs):
         sim = Sim(fleet, seed + i)
@@ -455,12 +494,22 @@ def measure(tool, fleet, runs, seed, python, concurrency, scenario, keep=True, f
                 record["lower_bound"] = lower_bound(sim.get("/_sim/requests"), concurrency)
             log(f"  {tag}: {wall:.2f} s, {stats['arm_requests']} requests, "
                 f"{record['throttled_429']} x 429, {rss:.0f} MB")
-            if not keep:
-                subprocess.run(["rm", "-rf", out])
-                record["output"] = None
-            results.append(record)
         finally:
             sim.stop()
+        if tool == "scready" and measure_html:
+            record["dashboard"] = d = measure_dashboard(out)
+            if d and "error" not in d:
+                for m, what in ((d, ""), (d["slow"], f" ({DASHBOARD_SLOWDOWN}x slower CPU)")):
+                    log(f"  {tag}: report.html {m['bytes'] / 1e6:.1f} MB{what}, first rows after "
+                        f"{m['first_rows_ms'] / 1000:.2f} s, search "
+                        + ", ".join(f"{s['query']!r} {s['search_ms']:.0f} ms ({s['shown']:,} shown)"
+                                    for s in m["searches"]))
+            elif d:
+                log(f"  {tag}: dashboard not measured: {d['error']}")
+        if not keep:
+            subprocess.run(["rm", "-rf", out])
+            record["output"] = None
+        results.append(record)
     return results
 
 
@@ -474,6 +523,22 @@ def summary(runs):
         "throttled_429": max(r["throttled_429"] for r in runs),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
     }
+    boards = [r["dashboard"] for r in runs if r.get("dashboard") and "error" not in r["dashboard"]]
+    if boards:
+        def medians(ms):
+            return {
+                "first_rows_seconds_median": statistics.median(m["first_rows_ms"] for m in ms) / 1000,
+                "search_seconds_median": statistics.median(
+                    max(x["search_ms"] for x in m["searches"]) for m in ms) / 1000
+                if all(m["searches"] for m in ms) else None,
+            }
+        s["dashboard"] = dict(
+            runs=len(boards),
+            report_html_bytes=max(b["bytes"] for b in boards),
+            rows_in_dom=max(b["rows_in_dom"] for b in boards),
+            cpu_slowdown=DASHBOARD_SLOWDOWN,
+            slow=medians([b["slow"] for b in boards]),
+            **medians(boards))
     bounds = [r["lower_bound"] for r in runs if "lower_bound" in r]
     if bounds:
         median_run = sorted(runs, key=lambda r: r["wall_seconds"])[len(runs) // 2]
@@ -574,6 +639,25 @@ def table(results):
     return "\n".join(lines)
 
 
+def dashboard_table(results):
+    """One line per scenario: report.html's size and its times in headless Chromium."""
+    lines = []
+    for name, sc in results["scenarios"].items():
+        d = sc["tools"]["scready"].get("dashboard")
+        if not d:
+            continue
+        def times(m):
+            search = ("-" if m["search_seconds_median"] is None
+                      else f"{m['search_seconds_median'] * 1000:.0f} ms")
+            return (f"first rows after {m['first_rows_seconds_median']:.2f} s, a search's result "
+                    f"after {search}")
+        lines.append(f"{name}: report.html {d['report_html_bytes'] / 1e6:.1f} MB for "
+                     f"{sc['instances']:,} instances; {times(d)}; with a "
+                     f"{d['cpu_slowdown']}x slower CPU: {times(d['slow'])} (medians of "
+                     f"{d['runs']} runs; {d['rows_in_dom']} rows in the DOM at most)")
+    return "\n".join(lines)
+
+
 def targets_report(results):
     out = []
     sc = results["scenarios"]
@@ -586,6 +670,17 @@ def targets_report(results):
                     s["throttled_429"] == 0))
         out.append(("L: peak RSS under 300 MB", f"{s['peak_rss_mb']:.0f} MB",
                     s["peak_rss_mb"] < t["L_peak_rss_mb"]))
+        d = s.get("dashboard")
+        if d:
+            mb = d["report_html_bytes"] / 1e6
+            out.append(("L: report.html at most 25 MB", f"{mb:.1f} MB", mb <= t["L_report_html_mb"]))
+            out.append(("L: dashboard shows its first rows within 3 s",
+                        f"{d['first_rows_seconds_median']:.2f} s",
+                        d["first_rows_seconds_median"] <= t["L_dashboard_first_rows_seconds"]))
+            if d["search_seconds_median"] is not None:
+                out.append(("L: a search shows its result within 1 s",
+                            f"{d['search_seconds_median']:.2f} s",
+                            d["search_seconds_median"] <= t["L_dashboard_search_seconds"]))
         b = sc["L"]["tools"].get("peer_b")
         if b:
             r = b["wall_seconds_median"] / s["wall_seconds_median"]
@@ -617,12 +712,23 @@ def main():
     ap.add_argument("--no-evaluate", action="store_true")
     ap.add_argument("--no-compute", action="store_true",
                     help="skip the Compute-throttle scenario")
+    ap.add_argument("--no-dashboard", action="store_true",
+                    help="do not measure report.html in headless Chromium")
+    ap.add_argument("--dashboard-only", action="store_true",
+                    help="scready's runs and their dashboards only: no peers, no Compute "
+                         "scenario, no evaluate bench")
     ap.add_argument("--out", default=os.path.join(HERE, "results.json"))
     args = ap.parse_args()
     if not os.path.exists(SCREADY):
         raise SystemExit(f"{SCREADY} is missing: run `cargo build --release` first")
     os.makedirs(WORK, exist_ok=True)
     concurrency = args.concurrency or default_concurrency()
+    if args.dashboard_only:
+        args.peer_a_runs = args.peer_b_runs = 0
+        args.no_compute = args.no_evaluate = True
+    measure_html = not args.no_dashboard
+    if measure_html and not dashboard.find_chromium():
+        log("no Chromium found: report.html is not measured (install the chromium package)")
     started = time.time()
     results = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
@@ -657,7 +763,8 @@ def main():
         for tool in ("scready", "peer_b", "peer_a"):
             if not tools.get(tool):
                 continue
-            first = measure(tool, fleet, 1, spec["seed"], args.python, concurrency, name)
+            first = measure(tool, fleet, 1, spec["seed"], args.python, concurrency, name,
+                            measure_html=measure_html)
             runs[tool] = first
             out = first[0]["output"]
             if tool == "scready":
@@ -668,15 +775,18 @@ def main():
             else:
                 agreement = compare(tool, reference, peer_verdicts(out))
                 log(f"  {tool} agrees with scready on {agreement['instances']:,} instances")
+        compared = any(tools.get(t) for t in ("peer_a", "peer_b"))
         sc = {"fleet": spec, "instances": len(reference[0]), "tools": {},
-              "verdicts": {"compared_checks": sorted(COMPARED), "agree": True,
+              "verdicts": {"compared_checks": sorted(COMPARED) if compared else [],
+                           "agree": True if compared else None,
                            "answer_key": {"file": answer_key_path(fleet), **key_agreement}}}
         for tool, n in tools.items():
             if n < 1:
                 continue
             if n > 1:
                 runs[tool] += measure(tool, fleet, n - 1, spec["seed"] + 1, args.python,
-                                      concurrency, name, keep=False, first=2)
+                                      concurrency, name, keep=False, first=2,
+                                      measure_html=measure_html)
             sc["tools"][tool] = summary(runs[tool])
             sc["tools"][tool]["all_runs"] = runs[tool]
         results["scenarios"][name] = sc
@@ -697,6 +807,7 @@ def main():
     results["machine"]["load_at_end"] = load()
     results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     results["table"] = table(results)
+    results["dashboard_table"] = dashboard_table(results)
     results["targets_report"] = targets_report(results)
     with open(args.out + ".tmp", "w") as f:
         json.dump(results, f, indent=2)
@@ -711,6 +822,10 @@ def main():
           f"scready --concurrency {concurrency}; peer B: 10 workers")
     print()
     print(results["table"])
+    if results.get("dashboard_table"):
+        print()
+        print("dashboard (report.html in headless Chromium):")
+        print(results["dashboard_table"])
     if results.get("compute_throttle"):
         c = results["compute_throttle"]
         print()

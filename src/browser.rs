@@ -141,11 +141,20 @@ impl Chromium {
     /// Loads a page: its DOM after its script ran, as Chromium serialises it, and what the page
     /// logged to the console (script errors and blocked loads included).
     pub fn load(&self, url: &str) -> Result<LoadedPage, String> {
-        let args = [
+        self.load_sized(url, None)
+    }
+
+    /// [`Chromium::load`] in a window of `width` × `height` pixels (Chromium's default size when
+    /// `None`): what a page draws can depend on how much of it is on screen.
+    pub fn load_sized(&self, url: &str, size: Option<(u32, u32)>) -> Result<LoadedPage, String> {
+        let mut args = vec![
             "--dump-dom".to_string(),
             "--enable-logging=stderr".to_string(),
             "--v=0".to_string(),
         ];
+        if let Some((width, height)) = size {
+            args.push(format!("--window-size={width},{height}"));
+        }
         let (dom, log) = self.run(url, &args)?;
         let console = log
             .lines()

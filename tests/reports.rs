@@ -355,6 +355,15 @@ async fn the_html_escapes_azure_text_and_references_nothing_outside_the_file() {
     assert!(links > 0, "the check texts link to their documentation");
     assert_eq!(html.matches("<script>").count(), 1);
     assert_eq!(html.matches("<style>").count(), 1);
+    // The instance data is carried once, as JSON that no Azure text can end early: the data
+    // element and the script are the only elements that close a script.
+    assert_eq!(
+        html.matches("<script type=\"application/json\" id=\"scready-data\">")
+            .count(),
+        1
+    );
+    assert_eq!(html.matches("</script>").count(), 2);
+    assert!(html.contains("note=\\u003cimg src=x onerror=alert(1)\\u003e"));
 }
 
 #[tokio::test]

@@ -3,13 +3,15 @@
 //! script (by hash), so nothing is fetched and no injected handler could run; everything that
 //! comes from Azure is escaped as text.
 
+mod data;
+
 use super::ReportSink;
 use crate::findings::{Finding, FindingStatus, Verdict};
 use crate::history::render::short_time;
 use crate::history::{HistorySummary, InstanceChange, TrendPoint};
 use crate::result::ScanResult;
 use base64::Engine as _;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -92,16 +94,6 @@ const CARD_ORDER: [Verdict; 4] = [
     Verdict::Unknown,
 ];
 
-/// Sort rank: blocked first.
-fn rank(v: Verdict) -> u8 {
-    match v {
-        Verdict::Blocked => 0,
-        Verdict::Unknown => 1,
-        Verdict::ReadyWithWarnings => 2,
-        Verdict::Ready => 3,
-    }
-}
-
 fn is_subscription_scope(id: &str) -> bool {
     id.starts_with("/subscriptions/") && id.matches('/').count() == 2
 }
@@ -142,13 +134,15 @@ pub fn write_page(r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
         since(&mut s, h);
     }
     charts(&mut s, r);
-    instances(&mut s, r, out)?;
+    instances(&mut s, r);
     subscription_findings(&mut s, r);
     access(&mut s, r);
     coverage(&mut s, r);
     checks(&mut s, r);
     s.push_str("</main>\n");
     footer(&mut s, r);
+    flush(&mut s, out)?;
+    data::PageData::build(r, data::default_order(r)).write(&mut s, out)?;
     let _ = writeln!(s, "<script>{JS}</script>\n</body>\n</html>");
     flush(&mut s, out)
 }
@@ -210,31 +204,115 @@ fn headline(s: &mut String, r: &ScanResult) {
     s.push_str("</svg>\n</section>\n");
 }
 
-fn change_list(s: &mut String, title: &str, items: &[InstanceChange], class: &str) {
+/// How many instances each "since the last run" list names; the table, filtered by the change,
+/// shows all of them.
+const CHANGE_LIST_CAP: usize = 100;
+
+fn change_label(c: data::Change) -> &'static str {
+    match c {
+        data::Change::NewlyBlocked => "newly blocked",
+        data::Change::Fixed => "fixed",
+        data::Change::NowUnknown => "now undecided",
+        data::Change::Appeared => "appeared",
+        data::Change::NotSeenBefore => "not seen in the previous (partial) run",
+    }
+}
+
+/// `encodeURIComponent`, for values in the page's `#…` links.
+fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'!'
+            | b'~'
+            | b'*'
+            | b'\''
+            | b'('
+            | b')' => out.push(b as char),
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
+/// One list of changed instances: the first [`CHANGE_LIST_CAP`], each a link to its row when it
+/// is in this run's table (`in_table`), and a link to the table filtered by the change.
+fn change_list(
+    s: &mut String,
+    title: &str,
+    items: &[InstanceChange],
+    class: &str,
+    in_table: Option<data::Change>,
+) {
     if items.is_empty() {
         return;
     }
     let _ = write!(
         s,
-        "<details class=\"{class}\"><summary>{} ({})</summary><ul>",
+        "<details class=\"{class}\"><summary>{} ({})</summary>",
         esc(title),
         items.len()
     );
-    for c in items {
-        let from = c.before.map(Verdict::as_str).unwrap_or("absent");
-        let to = c.after.map(Verdict::as_str).unwrap_or("absent");
+    if let Some(c) = in_table {
         let _ = write!(
             s,
-            "<li><b>{}</b> <span class=\"small\">{}</span> {} → {}",
-            esc(&c.name),
-            esc(&c.path()),
-            from,
-            to
+            "<p class=\"small\"><a href=\"#filter=change:{}\">Show {} in the instance table</a></p>",
+            c.as_str(),
+            if items.len() == 1 {
+                "it".to_string()
+            } else {
+                format!("all {}", items.len())
+            }
         );
+    }
+    s.push_str("<ul>");
+    for c in items.iter().take(CHANGE_LIST_CAP) {
+        let from = c.before.map(Verdict::as_str).unwrap_or("absent");
+        let to = c.after.map(Verdict::as_str).unwrap_or("absent");
+        if in_table.is_some() {
+            let _ = write!(
+                s,
+                "<li><a href=\"#instance={}\"><b>{}</b></a> <span class=\"small\">{}</span> {} → {}",
+                esc(&encode_component(&c.resource_id)),
+                esc(&c.name),
+                esc(&c.path()),
+                from,
+                to
+            );
+        } else {
+            let _ = write!(
+                s,
+                "<li><b>{}</b> <span class=\"small\">{}</span> {} → {}",
+                esc(&c.name),
+                esc(&c.path()),
+                from,
+                to
+            );
+        }
         for k in &c.checks {
             let _ = write!(s, " <span class=\"chk\">{}</span>", esc(k));
         }
         s.push_str("</li>");
+    }
+    if items.len() > CHANGE_LIST_CAP {
+        let _ = write!(
+            s,
+            "<li class=\"empty\">… and {} more{}</li>",
+            items.len() - CHANGE_LIST_CAP,
+            if in_table.is_some() {
+                " (all of them are in the instance table, filtered by this change)"
+            } else {
+                " (summary.md and the history database list them all)"
+            }
+        );
     }
     s.push_str("</ul></details>\n");
 }
@@ -265,22 +343,42 @@ fn since(s: &mut String, h: &HistorySummary) {
     for c in d.partial_caveats() {
         let _ = writeln!(s, "<p class=\"caveat\">{}</p>", esc(&c));
     }
-    change_list(s, "newly blocked", &d.newly_blocked, "newly-blocked");
-    change_list(s, "fixed", &d.fixed, "fixed");
-    change_list(s, "now undecided", &d.now_unknown, "now-unknown");
-    change_list(s, "appeared", &d.appeared, "appeared");
-    change_list(s, "disappeared", &d.disappeared, "disappeared");
+    change_list(
+        s,
+        "newly blocked",
+        &d.newly_blocked,
+        "newly-blocked",
+        Some(data::Change::NewlyBlocked),
+    );
+    change_list(s, "fixed", &d.fixed, "fixed", Some(data::Change::Fixed));
+    change_list(
+        s,
+        "now undecided",
+        &d.now_unknown,
+        "now-unknown",
+        Some(data::Change::NowUnknown),
+    );
+    change_list(
+        s,
+        "appeared",
+        &d.appeared,
+        "appeared",
+        Some(data::Change::Appeared),
+    );
+    change_list(s, "disappeared", &d.disappeared, "disappeared", None);
     change_list(
         s,
         &format!("not seen in run {}, which is partial", d.to.id),
         &d.not_seen_in_to,
         "not-seen",
+        None,
     );
     change_list(
         s,
         &format!("not seen in run {}, which is partial", d.from.id),
         &d.not_seen_in_from,
         "not-seen",
+        Some(data::Change::NotSeenBefore),
     );
     if !d.checks.is_empty() {
         s.push_str("<h3>Checks whose counts moved</h3><table class=\"moves\"><thead><tr><th>check</th><th>before</th><th>now</th><th>change</th></tr></thead><tbody>");
@@ -565,43 +663,14 @@ fn finding_item(s: &mut String, f: &Finding, r: &ScanResult) {
     s.push_str("</li>");
 }
 
-fn instances(s: &mut String, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+/// The instance section: search, filters, the count shown and an empty table that the page's
+/// script draws from the data element, only the rows on screen at a time.
+fn instances(s: &mut String, r: &ScanResult) {
     let total = r.inventory.instances.len();
-    // Instance findings carry their instance's id exactly as the inventory holds it.
-    let mut by_resource: HashMap<&str, Vec<&Finding>> = HashMap::new();
-    let mut by_subscription: HashMap<String, Vec<&Finding>> = HashMap::new();
-    let mut environment: Vec<&Finding> = Vec::new();
-    for f in &r.findings {
-        if f.resource_id == "environment" {
-            environment.push(f);
-        } else if is_subscription_scope(&f.resource_id) {
-            by_subscription
-                .entry(f.subscription_id.to_ascii_lowercase())
-                .or_default()
-                .push(f);
-        } else {
-            by_resource
-                .entry(f.resource_id.as_str())
-                .or_default()
-                .push(f);
-        }
-    }
-    let names = r.subscription_names();
-    let mut order: Vec<usize> = (0..total).collect();
-    order.sort_by_cached_key(|&idx| {
-        let i = &r.inventory.instances[idx];
-        (
-            rank(r.verdicts[idx].verdict),
-            names.get(&i.subscription_id),
-            i.resource_group.to_ascii_lowercase(),
-            i.name.as_str(),
-        )
-    });
-
     // Filter choices.
     let mut checks: BTreeSet<&str> = BTreeSet::new();
-    let mut groups: BTreeSet<String> = BTreeSet::new();
-    let mut tags: BTreeMap<String, usize> = BTreeMap::new();
+    let mut spelled: HashSet<&str> = HashSet::new();
+    let mut tag_counts: HashMap<(&str, &str), usize> = HashMap::new();
     for (i, v) in r.inventory.instances.iter().zip(&r.verdicts) {
         checks.extend(
             v.blockers
@@ -610,10 +679,15 @@ fn instances(s: &mut String, r: &ScanResult, out: &mut dyn Write) -> std::io::Re
                 .chain(&v.unknowns)
                 .map(|t| t.as_str()),
         );
-        groups.insert(i.resource_group.to_ascii_lowercase());
-        for (k, val) in i.tags.iter() {
-            *tags.entry(format!("{k}={val}")).or_default() += 1;
+        spelled.insert(&i.resource_group);
+        for tag in i.tags.iter() {
+            *tag_counts.entry(tag).or_default() += 1;
         }
+    }
+    let groups: BTreeSet<String> = spelled.iter().map(|g| g.to_ascii_lowercase()).collect();
+    let mut tags: BTreeMap<String, usize> = BTreeMap::new();
+    for ((k, val), n) in tag_counts {
+        *tags.entry(format!("{k}={val}")).or_default() += n;
     }
     s.push_str("<section id=\"instances-section\">\n<h2>Instances</h2>\n<div class=\"filters\">\n");
     s.push_str("<input id=\"f-q\" type=\"search\" placeholder=\"Search names, ids, messages…\" aria-label=\"search\">\n");
@@ -655,7 +729,28 @@ fn instances(s: &mut String, r: &ScanResult, out: &mut dyn Write) -> std::io::Re
     for g in &groups {
         let _ = write!(s, "<option value=\"{0}\">{0}</option>", esc(g));
     }
-    s.push_str("</select>\n<input id=\"f-tag\" list=\"tag-values\" placeholder=\"tag or tag=value\" aria-label=\"tag\">\n<datalist id=\"tag-values\">");
+    s.push_str("</select>\n");
+    if let Some(d) = r.history.as_ref().and_then(|h| h.diff.as_ref()) {
+        s.push_str("<select id=\"f-change\" aria-label=\"change since the last run\"><option value=\"\">Any change since the last run</option>");
+        for (change, n) in [
+            (data::Change::NewlyBlocked, d.newly_blocked.len()),
+            (data::Change::Fixed, d.fixed.len()),
+            (data::Change::NowUnknown, d.now_unknown.len()),
+            (data::Change::Appeared, d.appeared.len()),
+            (data::Change::NotSeenBefore, d.not_seen_in_from.len()),
+        ] {
+            if n > 0 {
+                let _ = write!(
+                    s,
+                    "<option value=\"{}\">{} ({n})</option>",
+                    change.as_str(),
+                    change_label(change)
+                );
+            }
+        }
+        s.push_str("</select>\n");
+    }
+    s.push_str("<input id=\"f-tag\" list=\"tag-values\" placeholder=\"tag or tag=value\" aria-label=\"tag\">\n<datalist id=\"tag-values\">");
     let mut common: Vec<(&String, &usize)> = tags.iter().collect();
     common.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     for (t, _) in common.into_iter().take(500) {
@@ -667,99 +762,13 @@ fn instances(s: &mut String, r: &ScanResult, out: &mut dyn Write) -> std::io::Re
     );
     let _ = write!(
         s,
-        "<div class=\"table-wrap\"><table id=\"instances\" data-total=\"{total}\" data-shown=\"{total}\">\n<thead><tr>\
+        "<noscript><p class=\"caveat\">The instance table needs JavaScript; instances.csv and findings.csv hold every instance and finding.</p></noscript>\n\
+         <div class=\"table-wrap\" id=\"scroller\"><table id=\"instances\" data-total=\"{total}\" data-shown=\"{total}\">\n<thead><tr>\
          <th data-key=\"name\">Name</th><th data-key=\"verdict\">Verdict</th>\
          <th data-key=\"subscription\">Subscription</th><th data-key=\"rg\">Resource group</th>\
-         <th data-key=\"state\">Kind, region, state</th><th data-key=\"checks\">Checks</th><th data-key=\"tags\">Tags</th><th>Findings</th></tr></thead>\n<tbody>\n"
+         <th data-key=\"state\">Kind, region, state</th><th data-key=\"checks\">Checks</th><th data-key=\"tags\">Tags</th><th>Findings</th></tr></thead>\n<tbody></tbody>\n</table></div>\n\
+         <p class=\"meta\">Select an instance to see its findings.</p>\n<div id=\"detail\" hidden></div>\n</section>\n"
     );
-    for idx in order {
-        let i = &r.inventory.instances[idx];
-        let v = &r.verdicts[idx];
-        let check_list: Vec<&str> = v
-            .blockers
-            .iter()
-            .chain(&v.warnings)
-            .chain(&v.unknowns)
-            .map(|t| t.as_str())
-            .collect();
-        let tag_lines: Vec<String> = i.tags.iter().map(|(k, val)| format!("{k}={val}")).collect();
-        let sub_name = names.get(&i.subscription_id);
-        let _ = write!(
-            s,
-            "<tr class=\"inst\" data-verdict=\"{}\" data-sub=\"{}\" data-rg=\"{}\" data-checks=\"{}\" data-tags=\"{}\">",
-            v.verdict.as_str(),
-            esc(&i.subscription_id.to_ascii_lowercase()),
-            esc(&i.resource_group.to_ascii_lowercase()),
-            esc(&check_list.join(" ")),
-            esc(&tag_lines.join("\n"))
-        );
-        let _ = write!(
-            s,
-            "<td class=\"name\" title=\"{}\">{}</td><td data-v=\"{}\"><span class=\"badge {}\">{}</span></td><td>{}</td><td>{}</td><td class=\"small state\">{} · {}<br>power: {}<br>boot diagnostics: {}</td><td>",
-            esc(&i.id),
-            esc(&i.name),
-            rank(v.verdict),
-            v.verdict.as_str(),
-            verdict_label(v.verdict),
-            esc(if sub_name.is_empty() { &i.subscription_id } else { sub_name }),
-            esc(&i.resource_group),
-            i.kind.as_str(),
-            esc(&i.location),
-            esc(i.power_state.as_deref().unwrap_or("unknown")),
-            i.boot_diagnostics_label()
-        );
-        for b in &v.blockers {
-            let _ = write!(s, "<span class=\"chk b\">{}</span>", esc(b));
-        }
-        for w in &v.warnings {
-            let _ = write!(s, "<span class=\"chk w\">{}</span>", esc(w));
-        }
-        for u in &v.unknowns {
-            let _ = write!(s, "<span class=\"chk\">{}?</span>", esc(u));
-        }
-        s.push_str("</td><td>");
-        for t in &tag_lines {
-            let _ = write!(s, "<span class=\"tag\">{}</span>", esc(t));
-        }
-        s.push_str("</td><td class=\"findings\">");
-        let own: &[&Finding] = by_resource
-            .get(i.id.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let wide: &[&Finding] = by_subscription
-            .get(&i.subscription_id.to_ascii_lowercase())
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let n = own.len() + wide.len() + environment.len();
-        if n == 0 {
-            s.push_str("<span class=\"empty\">none</span>");
-        } else {
-            let _ = write!(
-                s,
-                "<details><summary>{n} finding{}</summary><ul class=\"findings\">",
-                if n == 1 { "" } else { "s" }
-            );
-            for f in own {
-                finding_item(s, f, r);
-            }
-            for f in wide.iter().chain(&environment) {
-                let _ = write!(
-                    s,
-                    "<li class=\"{0}\" data-check=\"{1}\"><span class=\"badge {0}\">{0}</span> <span class=\"chk\">{1}</span> {2} — <a href=\"#sub-findings\">see subscription and environment findings</a></li>",
-                    f.status.as_str(),
-                    esc(&f.check_id),
-                    if f.resource_id == "environment" { "scanner environment" } else { "subscription-wide" }
-                );
-            }
-            s.push_str("</ul></details>");
-        }
-        s.push_str("</td></tr>\n");
-        if s.len() >= FLUSH_AT {
-            flush(s, out)?;
-        }
-    }
-    s.push_str("</tbody>\n</table></div>\n</section>\n");
-    Ok(())
 }
 
 fn subscription_findings(s: &mut String, r: &ScanResult) {
@@ -968,6 +977,192 @@ mod tests {
         );
         assert_eq!(esc("a\u{0}b"), "a\u{fffd}b");
         assert_eq!(esc("invoice\u{202e}fdp.exe"), "invoice\\u{202e}fdp.exe");
+    }
+
+    use crate::checks::testing::{fixture, vm};
+    use crate::history::{HistorySummary, RunDiff};
+    use crate::inventory::{BootDiagnostics, Instance};
+
+    fn result_with(instances: Vec<Instance>) -> ScanResult {
+        let (mut inventory, policy) = fixture();
+        inventory.instances = instances;
+        let evaluation = crate::checks::evaluate(&inventory, &policy, "2026-01-01");
+        ScanResult::new(
+            crate::result::RunInfo::default(),
+            &policy,
+            Default::default(),
+            inventory,
+            evaluation,
+        )
+    }
+
+    fn page(r: &ScanResult) -> String {
+        let mut out = Vec::new();
+        write_page(r, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The page's data element, parsed.
+    fn page_data(page: &str) -> serde_json::Value {
+        let start = page
+            .find("<script type=\"application/json\" id=\"scready-data\">")
+            .expect("the data element");
+        let body = &page[start..];
+        let body = &body[body.find('>').unwrap() + 1..body.find("</script>").unwrap()];
+        serde_json::from_str(body).unwrap()
+    }
+
+    /// A text of the data's string table with an instance's markers put back, as the page does.
+    fn rendered(data: &serde_json::Value, text: usize, row: usize) -> String {
+        let s = |k: &serde_json::Value| {
+            data["strings"][k.as_u64().unwrap() as usize]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let c = &data["columns"];
+        let name = c["name"][row].as_str().unwrap().to_string();
+        let suffix = match &c["idSuffix"][row] {
+            serde_json::Value::String(x) => x.clone(),
+            _ => name.clone(),
+        };
+        let values = [
+            s(&c["idPrefix"][row]) + &suffix,
+            s(&c["scaleSet"][row]),
+            name,
+            s(&c["resourceGroup"][row]),
+            data["subscriptions"][c["subscription"][row].as_u64().unwrap() as usize][0]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            suffix,
+        ];
+        let mut t = data["strings"][text].as_str().unwrap().to_string();
+        for k in (1..=6u32).rev() {
+            t = t.replace(char::from_u32(k).unwrap(), &values[k as usize - 1]);
+        }
+        t
+    }
+
+    #[test]
+    fn the_data_carries_each_instance_once_and_each_repeated_text_once() {
+        let instances: Vec<Instance> = (0..300)
+            .map(|k| Instance {
+                boot_diagnostics: BootDiagnostics::Disabled,
+                ..vm(&format!("vm-{k:03}"))
+            })
+            .collect();
+        let r = result_with(instances);
+        let page = page(&r);
+        let data = page_data(&page);
+        assert_eq!(data["total"], 300);
+        assert_eq!(data["columns"]["name"].as_array().unwrap().len(), 300);
+        // Default order: all blocked, then by name.
+        assert_eq!(data["columns"]["name"][0], "vm-000");
+        assert_eq!(data["columns"]["verdict"][0], 3);
+        // Each instance's findings are the same entries: a remediation is one template for
+        // every instance.
+        let findings = data["findings"].as_array().unwrap();
+        let per_instance = r.findings.len() / 300;
+        assert_eq!(r.findings.len(), 300 * per_instance);
+        assert_eq!(findings.len(), per_instance, "{findings:?}");
+        assert_eq!(data["findingSets"].as_array().unwrap().len(), 1);
+        let boot = findings
+            .iter()
+            .find(|f| {
+                data["checks"][f[0].as_u64().unwrap() as usize][0] == "boot-diagnostics-disabled"
+            })
+            .unwrap();
+        let remediation = boot[4].as_u64().unwrap() as usize;
+        for row in [0, 150, 299] {
+            let name = data["columns"]["name"][row].as_str().unwrap();
+            let f = r
+                .findings
+                .iter()
+                .find(|f| {
+                    f.resource_id.ends_with(&format!("/{name}"))
+                        && f.check_id == "boot-diagnostics-disabled"
+                })
+                .unwrap();
+            assert_eq!(rendered(&data, remediation, row), f.remediation.as_str());
+            assert!(f.remediation.contains(name));
+        }
+        // Catalogue texts once: the check's portal error appears once in the page (in the
+        // checks table) plus once in the data, whatever the number of instances.
+        let portal = &r.checks["boot-diagnostics-disabled"].portal_error;
+        let mut json = String::new();
+        data::push_json_str(&mut json, portal);
+        assert_eq!(page.matches(json.trim_matches('"')).count(), 2);
+        // No row is in the HTML: the table is drawn from the data.
+        assert!(!page.contains("<tr class=\"inst\""));
+        assert!(page.len() < 40_000 + 300 * 100, "{} bytes", page.len());
+    }
+
+    #[test]
+    fn azure_text_cannot_end_the_data_element() {
+        let hostile = "</script><script>alert(1)</script><!--\u{2028}&";
+        let mut i = vm("x");
+        i.name = hostile.into();
+        i.tags = serde_json::from_value(serde_json::json!({ "note": hostile })).unwrap();
+        let page = page(&result_with(vec![i]));
+        assert_eq!(
+            page.matches("</script>").count(),
+            2,
+            "the data element's and the script's"
+        );
+        assert!(!page.contains("<!--") && !page.contains("<script>alert"));
+        let data = page_data(&page);
+        assert_eq!(data["columns"]["name"][0], hostile);
+        let tag = data["tagSets"][data["columns"]["tagSet"][0].as_u64().unwrap() as usize][0]
+            .as_u64()
+            .unwrap() as usize;
+        assert_eq!(data["strings"][tag], format!("note={hostile}"));
+    }
+
+    #[test]
+    fn long_change_lists_are_capped_and_the_table_filters_by_change() {
+        let instances: Vec<Instance> = (0..150).map(|k| vm(&format!("vm-{k:03}"))).collect();
+        let mut r = result_with(instances);
+        let newly_blocked: Vec<InstanceChange> = r
+            .inventory
+            .instances
+            .iter()
+            .map(|i| InstanceChange {
+                resource_id: i.id.to_ascii_lowercase(),
+                name: i.name.clone(),
+                subscription_id: i.subscription_id.clone(),
+                resource_group: i.resource_group.clone(),
+                before: Some(Verdict::Ready),
+                after: Some(Verdict::Blocked),
+                ..Default::default()
+            })
+            .collect();
+        r.history = Some(HistorySummary {
+            diff: Some(RunDiff {
+                newly_blocked,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let page = page(&r);
+        let list = &page[page.find("<details class=\"newly-blocked\">").unwrap()..];
+        let list = &list[..list.find("</details>").unwrap()];
+        assert_eq!(
+            list.matches("<li><a href=\"#instance=").count(),
+            CHANGE_LIST_CAP
+        );
+        assert!(list.contains("… and 50 more"));
+        assert!(list.contains(
+            "<a href=\"#filter=change:newly_blocked\">Show all 150 in the instance table</a>"
+        ));
+        assert!(list.contains("<a href=\"#instance=%2Fsubscriptions%2Fs1%2Fresourcegroups%2Frg%2Fproviders%2Fmicrosoft.compute%2Fvirtualmachines%2Fvm-000\">"));
+        assert!(page.contains("<option value=\"newly_blocked\">newly blocked (150)</option>"));
+        let data = page_data(&page);
+        assert!(data["columns"]["change"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c == 1));
     }
 
     #[test]
