@@ -238,6 +238,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .join(", "),
     };
     let sim = Simulator::start(&fleet, config).await?;
+    // Listening for Ctrl-C before announcing the address: a signal sent as soon as the address
+    // is read stops the simulator cleanly.
+    let interrupted = super::interrupted();
     let key_note = match (&key_path, answer_key) {
         (Some(path), Some(key)) => {
             sim.set_answer_key(Some(key));
@@ -280,7 +283,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         sim.identity_header()
     );
     println!("serving until interrupted (Ctrl-C)");
-    super::wait_for_signal().await;
+    interrupted.await;
     let stats = sim.stats();
     sim.shutdown().await;
     println!(
