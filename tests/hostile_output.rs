@@ -52,7 +52,10 @@ fn html_unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// Every remediation command of `report.html` (the `<code>` of each finding's fix).
+/// Every remediation command of `report.html`: the `<code>` of each subscription finding's fix
+/// in the page, and each instance finding's fix in the page's data, where the instance's own
+/// values stand as markers U+0001..U+0006 (id, scale set, name, resource group, subscription,
+/// last id segment) that the page's script puts back, last first.
 fn html_commands(html: &str) -> BTreeSet<String> {
     let open = "<div class=\"rem\"><code>";
     let mut out = BTreeSet::new();
@@ -62,6 +65,46 @@ fn html_commands(html: &str) -> BTreeSet<String> {
         let end = rest.find("</code>").expect("a closed code element");
         out.insert(html_unescape(&rest[..end]));
         rest = &rest[end..];
+    }
+    let start = html
+        .find("<script type=\"application/json\" id=\"scready-data\">")
+        .expect("the page's data");
+    let body = &html[start..];
+    let body = &body[body.find('>').unwrap() + 1..body.find("</script>").unwrap()];
+    let d: serde_json::Value = serde_json::from_str(body).unwrap();
+    let at = |v: &serde_json::Value| v.as_u64().unwrap() as usize;
+    let text = |v: &serde_json::Value| d["strings"][at(v)].as_str().unwrap().to_string();
+    let c = &d["columns"];
+    for row in 0..at(&d["total"]) {
+        let name = c["name"][row].as_str().unwrap().to_string();
+        let suffix = c["idSuffix"][row]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or(name.clone());
+        let values = [
+            text(&c["idPrefix"][row]) + &suffix,
+            text(&c["scaleSet"][row]),
+            name,
+            text(&c["resourceGroup"][row]),
+            d["subscriptions"][at(&c["subscription"][row])][0]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            suffix,
+        ];
+        for f in d["findingSets"][at(&c["findingSet"][row])]
+            .as_array()
+            .unwrap()
+        {
+            let mut command = text(&d["findings"][at(f)][4]);
+            if command.is_empty() {
+                continue;
+            }
+            for k in (1..=6u32).rev() {
+                command = command.replace(char::from_u32(k).unwrap(), &values[k as usize - 1]);
+            }
+            out.insert(command);
+        }
     }
     out
 }

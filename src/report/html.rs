@@ -983,9 +983,23 @@ mod tests {
     use crate::history::{HistorySummary, RunDiff};
     use crate::inventory::{BootDiagnostics, Instance};
 
+    /// A subscription id Azure allows (remediation commands are withheld for others).
+    const SUB: &str = "4f3e2d1c-0000-4000-8000-00000000000a";
+
+    /// The checks' fixture inventory with `instances`, moved to subscription [`SUB`].
     fn result_with(instances: Vec<Instance>) -> ScanResult {
         let (mut inventory, policy) = fixture();
-        inventory.instances = instances;
+        inventory.subscriptions[0].id = SUB.into();
+        inventory.instances = instances
+            .into_iter()
+            .map(|mut i| {
+                i.id =
+                    i.id.replace("/subscriptions/s1/", &format!("/subscriptions/{SUB}/"))
+                        .into();
+                i.subscription_id = SUB.into();
+                i
+            })
+            .collect();
         let evaluation = crate::checks::evaluate(&inventory, &policy, "2026-01-01");
         ScanResult::new(
             crate::result::RunInfo::default(),
@@ -1096,7 +1110,7 @@ mod tests {
                 })
                 .unwrap();
             assert_eq!(rendered(&data, remediation, row), f.remediation.as_str());
-            assert!(f.remediation.contains(name));
+            assert!(f.remediation.contains(name), "{}", f.remediation);
         }
         // Catalogue texts once: the check's portal error appears once in the page (in the
         // checks table) plus once in the data, whatever the number of instances.
@@ -1111,7 +1125,9 @@ mod tests {
 
     #[test]
     fn azure_text_cannot_end_the_data_element() {
-        let hostile = "</script><script>alert(1)</script><!--\u{2028}&";
+        let hostile = "</script><script>alert(1)</script><!--\u{2028}\u{202e}&";
+        // As the page shows it: layout controls as visible escapes.
+        let shown = "</script><script>alert(1)</script><!--\\u{2028}\\u{202e}&";
         let mut i = vm("x");
         i.name = hostile.into();
         i.tags = serde_json::from_value(serde_json::json!({ "note": hostile })).unwrap();
@@ -1123,11 +1139,12 @@ mod tests {
         );
         assert!(!page.contains("<!--") && !page.contains("<script>alert"));
         let data = page_data(&page);
-        assert_eq!(data["columns"]["name"][0], hostile);
+        assert!(!page.contains('\u{202e}') && !page.contains('\u{2028}'));
+        assert_eq!(data["columns"]["name"][0], shown);
         let tag = data["tagSets"][data["columns"]["tagSet"][0].as_u64().unwrap() as usize][0]
             .as_u64()
             .unwrap() as usize;
-        assert_eq!(data["strings"][tag], format!("note={hostile}"));
+        assert_eq!(data["strings"][tag], format!("note={shown}"));
     }
 
     #[test]
@@ -1166,7 +1183,7 @@ mod tests {
         assert!(list.contains(
             "<a href=\"#filter=change:newly_blocked\">Show all 150 in the instance table</a>"
         ));
-        assert!(list.contains("<a href=\"#instance=%2Fsubscriptions%2Fs1%2Fresourcegroups%2Frg%2Fproviders%2Fmicrosoft.compute%2Fvirtualmachines%2Fvm-000\">"));
+        assert!(list.contains(&format!("<a href=\"#instance=%2Fsubscriptions%2F{SUB}%2Fresourcegroups%2Frg%2Fproviders%2Fmicrosoft.compute%2Fvirtualmachines%2Fvm-000\">")));
         assert!(page.contains("<option value=\"newly_blocked\">newly blocked (150)</option>"));
         let data = page_data(&page);
         assert!(data["columns"]["change"]

@@ -65,28 +65,32 @@ impl Change {
     }
 }
 
-/// Text as the page shows it: control characters other than newline and tab become U+FFFD.
+/// Text as the page shows it, as [`super::esc`] shows it in HTML: control characters other than
+/// newline and tab become U+FFFD, and the characters that change layout (bidirectional controls,
+/// line and paragraph separators) are shown as visible escapes (`\u{202e}`).
 pub fn clean(s: &str) -> Cow<'_, str> {
-    // Control characters are below U+0020, U+007F, or U+0080..U+009F (UTF-8 lead byte 0xC2):
-    // text without those bytes is clean as it is.
+    // Those characters are below U+0020, U+007F, U+0080..U+009F (UTF-8 lead byte 0xC2), U+061C
+    // (lead byte 0xD8) or U+2000..U+2FFF (lead byte 0xE2): text without those bytes is clean as
+    // it is.
     let suspect = s
         .bytes()
-        .any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || b == 0xc2);
-    if suspect && s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        Cow::Owned(
-            s.chars()
-                .map(|c| {
-                    if c.is_control() && c != '\n' && c != '\t' {
-                        '\u{fffd}'
-                    } else {
-                        c
-                    }
-                })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(s)
+        .any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || matches!(b, 0x7f | 0xc2 | 0xd8 | 0xe2));
+    let unclean =
+        |c: char| (c.is_control() && c != '\n' && c != '\t') || crate::text::is_layout_control(c);
+    if !suspect || !s.chars().any(unclean) {
+        return Cow::Borrowed(s);
     }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.push('\u{fffd}');
+        } else if crate::text::is_layout_control(c) {
+            out.push_str(&crate::text::unicode_escape(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Appends `text` as a JSON string that is safe inside a `<script>` element: besides JSON's own
@@ -710,9 +714,20 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_are_shown_as_replacement_characters() {
-        assert_eq!(clean("a\u{0}b\u{1}c\nd\te"), "a\u{fffd}b\u{fffd}c\nd\te");
-        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
+    fn control_characters_are_replaced_and_layout_controls_shown_as_escapes() {
+        assert_eq!(
+            clean("a\u{0}b\u{1}c\nd\te\u{9b}"),
+            "a\u{fffd}b\u{fffd}c\nd\te\u{fffd}"
+        );
+        assert_eq!(clean("invoice\u{202e}fdp.exe"), "invoice\\u{202e}fdp.exe");
+        assert_eq!(clean("a\u{2028}b\u{061c}"), "a\\u{2028}b\\u{61c}");
+        for plain in ["plain", "é ü ✓ – ©", "\u{2014}"] {
+            assert!(matches!(clean(plain), Cow::Borrowed(_)), "{plain}");
+        }
+        // The page shows what the HTML shows.
+        for s in ["x\u{202e}y", "x\u{7}y", "x\u{2066}y"] {
+            assert_eq!(super::super::esc(s), clean(s));
+        }
     }
 
     /// The page's reversal: markers replaced by the values, last substituted first.
