@@ -461,3 +461,35 @@ fn generate_writes_a_valid_seeded_fleet_and_rejects_a_bad_mix() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn generate_bounds_its_counts_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f.json");
+    let out = out.to_str().unwrap();
+    for (args, expect) in [
+        (
+            vec!["--subscriptions", "100000000"],
+            "100000000 is out of range: 1 to 100000",
+        ),
+        (
+            vec!["--instances-per-scale-set", "5000"],
+            "5000 is out of range: 0 to 1000",
+        ),
+        (
+            vec!["--subscriptions", "100000", "--vms-per-subscription", "100"],
+            "a generated fleet holds at most 2000000",
+        ),
+    ] {
+        let mut full = vec!["sim", "generate", "--out", out];
+        full.extend(args.iter().copied());
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_scready"))
+            .args(&full)
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(!std::path::Path::new(out).exists(), "nothing written");
+    }
+}

@@ -1,15 +1,15 @@
 //! Azure RBAC as the simulator applies it when serving: action patterns, role permissions and
-//! scopes. Written for the simulator alone, from Microsoft's documentation:
+//! scopes. Written for the simulator alone, after Microsoft's documentation:
 //!
-//! - "Understand Azure role definitions" (Microsoft Learn): operation strings are
-//!   `{Company}.{ProviderName}/{resourceType}/{action}`; `*` is a wildcard ("The wildcard (`*`)
-//!   extends an operation to everything that matches the string you provide"); `NotActions`
-//!   subtract from the `Actions` of the same role ("the set of actions that are excluded from
-//!   the allowed Actions"), and "NotActions is not a deny rule". Operation names are not case
-//!   sensitive (provider operations are listed in mixed case and matched regardless of it).
-//! - "Understand scope for Azure RBAC" (Microsoft Learn): four levels — management group,
-//!   subscription, resource group, resource — in a parent-child relationship; "permissions are
-//!   inherited from parent scopes", and a role assignment at `/` applies everywhere.
+//! - "Understand Azure role definitions" (Microsoft Learn): operations are strings
+//!   `{Company}.{ProviderName}/{resourceType}/{action}` in which `*` is a wildcard ("You can also
+//!   have multiple wildcards in a string", e.g. `Microsoft.CostManagement/*/query/*`); "The
+//!   actions under `NotActions` are subtracted from `Actions`" of the same role — a subtraction,
+//!   not a deny (a grant from another role assignment still applies). Operation names are
+//!   matched regardless of case, as the provider operations list them in mixed case.
+//! - "Understand scope for Azure RBAC" (Microsoft Learn): management group, subscription,
+//!   resource group and resource scopes nest, and a role assigned at a scope applies to
+//!   everything below it; an assignment at `/` applies everywhere.
 
 /// The prefix of a management group's scope, lower case.
 pub const MANAGEMENT_GROUP_PREFIX: &str = "/providers/microsoft.management/managementgroups/";

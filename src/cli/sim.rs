@@ -23,20 +23,39 @@ pub enum SimCommand {
     Generate(GenerateArgs),
 }
 
+/// The most instances one generated fleet may hold: ten times the largest bench estate, and
+/// about what one machine's memory holds as a fleet and its answer key.
+pub const MAX_GENERATED_INSTANCES: usize = 2_000_000;
+
+/// A `usize` argument within `min..=max`, with an error that says the range.
+fn bounded(min: usize, max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    move |text: &str| {
+        let n: usize = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{text}' is not a whole number"))?;
+        if (min..=max).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!("{n} is out of range: {min} to {max}"))
+        }
+    }
+}
+
 /// Options of `scready sim generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Number of subscriptions.
-    #[arg(long, default_value_t = 3)]
+    /// Number of subscriptions (1 to 100,000).
+    #[arg(long, default_value_t = 3, value_parser = bounded(1, 100_000))]
     pub subscriptions: usize,
-    /// VMs per subscription.
-    #[arg(long, default_value_t = 20)]
+    /// VMs per subscription (at most 100,000).
+    #[arg(long, default_value_t = 20, value_parser = bounded(0, 100_000))]
     pub vms_per_subscription: usize,
-    /// Scale sets per subscription.
-    #[arg(long, default_value_t = 1)]
+    /// Scale sets per subscription (at most 10,000).
+    #[arg(long, default_value_t = 1, value_parser = bounded(0, 10_000))]
     pub scale_sets: usize,
-    /// Instances (or Flexible members) per scale set.
-    #[arg(long, default_value_t = 5)]
+    /// Instances (or Flexible members) per scale set (at most 1,000, Azure's own limit).
+    #[arg(long, default_value_t = 5, value_parser = bounded(0, 1_000))]
     pub instances_per_scale_set: usize,
     /// Random seed: the same seed gives the same fleet.
     #[arg(long, default_value_t = 1)]
@@ -219,6 +238,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .join(", "),
     };
     let sim = Simulator::start(&fleet, config).await?;
+    // Listening for Ctrl-C before announcing the address: a signal sent as soon as the address
+    // is read stops the simulator cleanly.
+    let interrupted = super::interrupted();
     let key_note = match (&key_path, answer_key) {
         (Some(path), Some(key)) => {
             sim.set_answer_key(Some(key));
@@ -261,7 +283,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         sim.identity_header()
     );
     println!("serving until interrupted (Ctrl-C)");
-    super::wait_for_signal().await;
+    interrupted.await;
     let stats = sim.stats();
     sim.shutdown().await;
     println!(
@@ -295,6 +317,19 @@ fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     };
     if options.subscriptions == 0 {
         bail!("--subscriptions must be at least 1");
+    }
+    let total = options.subscriptions.saturating_mul(
+        options.vms_per_subscription.saturating_add(
+            options
+                .scale_sets
+                .saturating_mul(options.instances_per_scale_set),
+        ),
+    );
+    if total > MAX_GENERATED_INSTANCES {
+        bail!(
+            "--subscriptions × (--vms-per-subscription + --scale-sets × --instances-per-scale-set) \
+             is {total} instances; a generated fleet holds at most {MAX_GENERATED_INSTANCES}"
+        );
     }
     let (fleet, key) = generate::generate_with_key(&options);
     let key_path = args

@@ -121,6 +121,21 @@ pub fn push_json_str(s: &mut String, text: &str) {
                     "\\u2029"
                 })
             }
+            // Bidirectional controls (U+200E/F, U+202A–E, U+2066–9) are written as escapes:
+            // the data stays exact and the file holds no override that reorders what a person
+            // reads in it; the page shows them as visible escapes.
+            0xE2 if matches!(
+                (bytes.get(i + 1), bytes.get(i + 2)),
+                (Some(0x80), Some(0x8E | 0x8F | 0xAA..=0xAE)) | (Some(0x81), Some(0xA6..=0xA9))
+            ) =>
+            {
+                let c = text[i..].chars().next().unwrap_or('\u{fffd}');
+                s.push_str(&text[start..i]);
+                s.push_str(&format!("\\u{:04x}", c as u32));
+                i += 3;
+                start = i;
+                continue;
+            }
             0..=0x1f => None,
             _ => {
                 i += 1;
