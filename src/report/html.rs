@@ -1060,21 +1060,12 @@ mod tests {
 
     #[test]
     fn the_data_carries_each_instance_once_and_each_repeated_text_once() {
-        // A subscription id Azure would issue (a GUID): a remediation with any other is
-        // withheld, and this test follows the command through the page.
-        let sub = "00000000-0000-4000-8000-000000000001";
+        // `result_with` moves them to a subscription id Azure would issue: a remediation with
+        // any other is withheld, and this test follows the command through the page.
         let instances: Vec<Instance> = (0..300)
-            .map(|k| {
-                let name = format!("vm-{k:03}");
-                Instance {
-                    boot_diagnostics: BootDiagnostics::Disabled,
-                    subscription_id: sub.into(),
-                    id: format!(
-                        "/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/{name}"
-                    )
-                    .into(),
-                    ..vm(&name)
-                }
+            .map(|k| Instance {
+                boot_diagnostics: BootDiagnostics::Disabled,
+                ..vm(&format!("vm-{k:03}"))
             })
             .collect();
         let r = result_with(instances);
