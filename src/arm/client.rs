@@ -203,9 +203,11 @@ fn limit_key(url: &Url) -> String {
 
 /// Whether a request goes to Microsoft.Compute (and counts against its policies).
 fn is_compute(url: &Url) -> bool {
+    const NEEDLE: &[u8] = b"/providers/microsoft.compute/";
     url.path()
-        .to_ascii_lowercase()
-        .contains("/providers/microsoft.compute/")
+        .as_bytes()
+        .windows(NEEDLE.len())
+        .any(|w| w.eq_ignore_ascii_case(NEEDLE))
 }
 
 /// Per try: waits for the global cap, the subscription's bucket and (for Compute) its
@@ -242,12 +244,14 @@ async fn within<F: std::future::Future>(
     }
 }
 
-fn header<'a>(response: &'a azure_core::http::AsyncRawResponse, name: &str) -> Option<&'a str> {
+/// A response header by its (lower-case, static) name; no allocation per response.
+fn header<'a>(
+    response: &'a azure_core::http::AsyncRawResponse,
+    name: &'static str,
+) -> Option<&'a str> {
     response
         .headers()
-        .get_optional_str(&azure_core::http::headers::HeaderName::from(
-            name.to_string(),
-        ))
+        .get_optional_str(&azure_core::http::headers::HeaderName::from_static(name))
 }
 
 impl LimitPolicy {
@@ -259,7 +263,7 @@ impl LimitPolicy {
         sent_at: Instant,
         response: &azure_core::http::AsyncRawResponse,
     ) {
-        let remaining = |name: &str| header(response, name)?.trim().parse::<u32>().ok();
+        let remaining = |name: &'static str| header(response, name)?.trim().parse::<u32>().ok();
         // ARM's buckets: the principal's, and the subscription's global one that all
         // principals share ("Understand how Azure Resource Manager throttles requests").
         let reads = if key == "tenant" {

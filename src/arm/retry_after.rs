@@ -23,7 +23,7 @@ pub struct RetryAfter {
 /// Reads the wait from response headers (`get` looks a header up by lower-case name), the
 /// millisecond headers first; `None` when no header holds a usable value.
 pub fn parse(
-    get: impl Fn(&str) -> Option<String>,
+    get: impl Fn(&'static str) -> Option<String>,
     now: time::OffsetDateTime,
     cap: Duration,
 ) -> Option<RetryAfter> {
