@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of `report.json`.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// Metadata of the run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -129,6 +129,12 @@ pub struct CheckText {
     pub mitigation: String,
     /// Documentation link.
     pub docs: String,
+    /// The remediation command template (`{name}`, `{resource_group}`, … placeholders).
+    #[serde(default)]
+    pub remediation: String,
+    /// The template for Uniform scale-set instances (empty: `remediation` applies to them too).
+    #[serde(default)]
+    pub remediation_scale_set: String,
 }
 
 /// One scan's conclusions.
@@ -257,6 +263,8 @@ impl ScanResult {
                         portal_error: c.portal_error.clone(),
                         mitigation: c.mitigation.clone(),
                         docs: c.docs.clone(),
+                        remediation: c.remediation.clone(),
+                        remediation_scale_set: c.remediation_scale_set.clone(),
                     },
                 )
             })

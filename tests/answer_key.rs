@@ -413,8 +413,7 @@ async fn run_case(case: &Case) -> (Vec<String>, usize) {
     scan::run_with(&options, Policy::builtin(), http, source, graph)
         .await
         .expect("the scan runs");
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    let report: Value = common::report::read(out.path());
     let mut diffs = differences(&key, &report, &audited);
     // The comparison is not vacuous: a key wrong about one instance differs there, readably.
     let (wrong, name) = with_one_wrong_instance(&key);

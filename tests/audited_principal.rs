@@ -63,7 +63,7 @@ async fn scan_with_token(
 }
 
 fn report_json(out: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
+    common::report::read(out)
 }
 
 fn read(out: &Path, file: &str) -> String {

@@ -193,8 +193,7 @@ fn nothing_lost(f: &Fleet, o: &ScanOutcome, dir: &Path) -> BTreeMap<String, Stri
         "exit code {} with gaps {gaps:?}",
         o.exit_code
     );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let report = common::report::raw(dir);
     assert_eq!(report["run"]["partial"], !gaps.is_empty());
     rows
 }
@@ -480,8 +479,7 @@ async fn a_simulator_that_stops_answering_ends_the_scan_in_bounded_time() {
         (GapScope::SUBSCRIPTIONS, "TransportError")
     );
     // A partial report is written whole.
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let report = common::report::raw(dir.path());
     assert_eq!(report["run"]["status"], "partial");
 }
 

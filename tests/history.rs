@@ -218,9 +218,7 @@ checks whose counts moved (instances failing, run 2 → run 3):
     );
     assert!(md2.contains("Fixed:\n\n- Contoso Production/rg-web-prod/vm-web-nobootdiag — boot-diagnostics-disabled\n"), "{md2}");
 
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("night-3/report.json")).unwrap())
-            .unwrap();
+    let json = common::report::raw(&dir.path().join("night-3"));
     assert_eq!(json["history"]["run_id"], 3);
     assert_eq!(json["history"]["trend"].as_array().unwrap().len(), 3);
     assert_eq!(
@@ -230,7 +228,7 @@ checks whose counts moved (instances failing, run 2 → run 3):
             .len(),
         3
     );
-    assert_eq!(json["schema_version"], 1, "report.json only gained fields");
+    assert_eq!(json["schema_version"], 2);
 }
 
 #[tokio::test]

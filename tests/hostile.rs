@@ -348,9 +348,7 @@ async fn hostile_azure_data_stays_data() {
     assert!(csv.contains("'=HYPERLINK") && csv.contains("'@cmd") && csv.contains("'-2+3"));
     // report.json keeps every value of a sane length exactly, as JSON; a longer one is cut at
     // 4 KiB with a visible marker.
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("out/report.json")).unwrap())
-            .unwrap();
+    let report = common::report::read(&dir.path().join("out"));
     let inst = report["inventory"]["instances"]
         .as_array()
         .unwrap()

@@ -149,9 +149,7 @@ async fn arm_redirects_to_another_port_or_plain_http_are_not_followed() {
     assert_eq!(other_https.connections(), 0, "a redirect was followed");
     assert_eq!(plain_http.connections(), 0, "a redirect was followed");
     // Each redirected listing is a coverage gap that names the status and the target host.
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("out/report.json")).unwrap())
-            .unwrap();
+    let report = common::report::raw(&dir.path().join("out"));
     let gaps = report["coverage"]["gaps"].as_array().unwrap();
     for (what, status, target) in [
         ("virtual machines", 302, format!("https://127.0.0.1:{b}")),
@@ -657,8 +655,7 @@ async fn hostile_responses_end_in_a_gap_with_bounded_time_and_memory() {
             "{label}: {:?}",
             m.wall
         );
-        let report = std::fs::read_to_string(out.join("report.json")).unwrap();
-        let gaps: serde_json::Value = serde_json::from_str(&report).unwrap();
+        let gaps = common::report::raw(&out);
         let gaps = &gaps["coverage"]["gaps"];
         assert!(
             gaps.to_string().contains(gap_code),

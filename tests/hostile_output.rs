@@ -263,8 +263,7 @@ async fn pasted_remediations_run_the_intended_argv_only_or_are_withheld() {
     let r = &outcome.result;
 
     // The commands of every format.
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let report = common::report::read(&out);
     let json_findings: BTreeSet<String> = report["findings"]
         .as_array()
         .unwrap()

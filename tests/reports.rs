@@ -23,7 +23,7 @@ async fn scan_hostile(out: &Path) -> scready::scan::ScanOutcome {
 }
 
 fn report_json(dir: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+    common::report::read(dir)
 }
 
 fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
@@ -441,4 +441,221 @@ async fn the_prometheus_textfile_counts_equal_the_json_and_passes_promtool() {
         }
         Err(e) => panic!("promtool is required here: {e}"),
     }
+}
+
+/// `scready` itself, run in `dir`.
+fn scready_cli(args: &[&str], dir: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_scready"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("scready runs")
+}
+
+#[tokio::test]
+async fn report_json_follows_its_schema_and_holds_the_whole_result() {
+    let out = tempfile::tempdir().unwrap();
+    let r = scan_hostile(out.path()).await.result;
+    let raw = common::report::raw(out.path());
+    // Each check's texts once, with the templates its findings' remediations come from.
+    let boot = &raw["checks"]["boot-diagnostics-disabled"];
+    assert_eq!(boot["severity"], "error");
+    assert!(boot["remediation"]
+        .as_str()
+        .unwrap()
+        .starts_with("az vm boot-diagnostics enable --name {name}"));
+    assert_eq!(
+        raw["verdicts"].as_array().unwrap().len(),
+        r.inventory.instances.len()
+    );
+    // Rows are short: a ready instance's verdict is `["ready"]`, a finding names its instance
+    // by index and leaves out what its check says.
+    let text = std::fs::read_to_string(out.path().join("report.json")).unwrap();
+    assert!(text.contains("\n[\"ready\"],\n"), "one row per line");
+    let finding = raw["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f[1] == "vm-not-running")
+        .unwrap();
+    assert!(finding[0].is_u64(), "{finding}");
+    // Expanded by the tests' own decoder, it is the scan result, field for field.
+    let expanded = common::report::expand(&raw);
+    let whole = serde_json::to_value(&r).unwrap();
+    for key in ["verdicts", "findings", "access"] {
+        assert_eq!(expanded[key], whole[key], "{key}");
+    }
+    assert_eq!(expanded["inventory"], whole["inventory"]);
+    for key in ["run", "policy", "coverage", "summary", "access_audit"] {
+        assert_eq!(raw[key], whole[key], "{key} is written as in schema 1");
+    }
+}
+
+#[test]
+fn the_schema_refuses_broken_reports_and_allows_new_run_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = common::fixture("reports/demo-schema1.json");
+    let out = scready_cli(
+        &[
+            "evaluate",
+            fixture.to_str().unwrap(),
+            "--out",
+            "e",
+            "--format",
+            "json",
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let good = common::report::raw(&dir.path().join("e"));
+    let valid = |v: &serde_json::Value| {
+        jsonschema::draft202012::new(common::report::schema())
+            .unwrap()
+            .is_valid(v)
+    };
+    assert!(valid(&good));
+    let mut more = good.clone();
+    more["run"]["shard"] = serde_json::json!("1/4");
+    more["policy"]["fingerprint"] = serde_json::json!("abc");
+    more["coverage"]["management_groups"] = serde_json::json!([]);
+    assert!(valid(&more), "run, policy and coverage may gain fields");
+    let broken: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+        (
+            "a status outside the enum",
+            Box::new(|r| r["findings"][0][2] = "failed".into()),
+        ),
+        (
+            "a verdict outside the enum",
+            Box::new(|r| r["verdicts"][0][0] = "fine".into()),
+        ),
+        (
+            "no verdicts",
+            Box::new(|r| {
+                r.as_object_mut().unwrap().remove("verdicts");
+            }),
+        ),
+        (
+            "an instance row one field short",
+            Box::new(|r| {
+                r["inventory"]["instances"]["rows"][0]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop();
+            }),
+        ),
+        (
+            "a string where an index goes",
+            Box::new(|r| r["inventory"]["instances"]["rows"][0][3] = "sub".into()),
+        ),
+        ("schema 1", Box::new(|r| r["schema_version"] = 1.into())),
+        (
+            "an unknown top-level field",
+            Box::new(|r| r["extra"] = true.into()),
+        ),
+        (
+            "a check without its title",
+            Box::new(|r| {
+                let checks = r["checks"].as_object_mut().unwrap();
+                let first = checks.keys().next().unwrap().clone();
+                checks[&first].as_object_mut().unwrap().remove("title");
+            }),
+        ),
+    ];
+    for (what, breaks) in broken {
+        let mut r = good.clone();
+        breaks(&mut r);
+        assert!(!valid(&r), "the schema accepts {what}");
+    }
+}
+
+#[test]
+fn evaluate_and_diff_read_reports_of_schema_1_and_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = common::fixture("reports/demo-schema1.json");
+    let old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fixture).unwrap()).unwrap();
+    assert_eq!(old["schema_version"], 1);
+    // Schema 1 → evaluate → schema 2: the same conclusions as the report it was read from.
+    let out = scready_cli(
+        &["evaluate", fixture.to_str().unwrap(), "--out", "two", "--format", "json", "--quiet"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let two = common::report::read(&dir.path().join("two"));
+    for key in ["verdicts", "findings", "access"] {
+        assert_eq!(two[key], old[key], "{key}");
+    }
+    assert_eq!(two["inventory"], old["inventory"]);
+    assert!(!old["access"].as_array().unwrap().is_empty());
+    // Schema 2 → evaluate: the same again.
+    let out = scready_cli(
+        &["evaluate", "two/report.json", "--out", "again", "--format", "json", "--quiet"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let again = common::report::read(&dir.path().join("again"));
+    for key in ["verdicts", "findings", "access", "inventory"] {
+        assert_eq!(again[key], two[key], "{key}");
+    }
+
+    // Diff: schema 1 against schema 2, both ways, and schema 2 against itself: nothing moved.
+    for (a, b) in [
+        (fixture.to_str().unwrap(), "two/report.json"),
+        ("two/report.json", fixture.to_str().unwrap()),
+        ("two/report.json", "again/report.json"),
+    ] {
+        let out = scready_cli(&["diff", a, b], dir.path());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert!(
+            stdout.contains("0 newly blocked, 0 fixed, 0 appeared, 0 disappeared"),
+            "{stdout}"
+        );
+        assert!(stdout.contains(&format!("run 1: {a}")), "{stdout}");
+    }
+    // An older report where one blocked instance was ready, and another that has one
+    // instance fewer: the diff names both.
+    let mut older = old.clone();
+    let k = older["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|v| v["verdict"] == "blocked")
+        .unwrap();
+    older["verdicts"][k]["verdict"] = "ready".into();
+    older["verdicts"][k]["blockers"] = serde_json::json!([]);
+    let blocked_name = older["inventory"]["instances"][k]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(dir.path().join("older.json"), older.to_string()).unwrap();
+    let out = scready_cli(&["diff", "older.json", "two/report.json"], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 newly blocked, 0 fixed, 0 appeared, 0 disappeared"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&blocked_name), "{stdout}");
+    let mut fewer = common::report::raw(&dir.path().join("two"));
+    fewer["inventory"]["instances"]["rows"]
+        .as_array_mut()
+        .unwrap()
+        .remove(k);
+    fewer["verdicts"].as_array_mut().unwrap().remove(k);
+    std::fs::write(dir.path().join("fewer.json"), fewer.to_string()).unwrap();
+    let out = scready_cli(&["diff", fixture.to_str().unwrap(), "fewer.json"], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("0 newly blocked, 0 fixed, 0 appeared, 1 disappeared"),
+        "{stdout}"
+    );
+    // A run id and a file do not mix; a file that is not a report is named.
+    let out = scready_cli(&["diff", "1", "two/report.json"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    std::fs::write(dir.path().join("other.json"), "{\"a\": 1}").unwrap();
+    let out = scready_cli(&["diff", "other.json", "two/report.json"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("other.json: not a report.json"), "{stderr}");
 }

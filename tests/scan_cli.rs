@@ -322,9 +322,7 @@ async fn waivers_apply_until_they_expire_and_expired_ones_are_reported() {
         db01.contains(",fail,"),
         "the expired waiver no longer applies: {db01}"
     );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(s.dir.path().join("w/report.json")).unwrap())
-            .unwrap();
+    let report = common::report::raw(&s.dir.path().join("w"));
     assert_eq!(
         report["policy"]["expired_waivers"][0]["reason"],
         "old exception"

@@ -278,9 +278,8 @@ async fn every_condition_yields_the_expected_verdict_and_findings() {
     assert!(!rows.iter().any(|x| x[2].starts_with("rbac-")));
 
     // report.json carries the schema version, coverage and the same verdicts.
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
-    assert_eq!(report["schema_version"], 1);
+    let report = common::report::raw(out.path());
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["coverage"]["gaps"].as_array().unwrap().len(), 0);
     assert_eq!(report["summary"]["by_verdict"]["blocked"], 17);
     assert!(report["coverage"]["calls"]["requests"].as_u64().unwrap() >= 10);
@@ -375,8 +374,7 @@ async fn a_forbidden_storage_listing_is_a_gap_and_only_its_dependants_become_unk
         e.3 = got[name].3.clone();
     }
     assert_eq!(got, expected, "every other instance keeps its verdict");
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap()).unwrap();
+    let report = common::report::raw(out.path());
     assert_eq!(report["run"]["partial"], true);
     assert_eq!(report["coverage"]["gaps"][0]["status"], 403);
     // The unknown findings say why.

@@ -59,7 +59,7 @@ pub enum Command {
     Demo(scan::DemoArgs),
     /// List the runs recorded in the history database with their readiness.
     History(history::HistoryListArgs),
-    /// What changed between two recorded runs (default: the last two).
+    /// What changed between two recorded runs (default: the last two), or two report.json files.
     Diff(history::DiffArgs),
     /// Re-run the checks offline on a saved inventory or report.json.
     Evaluate(offline::EvaluateArgs),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// Options of `scready evaluate`.
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
-    /// A `report.json` or an inventory saved with `--save-inventory`.
+    /// A `report.json` (schema 1 or 2) or an inventory saved with `--save-inventory`.
     #[arg(value_name = "FILE")]
     pub input: PathBuf,
     /// Policy, output and exit code.
@@ -22,7 +22,7 @@ pub struct EvaluateArgs {
     pub report: super::scan::ReportArgs,
 }
 
-/// Reads an inventory from an inventory file or a report.
+/// Reads an inventory from an inventory file or a report (`report.json` of schema 1 or 2).
 pub fn read_inventory(path: &std::path::Path) -> anyhow::Result<Inventory> {
     let origin = path.display().to_string();
     // A regular file of at most 1 GiB: a FIFO or a device is refused without blocking.
@@ -32,18 +32,17 @@ pub fn read_inventory(path: &std::path::Path) -> anyhow::Result<Inventory> {
         crate::config_file::MAX_INVENTORY_BYTES,
     )
     .map_err(anyhow::Error::msg)?;
-    let value: serde_json::Value = crate::config_file::from_json(&text, &origin)?;
-    let inventory_value = if value.get("inventory").is_some() && value.get("verdicts").is_some() {
-        let v = value.get("schema_version").and_then(|v| v.as_u64());
-        if v != Some(crate::result::REPORT_SCHEMA_VERSION as u64) {
-            anyhow::bail!(
-                "{origin}: report schema_version {v:?} is not {} (this build)",
-                crate::result::REPORT_SCHEMA_VERSION
-            );
+    let inventory_value = match crate::report::read::report_schema(&text, &origin)? {
+        Some(2) => return crate::report::read::inventory_v2(&text, &origin),
+        Some(1) => {
+            let mut value: serde_json::Value = crate::config_file::from_json(&text, &origin)?;
+            value["inventory"].take()
         }
-        value["inventory"].clone()
-    } else {
-        value
+        Some(v) => anyhow::bail!(
+            "{origin}: report schema_version {v} is not one this build reads (1 or {})",
+            crate::result::REPORT_SCHEMA_VERSION
+        ),
+        None => crate::config_file::from_json(&text, &origin)?,
     };
     let v = inventory_value
         .get("schema_version")

@@ -7,6 +7,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod prom;
+pub mod read;
 pub mod summary;
 
 use crate::result::ScanResult;

@@ -237,3 +237,4 @@ pub fn hostile_demo_fleet() -> Fleet {
         .expect("the hostile fleet is valid");
     fleet
 }
+pub mod report;
