@@ -65,22 +65,14 @@ pub const INSTANCE_FIELDS: [&str; 24] = [
 /// How many distinct messages one check's table holds; further messages are written in full.
 const MAX_MESSAGES_PER_CHECK: usize = 256;
 
-/// The placeholders a reader fills in from the instance (or subscription) and the finding's
-/// principal to get a finding's remediation from its check's template; a finding carries its
-/// remediation in full only when this plain substitution does not give it exactly.
-pub const TEMPLATE_PLACEHOLDERS: [&str; 8] = [
-    "name",
-    "resource_group",
-    "subscription_id",
-    "resource_id",
-    "location",
-    "scale_set",
-    "instance_id",
-    "principal_id",
-];
-
 /// Fills `template`'s placeholders verbatim (no quoting): each `{key}` whose key `value` knows
 /// is replaced, any other text is kept as it is.
+///
+/// This is how a reader gets a finding's remediation from its check's template: `{name}`,
+/// `{resource_group}`, `{subscription_id}`, `{resource_id}`, `{location}`, `{scale_set}`,
+/// `{instance_id}` filled in from the instance (the subscription id alone for a subscription's
+/// finding) and `{principal_id}` from the finding; a finding carries its remediation in full
+/// only when this gives something else.
 pub fn substitute<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
     let mut out = String::with_capacity(template.len() + 128);
     let mut rest = template;

@@ -547,3 +547,87 @@ pub fn read_run(path: &std::path::Path) -> anyhow::Result<ReportRun> {
         instances,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::{fixture, vm};
+
+    /// Writes `inventory`'s evaluation as `report.json` and reads it back.
+    fn round_trip(inventory: Inventory, policy: &crate::policy::Policy) -> (String, Inventory) {
+        let evaluation = crate::checks::evaluate(&inventory, policy, "2026-01-01");
+        let r = crate::result::ScanResult::new(
+            Default::default(),
+            policy,
+            Default::default(),
+            inventory,
+            evaluation,
+        );
+        let mut out = Vec::new();
+        crate::report::json::write_report(&r, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(report_schema(&text, "t").unwrap(), Some(2));
+        let back = inventory_v2(&text, "t").unwrap();
+        assert_eq!(back, r.inventory);
+        (text, back)
+    }
+
+    #[test]
+    fn every_instance_field_survives_the_table() {
+        let (mut inv, policy) = fixture();
+        let mut a = vm("vm-a");
+        a.tags = [("env", "prod"), ("owner", "ops team")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        a.boot_diagnostics = BootDiagnostics::Custom {
+            storage_uri: "https://diag.blob.core.windows.net/".into(),
+        };
+        a.anomalies = vec!["properties.x: \"yes\"".into()];
+        a.security_type = Some("TrustedLaunch".into());
+        a.secure_boot = Some(true);
+        a.boot_diagnostics_error = Some("boot failed".into());
+        let mut b = vm("vmss_3");
+        b.id = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss/virtualMachines/3".into();
+        b.kind = InstanceKind::VmssInstance;
+        b.scale_set = Some("vmss".into());
+        b.instance_id = Some("3".into());
+        b.latest_model_applied = Some(false);
+        b.boot_diagnostics = BootDiagnostics::Invalid {
+            reason: "enabled is \"yes\"".into(),
+        };
+        b.model_not_read = Some("model listing failed".into());
+        b.status_not_read = Some("status listing failed".into());
+        b.power_state = None;
+        b.os_type = None;
+        let mut c = vm("c");
+        c.boot_diagnostics = BootDiagnostics::Absent;
+        c.id = "c".into();
+        let mut d = vm("d");
+        d.boot_diagnostics = BootDiagnostics::Disabled;
+        inv.instances = vec![a, b, c, d];
+        let (text, _) = round_trip(inv, &policy);
+        // The shared strings are written once.
+        assert_eq!(text.matches("\"westeurope\"").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_length_or_a_stray_index_is_refused_with_its_place() {
+        let (mut inv, policy) = fixture();
+        inv.instances = vec![vm("a")];
+        let (text, _) = round_trip(inv, &policy);
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["inventory"]["instances"]["rows"][0][3] = 999.into();
+        let e = inventory_v2(&v.to_string(), "r.json").unwrap_err().to_string();
+        assert!(
+            e.contains("r.json: inventory.instances.rows[0].subscription_id: string 999"),
+            "{e}"
+        );
+        v["inventory"]["instances"]["rows"][0]
+            .as_array_mut()
+            .unwrap()
+            .pop();
+        let e = inventory_v2(&v.to_string(), "r.json").unwrap_err().to_string();
+        assert!(e.contains("r.json") && e.contains("instance row"), "{e}");
+    }
+}
