@@ -619,6 +619,7 @@ async fn terminal_output_is_inert_and_reports_carry_the_truncation_marker() {
 
     // Every report carries the cut name, and none holds the megabyte.
     let two = d.join("two");
+    common::report::raw(&two);
     for file in [
         "instances.csv",
         "findings.csv",

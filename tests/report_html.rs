@@ -719,6 +719,7 @@ async fn a_screenshot_of_the_report_is_kept_and_the_demo_takes_one() {
     ] {
         assert!(dir.join(f).is_file(), "{f}");
     }
+    common::report::raw(&dir);
     assert!(!dir.join("junit.xml").exists(), "junit only on request");
     let shot = std::fs::read(dir.join("report.png")).unwrap();
     assert_eq!(png_size(&shot), Some((1400, 1000)));

@@ -492,6 +492,9 @@ async fn report_json_follows_its_schema_and_holds_the_whole_result() {
     }
 }
 
+/// A change that makes a report invalid.
+type Breaks = Box<dyn Fn(&mut serde_json::Value)>;
+
 #[test]
 fn the_schema_refuses_broken_reports_and_allows_new_run_fields() {
     let dir = tempfile::tempdir().unwrap();
@@ -521,7 +524,7 @@ fn the_schema_refuses_broken_reports_and_allows_new_run_fields() {
     more["policy"]["fingerprint"] = serde_json::json!("abc");
     more["coverage"]["management_groups"] = serde_json::json!([]);
     assert!(valid(&more), "run, policy and coverage may gain fields");
-    let broken: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    let broken: Vec<(&str, Breaks)> = vec![
         (
             "a status outside the enum",
             Box::new(|r| r["findings"][0][2] = "failed".into()),
@@ -579,7 +582,15 @@ fn evaluate_and_diff_read_reports_of_schema_1_and_2() {
     assert_eq!(old["schema_version"], 1);
     // Schema 1 → evaluate → schema 2: the same conclusions as the report it was read from.
     let out = scready_cli(
-        &["evaluate", fixture.to_str().unwrap(), "--out", "two", "--format", "json", "--quiet"],
+        &[
+            "evaluate",
+            fixture.to_str().unwrap(),
+            "--out",
+            "two",
+            "--format",
+            "json",
+            "--quiet",
+        ],
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -591,7 +602,15 @@ fn evaluate_and_diff_read_reports_of_schema_1_and_2() {
     assert!(!old["access"].as_array().unwrap().is_empty());
     // Schema 2 → evaluate: the same again.
     let out = scready_cli(
-        &["evaluate", "two/report.json", "--out", "again", "--format", "json", "--quiet"],
+        &[
+            "evaluate",
+            "two/report.json",
+            "--out",
+            "again",
+            "--format",
+            "json",
+            "--quiet",
+        ],
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
@@ -645,7 +664,10 @@ fn evaluate_and_diff_read_reports_of_schema_1_and_2() {
         .remove(k);
     fewer["verdicts"].as_array_mut().unwrap().remove(k);
     std::fs::write(dir.path().join("fewer.json"), fewer.to_string()).unwrap();
-    let out = scready_cli(&["diff", fixture.to_str().unwrap(), "fewer.json"], dir.path());
+    let out = scready_cli(
+        &["diff", fixture.to_str().unwrap(), "fewer.json"],
+        dir.path(),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("0 newly blocked, 0 fixed, 0 appeared, 1 disappeared"),

@@ -107,6 +107,7 @@ async fn client_secret_credential_scans_the_fleet() {
     for f in ["instances.csv", "findings.csv", "report.json"] {
         assert!(s.dir.path().join("r1").join(f).exists(), "{f}");
     }
+    common::report::raw(&s.dir.path().join("r1"));
     let stats = s.sim.stats();
     assert_eq!(stats.token_requests, 1);
     assert_eq!(stats.non_get_requests, 0);
@@ -441,6 +442,7 @@ async fn progress_goes_to_stderr_formats_are_chosen_and_runs_are_recorded() {
     ] {
         assert!(dir.join(f).is_file(), "{f}");
     }
+    common::report::raw(&dir);
     assert!(!dir.join("junit.xml").exists());
     assert!(s.dir.path().join("reports/history.sqlite").is_file());
 

@@ -88,6 +88,8 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let older = read::read_run(std::path::Path::new(from))?.snapshot(1);
     let newer = read::read_run(std::path::Path::new(to))?.snapshot(2);
     crate::text::print_safe(&format!("run 1: {from}\nrun 2: {to}\n"));
-    crate::text::print_safe(&render::diff(&crate::history::diff::compute(&older, &newer)));
+    crate::text::print_safe(&render::diff(&crate::history::diff::compute(
+        &older, &newer,
+    )));
     Ok(ExitCode::SUCCESS)
 }

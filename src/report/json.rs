@@ -404,8 +404,7 @@ impl Serialize for FindingRow<'_, '_> {
         if f.mitigation != entry.text.mitigation {
             more.mitigation = Some(&f.mitigation);
         }
-        if self.derived_remediation(&target, &entry.text).as_deref()
-            != Some(f.remediation.as_str())
+        if self.derived_remediation(&target, &entry.text).as_deref() != Some(f.remediation.as_str())
         {
             more.remediation = Some(&f.remediation);
         }
@@ -676,7 +675,11 @@ pub fn write_report(r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> 
         r.findings.iter().map(|f| FindingRow { p: &p, f }),
     )?;
     out.write_all(b",\n")?;
-    rows(out, "access", r.access.iter().map(|a| AccessRow { p: &p, a }))?;
+    rows(
+        out,
+        "access",
+        r.access.iter().map(|a| AccessRow { p: &p, a }),
+    )?;
     write_inventory(&p, out)?;
     out.write_all(b"\n}\n")
 }
@@ -700,7 +703,10 @@ fn write_inventory(p: &Prepared, out: &mut dyn Write) -> std::io::Result<()> {
         guest,
         access_audit,
     } = &p.r.inventory;
-    write!(out, ",\n\"inventory\": {{\"schema_version\": {schema_version}")?;
+    write!(
+        out,
+        ",\n\"inventory\": {{\"schema_version\": {schema_version}"
+    )?;
     entry(out, "scanned_at", scanned_at)?;
     entry(out, "cloud", cloud)?;
     entry(out, "principals", principals)?;

@@ -501,7 +501,15 @@ pub fn read_run(path: &std::path::Path) -> anyhow::Result<ReportRun> {
                     );
                 }
                 let (id, sub, rg, kind) = (&i.id, &i.subscription_id, i.resource_group, i.kind);
-                instances.push(record(id, i.name, sub, rg, kind, v.verdict, [v.blockers, v.warnings, v.unknowns]));
+                instances.push(record(
+                    id,
+                    i.name,
+                    sub,
+                    rg,
+                    kind,
+                    v.verdict,
+                    [v.blockers, v.warnings, v.unknowns],
+                ));
             }
             let subs = r
                 .inventory
@@ -523,7 +531,15 @@ pub fn read_run(path: &std::path::Path) -> anyhow::Result<ReportRun> {
                 .zip(r.verdicts)
                 .map(|(i, v)| {
                     let lists = [v.blockers, v.warnings, v.unknowns];
-                    record(&i.id, i.name, &i.subscription_id, i.resource_group, i.kind, v.verdict, lists)
+                    record(
+                        &i.id,
+                        i.name,
+                        &i.subscription_id,
+                        i.resource_group,
+                        i.kind,
+                        v.verdict,
+                        lists,
+                    )
                 })
                 .collect();
             let subs = inventory
@@ -618,7 +634,9 @@ mod tests {
         let (text, _) = round_trip(inv, &policy);
         let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
         v["inventory"]["instances"]["rows"][0][3] = 999.into();
-        let e = inventory_v2(&v.to_string(), "r.json").unwrap_err().to_string();
+        let e = inventory_v2(&v.to_string(), "r.json")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("r.json: inventory.instances.rows[0].subscription_id: string 999"),
             "{e}"
@@ -627,7 +645,9 @@ mod tests {
             .as_array_mut()
             .unwrap()
             .pop();
-        let e = inventory_v2(&v.to_string(), "r.json").unwrap_err().to_string();
+        let e = inventory_v2(&v.to_string(), "r.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("r.json") && e.contains("instance row"), "{e}");
     }
 }

@@ -195,9 +195,13 @@ pub async fn scan_demo(
         .expect("the demo scanner exists");
     let env: scready::auth::EnvLookup =
         std::sync::Arc::new(move |k: &str| (k == "SCREADY_ACCESS_TOKEN").then(|| token.clone()));
-    scready::scan::run(options, env)
+    let outcome = scready::scan::run(options, env)
         .await
-        .expect("the scan runs")
+        .expect("the scan runs");
+    if options.formats.iter().any(|f| f == "json") {
+        report::raw(&options.out);
+    }
+    outcome
 }
 
 /// The demo fleet with hostile text where Azure lets anyone put it: the Development

@@ -23,7 +23,14 @@ pub fn assert_valid(report: &Value) {
     let errors: Vec<String> = validator
         .iter_errors(report)
         .take(20)
-        .map(|e| format!("{} at {} (schema {})", e, e.instance_path(), e.schema_path()))
+        .map(|e| {
+            format!(
+                "{} at {} (schema {})",
+                e,
+                e.instance_path(),
+                e.schema_path()
+            )
+        })
         .collect();
     assert!(
         errors.is_empty(),
@@ -76,7 +83,11 @@ fn fill(template: &str, values: &[(&str, Option<String>)]) -> String {
             return out;
         };
         let key = &rest[open + 1..open + close];
-        match values.iter().find(|(k, _)| *k == key).and_then(|(_, v)| v.clone()) {
+        match values
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.clone())
+        {
             Some(v) => out.push_str(&v),
             None => out.push_str(&rest[open..=open + close]),
         }
@@ -120,8 +131,14 @@ pub fn expand(report: &Value) -> Value {
         .map(|row| {
             let f = |name: &str| &row[fields.iter().position(|x| *x == name).unwrap()];
             let name = f("name").as_str().unwrap().to_string();
-            let suffix = f("id_suffix").as_str().map(str::to_string).unwrap_or(name.clone());
-            let id = format!("{}{suffix}", at(table, f("id_prefix"), "id_prefix").as_str().unwrap());
+            let suffix = f("id_suffix")
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or(name.clone());
+            let id = format!(
+                "{}{suffix}",
+                at(table, f("id_prefix"), "id_prefix").as_str().unwrap()
+            );
             let tags: Map<String, Value> = f("tags")
                 .as_array()
                 .unwrap()
@@ -228,7 +245,11 @@ pub fn expand(report: &Value) -> Value {
                         ("instance_id", Some(s("instance_id").unwrap_or_default())),
                         ("principal_id", principal.clone()),
                     ];
-                    (i["id"].clone(), i["subscription_id"].clone(), fill(template, &values))
+                    (
+                        i["id"].clone(),
+                        i["subscription_id"].clone(),
+                        fill(template, &values),
+                    )
                 }
                 Value::String(t) if t == "environment" => (
                     json!("environment"),
