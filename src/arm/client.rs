@@ -104,9 +104,12 @@ const MAX_ERROR_BODY_BYTES: usize = 1 << 20;
 async fn read_bounded(
     mut body: azure_core::http::AsyncResponseBody,
     limit: usize,
+    size_hint: Option<usize>,
 ) -> Result<bytes::Bytes, ArmError> {
     use futures::StreamExt;
-    let mut buf = bytes::BytesMut::new();
+    // Sized once from `Content-Length` where the server sent one (never beyond the limit), so
+    // that a page of a few MB is not copied through every doubling of the buffer.
+    let mut buf = bytes::BytesMut::with_capacity(size_hint.unwrap_or(0).min(limit));
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| ArmError::Transport(chain(&e)))?;
         if buf.len() + chunk.len() > limit {
@@ -124,9 +127,11 @@ async fn read_bounded(
 async fn read_error_body(
     body: azure_core::http::AsyncResponseBody,
 ) -> azure_core::Result<bytes::Bytes> {
-    read_bounded(body, MAX_ERROR_BODY_BYTES).await.map_err(|e| {
-        azure_core::Error::with_message(azure_core::error::ErrorKind::Other, e.to_string())
-    })
+    read_bounded(body, MAX_ERROR_BODY_BYTES, None)
+        .await
+        .map_err(|e| {
+            azure_core::Error::with_message(azure_core::error::ErrorKind::Other, e.to_string())
+        })
 }
 
 impl Default for ArmClientOptions {
@@ -644,7 +649,11 @@ impl ArmClient {
         } else {
             MAX_ERROR_BODY_BYTES
         };
-        let body = read_bounded(response.into_body(), limit)
+        let size_hint = response
+            .headers()
+            .get_optional_str(&azure_core::http::headers::CONTENT_LENGTH)
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        let body = read_bounded(response.into_body(), limit, size_hint)
             .await
             .map_err(|e| match e {
                 ArmError::Transport(_) => BodyRead::Broken(e),
@@ -714,7 +723,7 @@ impl ArmClient {
             return Err(ArmError::redirect(status, response.headers()));
         }
         if !(200..300).contains(&status) {
-            let body = read_bounded(response.into_body(), MAX_ERROR_BODY_BYTES).await?;
+            let body = read_bounded(response.into_body(), MAX_ERROR_BODY_BYTES, None).await?;
             return Err(ArmError::from_response(status, &body));
         }
         let header = azure_core::http::headers::HeaderName::from_static("azure-asyncoperation");

@@ -80,10 +80,11 @@ impl<T> From<Option<T>> for Lenient<T> {
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // The field's JSON text, copied as it is (no tree of `Value`s: building one for every
-        // item of every page was most of a scan's parsing time), then parsed as `T`; only text
-        // of another type is parsed again, into the `Value` kept for the report.
-        let raw = <Box<RawValue>>::deserialize(deserializer)?;
+        // The field's JSON text, borrowed from the page as it is (no tree of `Value`s: building
+        // one for every item of every page was most of a scan's parsing time; and no copy: ARM
+        // pages are parsed from a byte slice, which raw values borrow from), then parsed as `T`;
+        // only text of another type is parsed again, into the `Value` kept for the report.
+        let raw = <&'de RawValue>::deserialize(deserializer)?;
         let text = raw.get();
         if text == "null" {
             return Ok(Lenient::Absent);
