@@ -20,6 +20,7 @@ use crate::result::ScanResult;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::Write;
 
 /// The OCSF release the events follow (`metadata.version`).
@@ -117,7 +118,7 @@ pub fn finding_uid(
     let mut uid = String::with_capacity(8 + 32);
     uid.push_str("scready-");
     for b in &digest.as_ref()[..16] {
-        uid.push_str(&format!("{b:02x}"));
+        let _ = write!(uid, "{b:02x}");
     }
     uid
 }
