@@ -681,3 +681,336 @@ fn evaluate_and_diff_read_reports_of_schema_1_and_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("other.json: not a report.json"), "{stderr}");
 }
+
+/// The committed OCSF 1.8.0 JSON Schema of class `compliance_finding` with the `cloud` profile
+/// (provenance in `tests/fixtures/ocsf/SOURCES.md`); every `$ref` in it is local.
+fn ocsf_validator() -> jsonschema::Validator {
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fixture("ocsf/compliance_finding-1.8.0-cloud.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        schema["$id"],
+        "https://schema.ocsf.io/schema/1.8.0/classes/compliance_finding?profiles=cloud"
+    );
+    jsonschema::validator_for(&schema).expect("the OCSF schema compiles offline")
+}
+
+/// Scans the hostile demo fleet (configuration checks, one waiver) into `out` with the CSV,
+/// JSON and both OCSF formats, on a simulator of its own.
+async fn scan_for_ocsf(out: &Path) -> scready::scan::ScanOutcome {
+    let policy = out.with_extension("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "{}\n[[waivers]]\nchecks = [\"vm-not-running\"]\nresource = \"*/virtualMachines/vm-web-stopped\"\nreason = \"parked until the migration\"\nexpires = 2999-12-31\n",
+            std::fs::read_to_string(fixture("policies/config-only.toml")).unwrap()
+        ),
+    )
+    .unwrap();
+    let fleet = hostile_demo_fleet();
+    let sim = common::start(&fleet, SimConfig::default()).await;
+    let mut options = demo_scan_options(&sim, out, None);
+    options.policy = Some(policy);
+    options.formats = ["csv", "json", "ocsf", "ocsf-jsonl"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    scan_demo(&sim, &options).await
+}
+
+fn ocsf_events(dir: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("findings.ocsf.json")).unwrap();
+    let array: serde_json::Value = serde_json::from_str(&text).expect("a JSON array");
+    array.as_array().expect("a JSON array").clone()
+}
+
+#[tokio::test]
+async fn ocsf_events_validate_against_the_official_schema_and_say_what_findings_csv_says() {
+    let root = tempfile::tempdir().unwrap();
+    let (dir1, dir2) = (root.path().join("one"), root.path().join("two"));
+    let outcome = scan_for_ocsf(&dir1).await;
+    let r = &outcome.result;
+    let events = ocsf_events(&dir1);
+
+    // Every event is valid against the schema, and the schema does reject what OCSF does not
+    // define (its objects are closed).
+    let validator = ocsf_validator();
+    for e in &events {
+        let errors: Vec<String> = validator
+            .iter_errors(e)
+            .map(|err| format!("{} at {}", err, err.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}\nin {e:#}");
+    }
+    let mut wrong = events[0].clone();
+    wrong["compliance"]["verdict"] = "blocked".into();
+    assert!(!validator.is_valid(&wrong));
+    let mut wrong = events[0].clone();
+    wrong["class_uid"] = 2001.into();
+    assert!(!validator.is_valid(&wrong));
+
+    // The JSON Lines file holds the same events, one per line.
+    let lines = std::fs::read_to_string(dir1.join("findings.ocsf.jsonl")).unwrap();
+    let from_lines: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one event per line"))
+        .collect();
+    assert_eq!(from_lines, events);
+
+    // One event per row of findings.csv, saying the same: resource, check, status, severity,
+    // message, remediation command, principal.
+    let (headers, rows) = csv_rows(&dir1.join("findings.csv"));
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    assert_eq!(events.len(), rows.len());
+    assert_eq!(events.len(), r.findings.len());
+    let unquote = |s: &str| s.strip_prefix('\'').unwrap_or(s).to_string();
+    let mut from_csv: Vec<[String; 5]> = rows
+        .iter()
+        .map(|row| {
+            [
+                unquote(&row[col("resource_id")]),
+                row[col("check_id")].clone(),
+                row[col("status")].clone(),
+                row[col("severity")].clone(),
+                unquote(&row[col("message")]),
+            ]
+        })
+        .collect();
+    let mut from_ocsf: Vec<[String; 5]> = events
+        .iter()
+        .map(|e| {
+            [
+                e["resources"][0]["uid"].as_str().unwrap().to_string(),
+                e["compliance"]["control"].as_str().unwrap().to_string(),
+                e["compliance"]["status_code"].as_str().unwrap().to_string(),
+                e["unmapped"]["severity"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            ]
+        })
+        .collect();
+    from_csv.sort();
+    from_ocsf.sort();
+    assert_eq!(from_ocsf, from_csv);
+
+    // The enums follow OCSF: a failed check is Fail whatever its severity, an undecided one is
+    // Warning, a waived one Other (and the finding Suppressed); severity from the policy.
+    let started = time::OffsetDateTime::parse(
+        &r.run.started_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let millis = (started.unix_timestamp_nanos() / 1_000_000) as i64;
+    let mut statuses = std::collections::BTreeSet::new();
+    for e in &events {
+        assert_eq!(e["class_uid"], 2003);
+        assert_eq!(e["category_uid"], 2);
+        assert_eq!(e["activity_id"], 1);
+        assert_eq!(e["type_uid"], 200301);
+        assert_eq!(e["metadata"]["version"], "1.8.0");
+        assert_eq!(e["metadata"]["product"]["name"], "scready");
+        assert_eq!(e["metadata"]["product"]["version"], r.run.version.as_str());
+        assert_eq!(e["metadata"]["profiles"], serde_json::json!(["cloud"]));
+        assert_eq!(e["cloud"]["provider"], "Azure");
+        assert_eq!(
+            e["compliance"]["standards"],
+            serde_json::json!(["Azure Serial Console readiness"])
+        );
+        assert_eq!(e["time"], millis);
+        let status = e["compliance"]["status_code"].as_str().unwrap().to_string();
+        let (compliance_id, finding_id) = match status.as_str() {
+            "fail" | "warn" => (3, 1),
+            "unknown" => (2, 1),
+            "waived" => (99, 3),
+            other => panic!("status {other}"),
+        };
+        assert_eq!(e["compliance"]["status_id"], compliance_id, "{e}");
+        assert_eq!(e["status_id"], finding_id, "{e}");
+        let severity_id = match e["unmapped"]["severity"].as_str().unwrap() {
+            "error" => 4,
+            "warning" => 3,
+            "info" => 1,
+            other => panic!("severity {other}"),
+        };
+        assert_eq!(e["severity_id"], severity_id, "{e}");
+        statuses.insert(status);
+    }
+    for s in ["fail", "warn", "waived"] {
+        assert!(statuses.contains(s), "the fleet gives {s} findings");
+    }
+    let waived: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["compliance"]["status_code"] == "waived")
+        .collect();
+    assert_eq!(waived.len(), 1);
+    assert!(waived[0]["resources"][0]["uid"]
+        .as_str()
+        .unwrap()
+        .ends_with("/virtualMachines/vm-web-stopped"));
+    assert!(waived[0]["compliance"]["status_details"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("parked until the migration"));
+
+    // A known failing instance: `-2+3` has no boot diagnostics.
+    let vm = r
+        .inventory
+        .instances
+        .iter()
+        .find(|i| i.name == "-2+3")
+        .unwrap();
+    let prod = r
+        .inventory
+        .subscriptions
+        .iter()
+        .find(|s| s.name == "Contoso Production")
+        .unwrap();
+    let csv_row = rows
+        .iter()
+        .find(|row| {
+            row[col("resource_id")] == vm.id.as_str()
+                && row[col("check_id")] == "boot-diagnostics-disabled"
+        })
+        .unwrap();
+    let e = events
+        .iter()
+        .find(|e| {
+            e["resources"][0]["uid"] == vm.id.as_str()
+                && e["compliance"]["control"] == "boot-diagnostics-disabled"
+        })
+        .expect("an event for -2+3's missing boot diagnostics");
+    assert_eq!(e["compliance"]["status_id"], 3);
+    assert_eq!(e["compliance"]["status"], "Fail");
+    assert_eq!(e["severity_id"], 4);
+    assert_eq!(e["severity"], "High");
+    assert_eq!(e["status"], "New");
+    let resource = &e["resources"][0];
+    assert_eq!(resource["type"], "Microsoft.Compute/virtualMachines");
+    assert_eq!(resource["name"], "-2+3");
+    assert_eq!(resource["region"], vm.location.as_str());
+    assert_eq!(resource["group"]["name"], vm.resource_group.as_str());
+    assert_eq!(resource["data"]["verdict"], "blocked");
+    let tags = resource["tags"].as_array().unwrap();
+    assert_eq!(tags.len(), vm.tags.len());
+    assert!(tags.contains(&serde_json::json!({"name": "+cost", "value": "-42"})));
+    assert_eq!(e["cloud"]["region"], vm.location.as_str());
+    assert_eq!(e["cloud"]["account"]["uid"], prod.id.as_str());
+    assert_eq!(e["cloud"]["account"]["name"], "Contoso Production");
+    assert_eq!(e["cloud"]["account"]["type_id"], 13);
+    assert_eq!(e["metadata"]["tenant_uid"], prod.tenant_id.as_str());
+    assert!(!prod.tenant_id.is_empty());
+    let title = &r.checks["boot-diagnostics-disabled"];
+    assert_eq!(e["finding_info"]["title"], title.title.as_str());
+    assert_eq!(e["remediation"]["references"][0], title.docs.as_str());
+    let command = unquote(&csv_row[col("remediation")]);
+    // Its name is one Azure would not allow: the command is withheld, and says so.
+    assert!(command.starts_with("# withheld: "), "{command}");
+    assert_eq!(e["unmapped"]["remediation_command"], command.as_str());
+    let desc = e["remediation"]["desc"].as_str().unwrap();
+    assert!(
+        desc.starts_with(&unquote(&csv_row[col("mitigation")])) && desc.ends_with(&command),
+        "{desc}"
+    );
+
+    // A subscription finding: the subscription is the resource, and has no region.
+    let dev = r
+        .inventory
+        .subscriptions
+        .iter()
+        .find(|s| s.name == "=Contoso Development")
+        .unwrap();
+    let e = events
+        .iter()
+        .find(|e| e["compliance"]["control"] == "subscription-console-disabled")
+        .unwrap();
+    assert_eq!(
+        e["resources"][0]["uid"],
+        format!("/subscriptions/{}", dev.id)
+    );
+    assert_eq!(
+        e["resources"][0]["type"],
+        "Microsoft.Resources/subscriptions"
+    );
+    assert_eq!(e["cloud"]["account"]["name"], "=Contoso Development");
+    assert!(e["cloud"].get("region").is_none());
+
+    // finding_info.uid: one per (resource, check, principal), the same in a second scan of the
+    // same fleet (a fresh simulator, another output directory, a later time).
+    let key = |e: &serde_json::Value| {
+        (
+            e["resources"][0]["uid"]
+                .as_str()
+                .unwrap()
+                .to_ascii_lowercase(),
+            e["compliance"]["control"].as_str().unwrap().to_string(),
+            e["unmapped"]["principal_id"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        )
+    };
+    let uids = |events: &[serde_json::Value]| -> BTreeMap<_, String> {
+        events
+            .iter()
+            .map(|e| {
+                (
+                    key(e),
+                    e["finding_info"]["uid"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let first = uids(&events);
+    assert_eq!(
+        first.len(),
+        events.len(),
+        "one event per (resource, check, principal)"
+    );
+    let distinct: std::collections::BTreeSet<&String> = first.values().collect();
+    assert_eq!(
+        distinct.len(),
+        first.len(),
+        "a uid per (resource, check, principal)"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    scan_for_ocsf(&dir2).await;
+    let again = ocsf_events(&dir2);
+    assert_ne!(again[0]["time"], events[0]["time"]);
+    assert_eq!(uids(&again), first);
+    let id = |resource: &str, check: &str| {
+        first[&(
+            resource.to_ascii_lowercase(),
+            check.to_string(),
+            String::new(),
+        )]
+            .clone()
+    };
+    let other = r
+        .inventory
+        .instances
+        .iter()
+        .find(|i| i.name == "vm-web-nobootdiag")
+        .unwrap();
+    assert_ne!(
+        id(&vm.id, "boot-diagnostics-disabled"),
+        id(&other.id, "boot-diagnostics-disabled")
+    );
+    // The same instance with a name Azure allows gets the command itself.
+    let e = events
+        .iter()
+        .find(|e| {
+            e["resources"][0]["uid"] == other.id.as_str()
+                && e["compliance"]["control"] == "boot-diagnostics-disabled"
+        })
+        .unwrap();
+    let command = e["unmapped"]["remediation_command"].as_str().unwrap();
+    assert!(
+        command.starts_with("az vm boot-diagnostics enable")
+            && command.contains("vm-web-nobootdiag"),
+        "{command}"
+    );
+    assert!(e["remediation"]["desc"]
+        .as_str()
+        .unwrap()
+        .ends_with(command));
+}

@@ -487,8 +487,9 @@ async fn progress_goes_to_stderr_formats_are_chosen_and_runs_are_recorded() {
     let out = s.run("token", "p4", &["--format", "pdf"], &env).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr)
-            .contains("unknown format 'pdf' (known: csv, json, html, md, junit, prom)"),
+        text(&out.stderr).contains(
+            "unknown format 'pdf' (known: csv, json, html, md, junit, prom, ocsf, ocsf-jsonl)"
+        ),
         "{}",
         text(&out.stderr)
     );

@@ -38,7 +38,8 @@ pub struct ReportArgs {
     /// Output directory (default: reports/<UTC timestamp>/, with reports/latest pointing at it).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Report formats, comma-separated: csv, json, html, md, junit.
+    /// Report formats, comma-separated: csv, json, html, md, junit, prom, ocsf (findings as an
+    /// OCSF 1.8.0 Compliance Finding JSON array), ocsf-jsonl (the same, one event per line).
     #[arg(long, value_delimiter = ',', default_value = crate::report::DEFAULT_FORMATS)]
     pub format: Vec<String>,
     /// Exit with 1 when findings reach this level.
@@ -273,7 +274,8 @@ pub struct DemoArgs {
     /// Output directory (the demo's history database is kept there too).
     #[arg(long, default_value = "reports/demo")]
     pub out: PathBuf,
-    /// Report formats, comma-separated: csv, json, html, md, junit.
+    /// Report formats, comma-separated: csv, json, html, md, junit, prom, ocsf (findings as an
+    /// OCSF 1.8.0 Compliance Finding JSON array), ocsf-jsonl (the same, one event per line).
     #[arg(long, value_delimiter = ',', default_value = crate::report::DEFAULT_FORMATS)]
     pub format: Vec<String>,
     /// Do not take a screenshot of report.html (taken when Chromium is installed).

@@ -6,6 +6,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod ocsf;
 pub mod prom;
 pub mod read;
 pub mod summary;
@@ -24,11 +25,21 @@ pub trait ReportSink: Send + Sync {
     fn render(&self, result: &ScanResult, out: &mut dyn Write) -> std::io::Result<()>;
 }
 
-/// The formats written when `--format` is not given (`junit` is written on request).
+/// The formats written when `--format` is not given (`junit`, `prom`, `ocsf` and `ocsf-jsonl`
+/// are written on request).
 pub const DEFAULT_FORMATS: &str = "csv,json,html,md";
 
 /// Every `--format` name.
-pub const KNOWN_FORMATS: &[&str] = &["csv", "json", "html", "md", "junit", "prom"];
+pub const KNOWN_FORMATS: &[&str] = &[
+    "csv",
+    "json",
+    "html",
+    "md",
+    "junit",
+    "prom",
+    "ocsf",
+    "ocsf-jsonl",
+];
 
 /// The sinks for `--format` names (each format once, in the order given).
 pub fn sinks(formats: &[String]) -> Result<Vec<Box<dyn ReportSink>>, String> {
@@ -49,6 +60,8 @@ pub fn sinks(formats: &[String]) -> Result<Vec<Box<dyn ReportSink>>, String> {
             "md" | "markdown" => out.push(Box::new(markdown::MarkdownSummary)),
             "junit" => out.push(Box::new(junit::JunitReport)),
             "prom" | "prometheus" => out.push(Box::new(prom::PromMetrics)),
+            "ocsf" => out.push(Box::new(ocsf::OcsfFindings(ocsf::OcsfLayout::Array))),
+            "ocsf-jsonl" => out.push(Box::new(ocsf::OcsfFindings(ocsf::OcsfLayout::Lines))),
             other => {
                 return Err(format!(
                     "unknown format '{other}' (known: {})",
