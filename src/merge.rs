@@ -127,7 +127,10 @@ fn check_policies(inputs: &[MergeInput], fingerprint: &str) -> Result<(), String
             groups.join(" vs ")
         ));
     }
-    let (theirs, origins) = by_fingerprint.into_iter().next().expect("one input at least");
+    let (theirs, origins) = by_fingerprint
+        .into_iter()
+        .next()
+        .expect("one input at least");
     if theirs != fingerprint {
         return Err(format!(
             "{} were evaluated with another policy (fingerprint {}) than this merge's \
@@ -154,8 +157,7 @@ fn check_shards(inputs: &[MergeInput]) -> Result<Vec<Shard>, String> {
     let Some((first, first_shard)) = sharded.first() else {
         return Ok(Vec::new());
     };
-    if let Some((other, other_shard)) = sharded.iter().find(|(_, s)| s.count != first_shard.count)
-    {
+    if let Some((other, other_shard)) = sharded.iter().find(|(_, s)| s.count != first_shard.count) {
         return Err(format!(
             "{} is shard {first_shard} and {} is shard {other_shard}: shards of scans split \
              into different numbers of shards cannot be merged",
@@ -563,7 +565,9 @@ mod tests {
         assert!(e.contains("--policy"), "{e}");
         let mut old = input("t1", None, &["s1"]);
         old.policy_fingerprint.clear();
-        assert!(merge(vec![old], &fp).unwrap_err().contains("no policy fingerprint"));
+        assert!(merge(vec![old], &fp)
+            .unwrap_err()
+            .contains("no policy fingerprint"));
         let mut gov = input("t2", None, &["s3"]);
         gov.inventory.cloud = "usgov".into();
         assert!(merge(vec![input("t1", None, &["s1"]), gov], &fp)
@@ -624,7 +628,11 @@ mod tests {
         let probe = |reachable| HostProbe {
             target: "h:443".into(),
             reachable,
-            detail: if reachable { "ok".into() } else { "refused".into() },
+            detail: if reachable {
+                "ok".into()
+            } else {
+                "refused".into()
+            },
         };
         a.inventory.environment = Some(EnvironmentProbe {
             hosts: vec![probe(true)],

@@ -640,19 +640,26 @@ mod tests {
     fn fingerprint_follows_what_the_policy_says_not_where_it_was_written() {
         let builtin = Policy::builtin().fingerprint();
         assert_eq!(builtin.len(), 64);
-        assert!(builtin.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(builtin
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_eq!(Policy::builtin().fingerprint(), builtin, "stable");
         let waiver = "[[waivers]]\nchecks = [\"storage-firewall\"]\ntag = \"env=legacy\"\nreason = \"accepted\"\nexpires = 2030-01-31\n";
         let mut here = Policy::builtin();
         here.layer(waiver, "/etc/scready/policy.toml").unwrap();
         let mut there = Policy::builtin();
-        there.layer(&format!("\n\n{waiver}"), "policy.toml").unwrap();
+        there
+            .layer(&format!("\n\n{waiver}"), "policy.toml")
+            .unwrap();
         assert_ne!(here.sources, there.sources);
         assert_eq!(here.fingerprint(), there.fingerprint());
         assert_ne!(here.fingerprint(), builtin);
         let mut severity = Policy::builtin();
         severity
-            .layer("[checks.region-unsupported]\nseverity = \"off\"\n", "p.toml")
+            .layer(
+                "[checks.region-unsupported]\nseverity = \"off\"\n",
+                "p.toml",
+            )
             .unwrap();
         assert_ne!(severity.fingerprint(), builtin);
         let mut switch = Policy::builtin();

@@ -179,8 +179,7 @@ pub async fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
         .map(|i| read_input(i))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let spread = crate::merge::start_spread(&inputs);
-    let merged =
-        crate::merge::merge(inputs, &policy.fingerprint()).map_err(anyhow::Error::msg)?;
+    let merged = crate::merge::merge(inputs, &policy.fingerprint()).map_err(anyhow::Error::msg)?;
     crate::report::check_writable(&out).map_err(anyhow::Error::msg)?;
     let mut history = (!args.history.no_history)
         .then(|| History::open(&args.history.history))
@@ -193,8 +192,11 @@ pub async fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
         any_partial,
         missing_shards,
     } = merged;
-    let (started_at, finished_at, duration_ms) =
-        (run.started_at.clone(), run.finished_at.clone(), run.duration_ms);
+    let (started_at, finished_at, duration_ms) = (
+        run.started_at.clone(),
+        run.finished_at.clone(),
+        run.duration_ms,
+    );
     let mut result = scan::evaluate(
         inventory,
         Arc::new(policy),

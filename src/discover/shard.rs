@@ -94,7 +94,11 @@ pub fn retain(
         return;
     };
     subscriptions.retain(|s| shard.contains(&s.id));
-    gaps.retain(|g| g.subscription_id.as_deref().is_none_or(|s| shard.contains(s)));
+    gaps.retain(|g| {
+        g.subscription_id
+            .as_deref()
+            .is_none_or(|s| shard.contains(s))
+    });
 }
 
 #[cfg(test)]
@@ -139,7 +143,13 @@ mod tests {
         let mut per_shard = [0usize; 4];
         for id in &ids {
             let owners: Vec<u32> = (0..4)
-                .filter(|k| Shard { index: *k, count: 4 }.contains(id))
+                .filter(|k| {
+                    Shard {
+                        index: *k,
+                        count: 4,
+                    }
+                    .contains(id)
+                })
                 .collect();
             assert_eq!(owners.len(), 1, "{id} belongs to exactly one shard");
             per_shard[owners[0] as usize] += 1;
