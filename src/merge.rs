@@ -164,6 +164,25 @@ fn check_shards(inputs: &[MergeInput]) -> Result<Vec<Shard>, String> {
             first.origin, other.origin
         ));
     }
+    let scope = |i: &MergeInput| {
+        let sorted = |v: &Vec<String>| {
+            let mut v = v.clone();
+            v.sort();
+            v.dedup();
+            v
+        };
+        (
+            sorted(&i.run.requested_subscriptions),
+            sorted(&i.run.excluded_subscriptions),
+        )
+    };
+    if let Some((other, _)) = sharded.iter().find(|(i, _)| scope(i) != scope(first)) {
+        return Err(format!(
+            "{} and {} are shards of scans with different --subscription or \
+             --exclude-subscription options: shards must select the same subscriptions",
+            first.origin, other.origin
+        ));
+    }
     let mut seen: HashMap<u32, &str> = HashMap::new();
     for (input, shard) in &sharded {
         if let Some(before) = seen.insert(shard.index, input.origin.as_str()) {
@@ -548,6 +567,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("different numbers of shards"), "{e}");
+        let mut narrower = input("dir-b", Some((1, 4)), &["s2"]);
+        narrower.run.excluded_subscriptions = vec!["s9".into()];
+        let e = merge(vec![input("dir-a", Some((0, 4)), &["s1"]), narrower], &fp).unwrap_err();
+        assert!(
+            e.contains("dir-a and dir-b are shards of scans with different"),
+            "{e}"
+        );
         let e = merge(
             vec![input("t1", None, &["s1", "s2"]), input("t2", None, &["S2"])],
             &fp,

@@ -22,7 +22,7 @@ one of the default formats); a path to a report.json itself is accepted too.
 Refused, naming the directories: results evaluated with a different policy than each other or
 than this merge's --policy (give merge the --policy the scans used), results of different
 clouds, two results of the same shard, shards of scans split into different numbers of
-shards, and a subscription present in two results.
+shards or selecting different subscriptions, and a subscription present in two results.
 
 A shard that is missing (some K of 0..N-1 absent) makes the merged run partial, with a coverage
 gap 'shard K/N missing: its subscriptions were not scanned', and the exit code is 2, as for a
