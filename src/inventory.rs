@@ -468,7 +468,7 @@ pub struct StorageInfo {
 }
 
 /// A management lock.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LockInfo {
     /// The locked scope (lower case): a subscription, resource group or resource id.
@@ -480,7 +480,7 @@ pub struct LockInfo {
 }
 
 /// A listing that could not be read.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CoverageGap {
     /// Subscription, when the gap is within one.
@@ -525,6 +525,8 @@ impl GapScope {
     pub const ROLE_DEFINITIONS: &'static str = "role definitions";
     /// The scanning identity's permissions at a scope (the message names it).
     pub const PERMISSIONS: &'static str = "permissions";
+    /// A shard of a sharded scan whose result was not merged (the message names it).
+    pub const SHARD: &'static str = "shard";
 }
 
 /// Bounds a string (see [`crate::text::bound`]).

@@ -291,6 +291,28 @@ impl Policy {
         p
     }
 
+    /// SHA-256 (lower-case hex) of the effective policy: its JSON serialisation (fields in
+    /// declaration order, maps and sets sorted) without `sources` and without the waivers'
+    /// `origin`, which say where the policy was written, not what it says. The same files give
+    /// the same fingerprint wherever they are kept; any change of severity, text, region,
+    /// action or waiver changes it.
+    pub fn fingerprint(&self) -> String {
+        let mut value = serde_json::to_value(self).expect("a policy serialises");
+        if let Some(map) = value.as_object_mut() {
+            map.remove("sources");
+            if let Some(waivers) = map.get_mut("waivers").and_then(|w| w.as_array_mut()) {
+                for w in waivers {
+                    if let Some(w) = w.as_object_mut() {
+                        w.remove("origin");
+                    }
+                }
+            }
+        }
+        let bytes = serde_json::to_vec(&value).expect("a JSON value serialises");
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes);
+        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The built-in policy layered with a user file.
     pub fn load(path: Option<&std::path::Path>) -> Result<Policy, FileError> {
         let mut p = Policy::builtin();
@@ -612,6 +634,39 @@ mod tests {
             .any(|a| a == "Microsoft.SerialConsole/serialPorts/connect/action"));
         assert_eq!(p.severity("boot-diagnostics-disabled"), Severity::Error);
         assert!(!p.check("boot-diagnostics-disabled").portal_error.is_empty());
+    }
+
+    #[test]
+    fn fingerprint_follows_what_the_policy_says_not_where_it_was_written() {
+        let builtin = Policy::builtin().fingerprint();
+        assert_eq!(builtin.len(), 64);
+        assert!(builtin
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_eq!(Policy::builtin().fingerprint(), builtin, "stable");
+        let waiver = "[[waivers]]\nchecks = [\"storage-firewall\"]\ntag = \"env=legacy\"\nreason = \"accepted\"\nexpires = 2030-01-31\n";
+        let mut here = Policy::builtin();
+        here.layer(waiver, "/etc/scready/policy.toml").unwrap();
+        let mut there = Policy::builtin();
+        there
+            .layer(&format!("\n\n{waiver}"), "policy.toml")
+            .unwrap();
+        assert_ne!(here.sources, there.sources);
+        assert_eq!(here.fingerprint(), there.fingerprint());
+        assert_ne!(here.fingerprint(), builtin);
+        let mut severity = Policy::builtin();
+        severity
+            .layer(
+                "[checks.region-unsupported]\nseverity = \"off\"\n",
+                "p.toml",
+            )
+            .unwrap();
+        assert_ne!(severity.fingerprint(), builtin);
+        let mut switch = Policy::builtin();
+        switch
+            .layer("storage_in_connection_path = false\n", "p.toml")
+            .unwrap();
+        assert_ne!(switch.fingerprint(), builtin);
     }
 
     #[test]

@@ -35,6 +35,12 @@ pub struct RunInfo {
     pub partial: bool,
     /// How the run ended (`complete`, `partial`, `interrupted`, `evaluated-offline`).
     pub status: String,
+    /// The shard this run read (`--shard K/N`); absent for a whole scan or a merged result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::discover::shard::Shard>,
+    /// The result directories a merged run combined (`scready merge`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
 }
 
 /// What was covered.
@@ -114,6 +120,10 @@ pub struct PolicyInfo {
     pub storage_in_connection_path: bool,
     /// Waivers that expired and no longer apply.
     pub expired_waivers: Vec<Waiver>,
+    /// SHA-256 (hex) of the effective policy ([`Policy::fingerprint`]): `scready merge`
+    /// combines only results evaluated with the same policy.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
 }
 
 /// What the policy says about one check, for readers of the reports.
@@ -294,6 +304,7 @@ impl ScanResult {
                 sources: policy.sources.clone(),
                 storage_in_connection_path: policy.storage_in_connection_path,
                 expired_waivers: evaluation.expired_waivers,
+                fingerprint: policy.fingerprint(),
             },
             run,
             summary,

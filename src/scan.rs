@@ -252,7 +252,7 @@ fn open_history(options: &ScanOptions) -> Result<Option<History>, ScanError> {
 
 /// Records the run and puts its trend and diff into the result; a failure is reported on
 /// stderr and leaves the reports without history.
-fn record_history(history: &mut History, result: &mut ScanResult) {
+pub(crate) fn record_history(history: &mut History, result: &mut ScanResult) {
     match history.record(result).and_then(|id| history.summary(id)) {
         Ok(summary) => result.history = Some(summary),
         Err(e) => crate::text::eprint_safe(&format!("warning: history not recorded: {e}\n")),
@@ -305,6 +305,7 @@ pub async fn run_with(
         cloud: options.cloud.name.clone(),
         requested_subscriptions: options.discover.subscriptions.clone(),
         excluded_subscriptions: options.discover.exclude.clone(),
+        shard: options.discover.shard,
         ..Default::default()
     };
     tracing::info!(endpoint = %options.cloud.arm_endpoint, "discovery started");

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and dispatch to the library.
 
 mod history;
+mod merge;
 mod offline;
 pub mod scan;
 // The simulator's commands: the only part of the scanner that knows the simulator.
@@ -63,6 +64,9 @@ pub enum Command {
     Diff(history::DiffArgs),
     /// Re-run the checks offline on a saved inventory or report.json.
     Evaluate(offline::EvaluateArgs),
+    /// Combine the results of sharded scans (--shard K/N) or separate scans into one.
+    #[command(after_long_help = merge::MERGE_NOTES)]
+    Merge(merge::MergeArgs),
     /// Show the check catalogue.
     Policy {
         /// Policy command.
@@ -132,6 +136,7 @@ pub fn main() -> ExitCode {
             Command::History(args) => history::list(args),
             Command::Diff(args) => history::diff(args),
             Command::Evaluate(args) => offline::evaluate(args).await,
+            Command::Merge(args) => merge::run(args).await,
             Command::Policy { command } => offline::policy(command),
             Command::Completions { shell } => {
                 use clap::CommandFactory;

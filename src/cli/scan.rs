@@ -76,6 +76,15 @@ pub struct ScanArgs {
     /// Skip this subscription (repeatable).
     #[arg(long = "exclude-subscription", value_name = "ID", value_parser = subscription_id)]
     pub exclude: Vec<String>,
+    /// Scan only shard K of N of the selected subscriptions (K counts from 0: 0/4 … 3/4).
+    ///
+    /// A subscription belongs to shard (first 8 bytes of SHA-256 of its lower-case id, as a
+    /// big-endian number) mod N, the same in every version. Run N scans with the same options
+    /// and K = 0 … N-1 (a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N), each into
+    /// its own --out directory, then combine them with `scready merge`. The shard is recorded
+    /// in report.json (run.shard) and in the history scope.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::discover::shard::Shard>,
     /// Azure cloud.
     #[arg(long, default_value = "public", value_parser = ["public", "usgov", "china", "custom"])]
     pub cloud: String,
@@ -177,6 +186,7 @@ pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
             subscriptions: args.subscriptions.clone(),
             exclude: args.exclude.clone(),
             subscription_parallelism: args.concurrency.max(4),
+            shard: args.shard,
             ..Default::default()
         },
         policy: args.report.policy.clone(),
@@ -253,9 +263,17 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     match result {
         Ok(outcome) => {
             if !options.quiet {
-                crate::text::print_safe(&crate::report::summary::text(
-                    &outcome.result,
-                    &outcome.written,
+                let shard = match outcome.result.run.shard {
+                    Some(s) => format!(
+                        "shard {s}: {} of the selected subscriptions; combine the {} shards' \
+                         results with `scready merge`\n",
+                        outcome.result.coverage.subscriptions, s.count
+                    ),
+                    None => String::new(),
+                };
+                crate::text::print_safe(&format!(
+                    "{shard}{}",
+                    crate::report::summary::text(&outcome.result, &outcome.written)
                 ));
             }
             Ok(ExitCode::from(outcome.exit_code))

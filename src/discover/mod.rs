@@ -13,6 +13,7 @@ pub mod access;
 pub mod convert;
 pub mod guest;
 pub mod hosts;
+pub mod shard;
 pub mod vms;
 
 pub use vms::VmReads;
@@ -53,6 +54,8 @@ pub struct DiscoverOptions {
     pub subscription_parallelism: usize,
     /// How VMs are read (the two listings joined, or one GET per VM for verification).
     pub vm_reads: VmReads,
+    /// Read only the selected subscriptions of this shard (`--shard K/N`).
+    pub shard: Option<shard::Shard>,
 }
 
 /// Live counters for progress displays.
@@ -99,7 +102,9 @@ pub async fn discover_with_access(
         cloud: cloud.name.clone(),
         ..Default::default()
     };
-    let subs = subscriptions(client, options, &mut inventory).await;
+    let mut subs = subscriptions(client, options, &mut inventory).await;
+    // The shard filter is the last step of the selection.
+    shard::retain(options.shard, &mut subs, &mut inventory.gaps);
     progress
         .subscriptions_total
         .store(subs.len() as u64, Ordering::Relaxed);

@@ -180,13 +180,15 @@ const HIDING_GAPS: &[&str] = &[
 ];
 
 /// Subscriptions (lower case) whose instances a run may not have seen; `None` in the set means
-/// the tenant-level subscription listing failed (any subscription may be missing).
+/// the tenant-level subscription listing failed or a shard of a merged run is missing (any
+/// subscription may be missing).
 fn unread(s: &RunSnapshot) -> (BTreeSet<Option<String>>, Vec<UnreadSubscription>) {
     let mut set = BTreeSet::new();
     let mut reasons: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
     for g in &s.gaps {
         let key = match &g.subscription_id {
-            None if g.what == GapScope::SUBSCRIPTIONS => None,
+            // A shard missing from a merged run hid the instances of its subscriptions.
+            None if g.what == GapScope::SUBSCRIPTIONS || g.what == GapScope::SHARD => None,
             Some(id) if HIDING_GAPS.contains(&g.what.as_str()) => Some(id.to_ascii_lowercase()),
             _ => continue,
         };

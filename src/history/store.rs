@@ -153,7 +153,8 @@ pub struct History {
     path: PathBuf,
 }
 
-/// `all subscriptions`, or the named ones, and the excluded ones.
+/// `all subscriptions`, or the named ones, and the excluded ones, and the shard of a sharded
+/// scan (a merged result is the whole scope again).
 pub fn scope_of(run: &RunInfo) -> String {
     let mut requested = run.requested_subscriptions.clone();
     requested.sort();
@@ -168,6 +169,9 @@ pub fn scope_of(run: &RunInfo) -> String {
     };
     if !excluded.is_empty() {
         s.push_str(&format!(" excluding {}", excluded.join(",")));
+    }
+    if let Some(shard) = run.shard {
+        s.push_str(&format!(" shard {shard}"));
     }
     s
 }
