@@ -73,6 +73,8 @@ pub struct ScanOptions {
     pub access: AccessOptions,
     /// The history database to record the run in (`None`: `--no-history`).
     pub history: Option<PathBuf>,
+    /// After recording, keep only this many newest runs in the history (`--history-keep`).
+    pub history_keep: Option<usize>,
     /// Progress on stderr during discovery.
     pub progress: crate::progress::ProgressMode,
 }
@@ -259,6 +261,20 @@ fn record_history(history: &mut History, result: &mut ScanResult) {
     }
 }
 
+/// Keeps the `keep` newest runs (`--history-keep`), once the reports are written; a failure is
+/// reported on stderr and leaves the history as recorded.
+fn prune_history(history: &mut History, keep: usize) {
+    match history.prune(Some(keep), None, time::OffsetDateTime::now_utc()) {
+        Ok(o) => tracing::info!(
+            removed = o.removed.len(),
+            kept = o.kept,
+            bytes = o.bytes_after,
+            "history pruned"
+        ),
+        Err(e) => crate::text::eprint_safe(&format!("warning: history not pruned: {e}\n")),
+    }
+}
+
 /// Whether group memberships may be needed (the access checks are on).
 fn needs_graph(options: &ScanOptions, policy: &Policy) -> bool {
     let _ = options;
@@ -402,6 +418,9 @@ pub async fn run_with(
         .map_err(|e| ScanError::Output(format!("{}: {e}", options.out.display())))?;
     if options.out_is_default {
         let _ = report::update_latest(&options.out);
+    }
+    if let (Some(h), Some(keep)) = (history.as_mut(), options.history_keep) {
+        prune_history(h, keep);
     }
     let exit_code = exit_code(&result, options.fail_on);
     Ok(ScanOutcome {
