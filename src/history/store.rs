@@ -298,8 +298,14 @@ impl Eq for NoCase<'_> {}
 
 impl Hash for NoCase<'_> {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        for b in self.0.bytes() {
-            h.write_u8(b.to_ascii_lowercase());
+        // In slices, lower-cased by the standard library: a hash per byte would cost more than
+        // the rest of recording a run.
+        let mut buf = [0u8; 64];
+        for chunk in self.0.as_bytes().chunks(buf.len()) {
+            let part = &mut buf[..chunk.len()];
+            part.copy_from_slice(chunk);
+            part.make_ascii_lowercase();
+            h.write(part);
         }
         h.write_u8(0xff);
     }
