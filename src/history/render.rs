@@ -159,24 +159,6 @@ pub fn diff(d: &RunDiff) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_lose_their_fractions_only() {
-        assert_eq!(
-            short_time("2026-05-01T02:00:00.123456Z"),
-            "2026-05-01T02:00:00Z"
-        );
-        assert_eq!(
-            short_time("2026-05-01T02:00:00.5+01:00"),
-            "2026-05-01T02:00:00+01:00"
-        );
-        assert_eq!(short_time("2026-05-01T02:00:00Z"), "2026-05-01T02:00:00Z");
-    }
-}
-
 /// `1-3, 5`: run ids as ranges.
 fn ranges(ids: &[i64]) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -216,4 +198,28 @@ pub fn pruned(path: &str, o: &PruneOutcome) -> String {
         o.bytes_before as f64 / 1e6,
         o.bytes_after as f64 / 1e6
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_lose_their_fractions_only() {
+        assert_eq!(
+            short_time("2026-05-01T02:00:00.123456Z"),
+            "2026-05-01T02:00:00Z"
+        );
+        assert_eq!(
+            short_time("2026-05-01T02:00:00.5+01:00"),
+            "2026-05-01T02:00:00+01:00"
+        );
+        assert_eq!(short_time("2026-05-01T02:00:00Z"), "2026-05-01T02:00:00Z");
+    }
+
+    #[test]
+    fn pruned_runs_are_shown_as_ranges() {
+        assert_eq!(super::ranges(&[1, 2, 3, 5, 7, 8]), "1-3, 5, 7-8");
+        assert_eq!(super::ranges(&[4]), "4");
+    }
 }
