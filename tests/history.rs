@@ -476,6 +476,11 @@ async fn prune_by_count_and_by_age_keeps_the_right_runs_and_shrinks_the_file() {
     assert_eq!(instances(&db), 2 * 42 * 20);
     let by_count = size(&db);
     assert!(by_count < full, "{full} → {by_count} bytes");
+    assert_eq!(
+        pragma(&db, "freelist_count"),
+        0,
+        "every freed page given back"
+    );
 
     // By age: runs 3 and 4 started more than two days ago.
     let out = stdout_of(
@@ -492,6 +497,11 @@ async fn prune_by_count_and_by_age_keeps_the_right_runs_and_shrinks_the_file() {
     assert_eq!(instances(&db), 42 * 20);
     let by_age = size(&db);
     assert!(by_age < by_count, "{by_count} → {by_age} bytes");
+    assert_eq!(
+        pragma(&db, "freelist_count"),
+        0,
+        "every freed page given back"
+    );
     // The remaining runs diff as before, and nothing is left that no run mentions.
     assert_eq!(h.diff(5, 6).unwrap(), diff_5_6);
     let orphans: i64 = rusqlite::Connection::open(&db)

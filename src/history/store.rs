@@ -1151,13 +1151,19 @@ impl History {
             .conn
             .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
             .map_err(err)?;
-        self.conn
-            .execute_batch(if mode == 2 {
-                "PRAGMA incremental_vacuum;"
-            } else {
-                "PRAGMA auto_vacuum = INCREMENTAL; VACUUM;"
-            })
-            .map_err(err)?;
+        if mode == 2 {
+            // The pragma frees one page per step: step it to the end.
+            let mut st = self
+                .conn
+                .prepare("PRAGMA incremental_vacuum")
+                .map_err(err)?;
+            let mut rows = st.query([]).map_err(err)?;
+            while rows.next().map_err(err)?.is_some() {}
+        } else {
+            self.conn
+                .execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")
+                .map_err(err)?;
+        }
         outcome.bytes_after = bytes(&self.path);
         Ok(outcome)
     }
