@@ -552,3 +552,49 @@ async fn scan_history_keep_prunes_after_recording() {
     let runs = History::open(&db).unwrap().runs(10).unwrap();
     assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), [2, 3]);
 }
+
+#[tokio::test]
+async fn an_instance_spelled_differently_in_a_later_run_is_the_same_instance_spelled_as_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = common::start(&scready_sim::demo::demo_fleet(), SimConfig::default()).await;
+    let template = scan_demo(
+        &sim,
+        &demo_scan_options(&sim, &dir.path().join("out"), None),
+    )
+    .await
+    .result;
+    let mut h = History::open(&dir.path().join("history.sqlite")).unwrap();
+    let first = night(&template, time::Duration::hours(25), 1, 1);
+    let mut second = night(&template, time::Duration::hours(1), 1, 1);
+    // ARM spells a resource group in capitals one night.
+    let i = &mut second.inventory.instances[0];
+    let rg = i.resource_group.clone();
+    i.resource_group = rg.to_ascii_uppercase();
+    i.id = i.id.as_str().replace(&rg, &i.resource_group).into();
+    let spelled = (i.id.as_str().to_string(), i.resource_group.clone());
+    assert_ne!(spelled.0, first.inventory.instances[0].id.as_str());
+    h.record(&first).unwrap();
+    h.record(&second).unwrap();
+    let find = |run: i64, name: &str| {
+        h.snapshot(run)
+            .unwrap()
+            .instances
+            .into_iter()
+            .find(|x| x.name == name)
+            .unwrap()
+    };
+    let name = &first.inventory.instances[0].name;
+    assert_eq!(
+        find(1, name).resource_id,
+        first.inventory.instances[0].id.as_str()
+    );
+    assert_eq!(find(1, name).resource_group, rg);
+    let now = find(2, name);
+    assert_eq!((now.resource_id, now.resource_group), spelled);
+    assert_eq!(h.snapshot(2).unwrap().instances.len(), 42);
+    let d = h.diff(1, 2).unwrap();
+    assert_eq!(
+        d.counts_line(),
+        "0 newly blocked, 0 fixed, 0 appeared, 0 disappeared"
+    );
+}
