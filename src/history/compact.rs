@@ -1,7 +1,7 @@
 //! One run's instance rows packed into one blob: per instance, its interned id, its verdict and
 //! the checks it fails or leaves undecided, as varints (LEB128). Instances are in ascending id
 //! order and each id is stored as the step from the previous one, so an instance costs two or
-//! three bytes plus one byte per check: about 0.3 MB per 100,000-instance run, where a row per
+//! three bytes plus one byte per check: about 0.2 MB per 100,000-instance run, where a row per
 //! instance costs SQLite twenty bytes or more of record and cell overhead.
 //!
 //! Layout of one instance: `varint(id - previous id)`, `varint(verdict | checks << 2)`, then per
