@@ -8,7 +8,7 @@ use crate::checks;
 use crate::cloud::Cloud;
 use crate::discover::{self, hosts::HostResolver, DiscoverOptions, Progress};
 use crate::findings::{FindingStatus, Verdict};
-use crate::history::History;
+use crate::history::{History, HistorySummary};
 use crate::inventory::{AccessAudit, Inventory, PrincipalRef};
 use crate::policy::Policy;
 use crate::report;
@@ -73,6 +73,8 @@ pub struct ScanOptions {
     pub access: AccessOptions,
     /// The history database to record the run in (`None`: `--no-history`).
     pub history: Option<PathBuf>,
+    /// After recording, keep only this many newest runs in the history (`--history-keep`).
+    pub history_keep: Option<usize>,
     /// Progress on stderr during discovery.
     pub progress: crate::progress::ProgressMode,
 }
@@ -250,12 +252,29 @@ fn open_history(options: &ScanOptions) -> Result<Option<History>, ScanError> {
         .map_err(|e| ScanError::Configuration(format!("--history {e}")))
 }
 
-/// Records the run and puts its trend and diff into the result; a failure is reported on
+/// Records the run and returns its trend and diff for the reports; a failure is reported on
 /// stderr and leaves the reports without history.
-pub(crate) fn record_history(history: &mut History, result: &mut ScanResult) {
+pub(crate) fn record_history(history: &mut History, result: &ScanResult) -> Option<HistorySummary> {
     match history.record(result).and_then(|id| history.summary(id)) {
-        Ok(summary) => result.history = Some(summary),
-        Err(e) => crate::text::eprint_safe(&format!("warning: history not recorded: {e}\n")),
+        Ok(summary) => Some(summary),
+        Err(e) => {
+            crate::text::eprint_safe(&format!("warning: history not recorded: {e}\n"));
+            None
+        }
+    }
+}
+
+/// Keeps the `keep` newest runs (`--history-keep`), once the reports are written; a failure is
+/// reported on stderr and leaves the history as recorded.
+fn prune_history(history: &mut History, keep: usize) {
+    match history.prune(Some(keep), None, time::OffsetDateTime::now_utc()) {
+        Ok(o) => tracing::info!(
+            removed = o.removed.len(),
+            kept = o.kept,
+            bytes = o.bytes_after,
+            "history pruned"
+        ),
+        Err(e) => crate::text::eprint_safe(&format!("warning: history not pruned: {e}\n")),
     }
 }
 
@@ -394,15 +413,40 @@ pub async fn run_with(
         "complete"
     }
     .into();
-    if let Some(h) = history.as_mut() {
-        record_history(h, &mut result);
-        tracing::info!("history recorded");
-    }
     tracing::info!(out = %options.out.display(), "writing reports");
-    let written = report::write_all(&result, &options.out, &sinks)
-        .map_err(|e| ScanError::Output(format!("{}: {e}", options.out.display())))?;
+    let output = |e: std::io::Error| ScanError::Output(format!("{}: {e}", options.out.display()));
+    let order: Vec<&'static str> = sinks.iter().map(|s| s.file_name()).collect();
+    let (mut written, sinks) = match history.as_mut() {
+        Some(h) => {
+            // The reports that do not show the history (the CSV exports, the metrics) are
+            // written while the run is recorded; the others once its trend and diff are known.
+            let (later, now): (Vec<_>, Vec<_>) = sinks.into_iter().partition(|s| s.reads_history());
+            let (summary, written) = std::thread::scope(|scope| {
+                let writer = scope.spawn(|| report::write_all(&result, &options.out, &now));
+                let summary = record_history(h, &result);
+                tracing::info!("history recorded");
+                (
+                    summary,
+                    writer.join().expect("a report sink does not panic"),
+                )
+            });
+            result.history = summary;
+            (written.map_err(output)?, later)
+        }
+        None => (Vec::new(), sinks),
+    };
+    written.extend(report::write_all(&result, &options.out, &sinks).map_err(output)?);
+    // In the order of --format, whichever were written first.
+    written.sort_by_key(|p| {
+        order
+            .iter()
+            .position(|f| p.file_name() == Some(std::ffi::OsStr::new(f)))
+    });
     if options.out_is_default {
         let _ = report::update_latest(&options.out);
+    }
+    if let (Some(h), Some(keep)) = (history.as_mut(), options.history_keep) {
+        prune_history(h, keep);
     }
     let exit_code = exit_code(&result, options.fail_on);
     Ok(ScanOutcome {

@@ -268,3 +268,331 @@ fn set_user_version(db: &Path, version: u32) {
         .execute_batch(&format!("PRAGMA user_version = {version}"))
         .unwrap();
 }
+
+/// The fixture of schema version 1: the three nights above, recorded by the scready that wrote
+/// that schema, with what its `history` and `diff` printed.
+const V1_FIXTURE: &str = "tests/fixtures/history/v1.sqlite";
+
+/// Runs `scready` and returns its stdout, asserting exit code 0.
+async fn stdout_of(args: &[&str], cwd: &Path) -> String {
+    let (code, out, err) = scready(args, cwd).await;
+    assert_eq!(code, 0, "{args:?}: {err}");
+    out
+}
+
+/// The instances of a version 1 run, read with the old schema's SQL.
+fn v1_instances(db: &Path, run: i64) -> Vec<scready::history::InstanceRecord> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let list = |s: String| -> Vec<String> {
+        if s.is_empty() {
+            vec![]
+        } else {
+            s.split(';').map(str::to_string).collect()
+        }
+    };
+    let mut st = conn
+        .prepare(
+            "SELECT resource_id, name, subscription_id, resource_group, kind, verdict, blockers, \
+             warnings, unknowns FROM instance_verdicts WHERE run_id = ?1 ORDER BY resource_key",
+        )
+        .unwrap();
+    let rows = st
+        .query_map([run], |r| {
+            let verdict: String = r.get(5)?;
+            Ok(scready::history::InstanceRecord {
+                resource_id: r.get(0)?,
+                name: r.get(1)?,
+                subscription_id: r.get(2)?,
+                resource_group: r.get(3)?,
+                kind: r.get(4)?,
+                verdict: serde_json::from_value(serde_json::Value::String(verdict)).unwrap(),
+                blockers: list(r.get(6)?),
+                warnings: list(r.get(7)?),
+                unknowns: list(r.get(8)?),
+            })
+        })
+        .unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+fn pragma(db: &Path, name: &str) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+fn tables(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut st = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap();
+    let names = st.query_map([], |r| r.get(0)).unwrap();
+    names.collect::<Result<_, _>>().unwrap()
+}
+
+#[tokio::test]
+async fn a_schema_1_database_migrates_in_place_and_reads_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite");
+    std::fs::copy(V1_FIXTURE, &db).unwrap();
+    assert_eq!(pragma(&db, "user_version"), 1);
+    assert_eq!(pragma(&db, "application_id"), 0x7363_5264);
+    let before: Vec<_> = (1..=3).map(|run| v1_instances(&db, run)).collect();
+    assert_eq!(before[0].len(), 42);
+    let size_before = std::fs::metadata(&db).unwrap().len();
+    let path = db.to_str().unwrap();
+
+    // What the scready of schema 1 printed for this file.
+    let expected = |name: &str| {
+        std::fs::read_to_string(format!("tests/fixtures/history/v1-{name}.txt")).unwrap()
+    };
+    assert_eq!(
+        stdout_of(&["history", "--history", path], dir.path()).await,
+        expected("history")
+    );
+    assert_eq!(pragma(&db, "user_version"), 2, "migrated on open");
+    assert_eq!(
+        stdout_of(&["diff", "1", "2", "--history", path], dir.path()).await,
+        expected("diff-1-2")
+    );
+    assert_eq!(
+        stdout_of(&["diff", "--history", path], dir.path()).await,
+        expected("diff-2-3")
+    );
+    assert_eq!(
+        stdout_of(&["diff", "1", "3", "--history", path], dir.path()).await,
+        expected("diff-1-3")
+    );
+
+    // Every run's instances, verdicts and checks came across; the per-finding rows did not.
+    let h = History::open(&db).unwrap();
+    for (run, old) in (1..=3).zip(&before) {
+        let mut now = h.snapshot(run).unwrap().instances;
+        now.sort_by_key(|i| i.resource_id.to_ascii_lowercase());
+        assert_eq!(&now, old, "run {run}");
+    }
+    assert_eq!(
+        tables(&db),
+        [
+            "checks",
+            "instances",
+            "run_gaps",
+            "run_instance_names",
+            "run_instances",
+            "run_subscriptions",
+            "runs",
+            "strings"
+        ]
+    );
+    assert_eq!(pragma(&db, "auto_vacuum"), 2, "incremental from now on");
+    let size_after = std::fs::metadata(&db).unwrap().len();
+    assert!(
+        size_after * 2 < size_before,
+        "{size_before} → {size_after} bytes"
+    );
+}
+
+/// A copy of `template` as run `night`: started `age` ago, with the template's instances
+/// repeated `copies` times, each copy's names ending in `-{group}-{copy}` (runs of the same
+/// group share their instances).
+fn night(
+    template: &scready::result::ScanResult,
+    age: time::Duration,
+    group: usize,
+    copies: usize,
+) -> scready::result::ScanResult {
+    let mut r = template.clone();
+    let started = time::OffsetDateTime::now_utc() - age;
+    r.run.started_at = started
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    r.inventory.instances.clear();
+    r.verdicts.clear();
+    for copy in 0..copies {
+        for (i, v) in template.inventory.instances.iter().zip(&template.verdicts) {
+            let mut i = i.clone();
+            let mut v = v.clone();
+            let suffix = format!("-{group}-{copy}");
+            i.name.push_str(&suffix);
+            i.id = format!("{}{suffix}", i.id.as_str()).into();
+            v.resource_id = i.id.clone();
+            r.inventory.instances.push(i);
+            r.verdicts.push(v);
+        }
+    }
+    r.coverage.instances = r.inventory.instances.len();
+    r
+}
+
+#[tokio::test]
+async fn prune_by_count_and_by_age_keeps_the_right_runs_and_shrinks_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = common::start(&scready_sim::demo::demo_fleet(), SimConfig::default()).await;
+    let template = scan_demo(
+        &sim,
+        &demo_scan_options(&sim, &dir.path().join("out"), None),
+    )
+    .await
+    .result;
+    let db = dir.path().join("history.sqlite");
+    let hours = time::Duration::hours;
+    let mut h = History::open(&db).unwrap();
+    // Six nights, one a day; every two nights share their instances (3 groups of 42 × 20).
+    for k in 1..=6usize {
+        let mut r = night(&template, hours(24 * (6 - k as i64) + 1), k.div_ceil(2), 20);
+        if k % 2 == 0 {
+            // The second night of a group: its first instance is blocked now.
+            r.verdicts[0].verdict = scready::findings::Verdict::Blocked;
+            r.verdicts[0].blockers = vec!["vm-not-running".into()];
+        }
+        assert_eq!(h.record(&r).unwrap(), k as i64);
+    }
+    let diff_5_6 = h.diff(5, 6).unwrap();
+    assert!(!diff_5_6.newly_blocked.is_empty() || !diff_5_6.checks.is_empty());
+    let instances = |db: &Path| -> i64 {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM instances", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(instances(&db), 3 * 42 * 20);
+    drop(h);
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    let full = size(&db);
+    let path = db.to_str().unwrap();
+
+    // By count: the four newest stay; the first group's instances go with runs 1 and 2.
+    let out = stdout_of(
+        &["history", "prune", "--keep", "4", "--history", path],
+        dir.path(),
+    )
+    .await;
+    assert!(out.contains("removed 2 run(s) (1-2), kept 4"), "{out}");
+    let runs = History::open(&db).unwrap().runs(10).unwrap();
+    assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), [3, 4, 5, 6]);
+    assert_eq!(instances(&db), 2 * 42 * 20);
+    let by_count = size(&db);
+    assert!(by_count < full, "{full} → {by_count} bytes");
+    assert_eq!(
+        pragma(&db, "freelist_count"),
+        0,
+        "every freed page given back"
+    );
+
+    // By age: runs 3 and 4 started more than two days ago.
+    let out = stdout_of(
+        &["history", "prune", "--older-than", "2", "--history", path],
+        dir.path(),
+    )
+    .await;
+    assert!(out.contains("removed 2 run(s) (3-4), kept 2"), "{out}");
+    let h = History::open(&db).unwrap();
+    assert_eq!(
+        h.runs(10).unwrap().iter().map(|r| r.id).collect::<Vec<_>>(),
+        [5, 6]
+    );
+    assert_eq!(instances(&db), 42 * 20);
+    let by_age = size(&db);
+    assert!(by_age < by_count, "{by_count} → {by_age} bytes");
+    assert_eq!(
+        pragma(&db, "freelist_count"),
+        0,
+        "every freed page given back"
+    );
+    // The remaining runs diff as before, and nothing is left that no run mentions.
+    assert_eq!(h.diff(5, 6).unwrap(), diff_5_6);
+    let orphans: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM strings WHERE id NOT IN (SELECT subscription FROM instances \
+             UNION SELECT resource_group FROM instances UNION SELECT kind FROM instances \
+             UNION SELECT subscription FROM run_subscriptions UNION SELECT name FROM run_subscriptions \
+             UNION SELECT state FROM run_subscriptions WHERE state IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0);
+    // A deleted run is gone for diff.
+    let (code, _, err) = scready(&["diff", "4", "6", "--history", path], dir.path()).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("no run 4"), "{err}");
+    // Nothing to do: nothing removed.
+    let out = stdout_of(
+        &["history", "prune", "--keep", "5", "--history", path],
+        dir.path(),
+    )
+    .await;
+    assert!(out.contains("nothing to prune (2 run(s) kept)"), "{out}");
+    // Prune needs to be told what to remove.
+    let (code, _, err) = scready(&["history", "prune", "--history", path], dir.path()).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("--keep"), "{err}");
+}
+
+#[tokio::test]
+async fn scan_history_keep_prunes_after_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite");
+    let sim = common::start(&scready_sim::demo::demo_fleet(), SimConfig::default()).await;
+    for n in 1..=3 {
+        let mut o = demo_scan_options(&sim, &dir.path().join(format!("night-{n}")), None);
+        o.formats = vec!["md".into()];
+        o.history = Some(db.clone());
+        o.history_keep = Some(2);
+        let r = scan_demo(&sim, &o).await.result;
+        let h = r.history.as_ref().expect("recorded");
+        assert_eq!(h.run_id, n);
+        // The reports still show the diff against the run before, pruned or not.
+        assert_eq!(h.diff.is_some(), n > 1);
+    }
+    let runs = History::open(&db).unwrap().runs(10).unwrap();
+    assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), [2, 3]);
+}
+
+#[tokio::test]
+async fn an_instance_spelled_differently_in_a_later_run_is_the_same_instance_spelled_as_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = common::start(&scready_sim::demo::demo_fleet(), SimConfig::default()).await;
+    let template = scan_demo(
+        &sim,
+        &demo_scan_options(&sim, &dir.path().join("out"), None),
+    )
+    .await
+    .result;
+    let mut h = History::open(&dir.path().join("history.sqlite")).unwrap();
+    let first = night(&template, time::Duration::hours(25), 1, 1);
+    let mut second = night(&template, time::Duration::hours(1), 1, 1);
+    // ARM spells a resource group in capitals one night.
+    let i = &mut second.inventory.instances[0];
+    let rg = i.resource_group.clone();
+    i.resource_group = rg.to_ascii_uppercase();
+    i.id = i.id.as_str().replace(&rg, &i.resource_group).into();
+    let spelled = (i.id.as_str().to_string(), i.resource_group.clone());
+    assert_ne!(spelled.0, first.inventory.instances[0].id.as_str());
+    h.record(&first).unwrap();
+    h.record(&second).unwrap();
+    let find = |run: i64, name: &str| {
+        h.snapshot(run)
+            .unwrap()
+            .instances
+            .into_iter()
+            .find(|x| x.name == name)
+            .unwrap()
+    };
+    let name = &first.inventory.instances[0].name;
+    assert_eq!(
+        find(1, name).resource_id,
+        first.inventory.instances[0].id.as_str()
+    );
+    assert_eq!(find(1, name).resource_group, rg);
+    let now = find(2, name);
+    assert_eq!((now.resource_id, now.resource_group), spelled);
+    assert_eq!(h.snapshot(2).unwrap().instances.len(), 42);
+    let d = h.diff(1, 2).unwrap();
+    assert_eq!(
+        d.counts_line(),
+        "0 newly blocked, 0 fixed, 0 appeared, 0 disappeared"
+    );
+}

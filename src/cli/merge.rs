@@ -217,7 +217,7 @@ pub async fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
     }
     .into();
     if let Some(h) = history.as_mut() {
-        scan::record_history(h, &mut result);
+        result.history = scan::record_history(h, &result);
     }
     let written = crate::report::write_all(&result, &out, &sinks)
         .map_err(|e| anyhow::anyhow!("writing reports: {}: {e}", out.display()))?;

@@ -58,8 +58,8 @@ pub enum Command {
     /// Start the simulator with the built-in demo fleet, scan it, write reports/demo/.
     #[cfg(feature = "sim")]
     Demo(scan::DemoArgs),
-    /// List the runs recorded in the history database with their readiness.
-    History(history::HistoryListArgs),
+    /// List the runs recorded in the history database with their readiness; `prune` removes old ones.
+    History(history::HistoryArgs),
     /// What changed between two recorded runs (default: the last two), or two report.json files.
     Diff(history::DiffArgs),
     /// Re-run the checks offline on a saved inventory or report.json.
@@ -133,7 +133,7 @@ pub fn main() -> ExitCode {
             Command::Scan(args) => scan::run(*args).await,
             #[cfg(feature = "sim")]
             Command::Demo(args) => scan::demo(args).await,
-            Command::History(args) => history::list(args),
+            Command::History(args) => history::history(args),
             Command::Diff(args) => history::diff(args),
             Command::Evaluate(args) => offline::evaluate(args).await,
             Command::Merge(args) => merge::run(args).await,

@@ -59,6 +59,10 @@ pub struct HistoryArgs {
     /// Do not record the run.
     #[arg(long, conflicts_with = "history")]
     pub no_history: bool,
+    /// After recording the run, keep only the N newest runs in the history database (as
+    /// `scready history prune --keep N`: older runs, and what only they mention, are removed).
+    #[arg(long, value_name = "N", conflicts_with = "no_history", value_parser = clap::value_parser!(u64).range(1..))]
+    pub history_keep: Option<u64>,
 }
 
 /// Options of `scready scan`.
@@ -203,6 +207,10 @@ pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
         quiet: args.report.quiet,
         access: access_options(args)?,
         history: (!args.history.no_history).then(|| args.history.history.clone()),
+        history_keep: args
+            .history
+            .history_keep
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         progress: if args.report.quiet {
             ProgressMode::Off
         } else {
@@ -358,6 +366,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
         history: Some(args.out.join("history.sqlite")),
+        history_keep: None,
         progress: ProgressMode::Auto,
     };
     let http =

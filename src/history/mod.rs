@@ -4,8 +4,10 @@
 //! `store` holds the database and its versioned migrations, `diff` compares two recorded runs
 //! (pure), `render` prints runs and diffs as text.
 
+pub mod compact;
 pub mod diff;
 pub mod render;
+mod schema;
 pub mod store;
 
 use crate::findings::Verdict;
@@ -15,7 +17,8 @@ use std::collections::BTreeMap;
 
 pub use diff::{CheckMove, InstanceChange, RunDiff};
 pub use store::{
-    History, HistoryError, DEFAULT_HISTORY_FILE, HISTORY_APPLICATION_ID, HISTORY_SCHEMA_VERSION,
+    History, HistoryError, PruneOutcome, DEFAULT_HISTORY_FILE, HISTORY_APPLICATION_ID,
+    HISTORY_SCHEMA_VERSION,
 };
 
 /// How many runs the trend shows.

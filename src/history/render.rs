@@ -3,7 +3,7 @@
 //! through [`crate::text::display_safe`]: a name cannot forge a line or drive the terminal.
 
 use super::diff::{InstanceChange, RunDiff};
-use super::RunRecord;
+use super::{PruneOutcome, RunRecord};
 use crate::findings::Verdict;
 use crate::text::display_safe as safe;
 use std::fmt::Write;
@@ -159,6 +159,47 @@ pub fn diff(d: &RunDiff) -> String {
     s
 }
 
+/// `1-3, 5`: run ids as ranges.
+fn ranges(ids: &[i64]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i;
+        while j + 1 < ids.len() && ids[j + 1] == ids[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i {
+            format!("{}-{}", ids[i], ids[j])
+        } else {
+            ids[i].to_string()
+        });
+        i = j + 1;
+    }
+    parts.join(", ")
+}
+
+/// What `scready history prune` did, in one line.
+pub fn pruned(path: &str, o: &PruneOutcome) -> String {
+    if o.removed.is_empty() {
+        return format!(
+            "{}: nothing to prune ({} run(s) kept)\n",
+            safe(path),
+            o.kept
+        );
+    }
+    format!(
+        "{}: removed {} run(s) ({}), kept {}; removed {} instance(s) and {} string(s) no remaining run mentions; {:.2} MB → {:.2} MB\n",
+        safe(path),
+        o.removed.len(),
+        ranges(&o.removed),
+        o.kept,
+        o.instances_removed,
+        o.strings_removed,
+        o.bytes_before as f64 / 1e6,
+        o.bytes_after as f64 / 1e6
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +215,11 @@ mod tests {
             "2026-05-01T02:00:00+01:00"
         );
         assert_eq!(short_time("2026-05-01T02:00:00Z"), "2026-05-01T02:00:00Z");
+    }
+
+    #[test]
+    fn pruned_runs_are_shown_as_ranges() {
+        assert_eq!(super::ranges(&[1, 2, 3, 5, 7, 8]), "1-3, 5, 7-8");
+        assert_eq!(super::ranges(&[4]), "4");
     }
 }

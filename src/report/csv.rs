@@ -78,6 +78,9 @@ impl ReportSink for InstancesCsv {
     fn format(&self) -> &'static str {
         "csv"
     }
+    fn reads_history(&self) -> bool {
+        false
+    }
     fn file_name(&self) -> &'static str {
         "instances.csv"
     }
@@ -131,6 +134,9 @@ pub struct FindingsCsv;
 impl ReportSink for FindingsCsv {
     fn format(&self) -> &'static str {
         "csv"
+    }
+    fn reads_history(&self) -> bool {
+        false
     }
     fn file_name(&self) -> &'static str {
         "findings.csv"

@@ -23,6 +23,11 @@ pub trait ReportSink: Send + Sync {
     fn file_name(&self) -> &'static str;
     /// Renders the report.
     fn render(&self, result: &ScanResult, out: &mut dyn Write) -> std::io::Result<()>;
+    /// Whether the report shows the run's history (its trend and diff): a scan writes the
+    /// others while it records the run in the history database.
+    fn reads_history(&self) -> bool {
+        true
+    }
 }
 
 /// The formats written when `--format` is not given (`junit`, `prom`, `ocsf` and `ocsf-jsonl`

@@ -59,6 +59,9 @@ impl ReportSink for PromMetrics {
     fn format(&self) -> &'static str {
         "prom"
     }
+    fn reads_history(&self) -> bool {
+        false
+    }
     fn file_name(&self) -> &'static str {
         "scready.prom"
     }

@@ -151,6 +151,7 @@ pub fn scan_options(sim: &Simulator, out: &std::path::Path) -> scready::scan::Sc
         quiet: true,
         access: scready::scan::AccessOptions::default(),
         history: None,
+        history_keep: None,
         progress: scready::progress::ProgressMode::Off,
     }
 }
