@@ -139,6 +139,19 @@ async fn nested_groups_are_followed_through_every_page() {
     let page: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(page["value"].as_array().unwrap().len(), 2);
     assert!(page["nextLink"].as_str().is_some(), "{body}");
+    // Shaped as the REST example GetDescendants.json: the group's children come first.
+    let corp = &page["value"][0];
+    assert_eq!(
+        corp["id"],
+        "/providers/Microsoft.Management/managementGroups/corp"
+    );
+    assert_eq!(corp["type"], "Microsoft.Management/managementGroups");
+    assert_eq!(corp["name"], "corp");
+    assert_eq!(
+        corp["properties"]["parent"]["id"],
+        "/providers/Microsoft.Management/managementGroups/landingzones"
+    );
+    assert_eq!(corp["properties"]["displayName"], "corp");
 
     let out = s.scan("lz", &["--management-group", "landingzones"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
