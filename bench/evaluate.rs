@@ -109,6 +109,7 @@ fn generated(subscriptions: usize) -> Inventory {
                     .unwrap_or(false),
             ),
             unregistered: Vec::new(),
+            managed_by_tenants: Vec::new(),
         });
         let vms: Vec<VirtualMachine> = list(
             &arm,

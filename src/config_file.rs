@@ -14,6 +14,8 @@ pub const MAX_CA_CERT_BYTES: u64 = 1 << 20;
 pub const MAX_PRINCIPALS_BYTES: u64 = 16 << 20;
 /// The most principals a `--principals` file may name.
 pub const MAX_PRINCIPALS: usize = 100_000;
+/// The largest `--subscriptions-file`.
+pub const MAX_SUBSCRIPTIONS_FILE_BYTES: u64 = 16 << 20;
 /// The largest inventory or `report.json` that `scready evaluate` reads (a schema-1 report of
 /// 100,000 instances is several hundred MB; schema 2, about 22 MB).
 pub const MAX_INVENTORY_BYTES: u64 = 1 << 30;

@@ -232,6 +232,26 @@ pub struct SubscriptionInfo {
     /// `Microsoft.Storage`, `Microsoft.SerialConsole`): it holds none of their resources.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unregistered: Vec<String>,
+    /// Tenants managing the subscription through Azure Lighthouse (`managedByTenants` of the
+    /// subscription listing); `tenant_id` stays the subscription's own tenant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_by_tenants: Vec<String>,
+}
+
+impl SubscriptionInfo {
+    /// The tenant as reports show it: the subscription's own tenant, followed by the tenants
+    /// that manage it through Azure Lighthouse (`T (managed by M1, M2)`).
+    pub fn tenant_label(&self) -> String {
+        if self.managed_by_tenants.is_empty() {
+            self.tenant_id.clone()
+        } else {
+            format!(
+                "{} (managed by {})",
+                self.tenant_id,
+                self.managed_by_tenants.join(", ")
+            )
+        }
+    }
 }
 
 /// What kind of instance.
@@ -503,6 +523,8 @@ impl GapScope {
     pub const SUBSCRIPTIONS: &'static str = "subscriptions";
     /// The subscription resource (state).
     pub const SUBSCRIPTION: &'static str = "subscription";
+    /// A management group's descendants (`--management-group`).
+    pub const MANAGEMENT_GROUPS: &'static str = "management groups";
     /// VM listing.
     pub const VIRTUAL_MACHINES: &'static str = "virtual machines";
     /// The VMs' run-time status listing (`statusOnly=true`).
@@ -593,6 +615,7 @@ impl Inventory {
             b(&mut s.tenant_id);
             bo(&mut s.state);
             bv(&mut s.unregistered);
+            bv(&mut s.managed_by_tenants);
         }
         for i in &mut self.instances {
             if i.id.len() > crate::text::MAX_TEXT_BYTES {

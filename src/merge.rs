@@ -174,12 +174,15 @@ fn check_shards(inputs: &[MergeInput]) -> Result<Vec<Shard>, String> {
         (
             sorted(&i.run.requested_subscriptions),
             sorted(&i.run.excluded_subscriptions),
+            sorted(&i.run.management_groups),
+            sorted(&i.run.excluded_management_groups),
         )
     };
     if let Some((other, _)) = sharded.iter().find(|(i, _)| scope(i) != scope(first)) {
         return Err(format!(
-            "{} and {} are shards of scans with different --subscription or \
-             --exclude-subscription options: shards must select the same subscriptions",
+            "{} and {} are shards of scans with different --subscription, \
+             --exclude-subscription, --subscriptions-file, --management-group or \
+             --exclude-management-group options: shards must select the same subscriptions",
             first.origin, other.origin
         ));
     }
@@ -293,6 +296,8 @@ fn merged_run(inputs: &[MergeInput]) -> RunInfo {
             Vec::new()
         },
         excluded_subscriptions: union(inputs.iter().map(|i| &i.run.excluded_subscriptions)),
+        management_groups: union(inputs.iter().map(|i| &i.run.management_groups)),
+        excluded_management_groups: union(inputs.iter().map(|i| &i.run.excluded_management_groups)),
         partial: false,
         status: String::new(),
         shard: None,

@@ -31,6 +31,12 @@ pub struct RunInfo {
     pub requested_subscriptions: Vec<String>,
     /// Subscriptions excluded.
     pub excluded_subscriptions: Vec<String>,
+    /// Management groups whose subscriptions were selected (`--management-group`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub management_groups: Vec<String>,
+    /// Management groups whose subscriptions were left out (`--exclude-management-group`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_management_groups: Vec<String>,
     /// True when some listing failed: the report is incomplete.
     pub partial: bool,
     /// How the run ended (`complete`, `partial`, `interrupted`, `evaluated-offline`).

@@ -26,6 +26,10 @@ pub enum ScanError {
     /// No token.
     #[error("credentials: {0}")]
     Credentials(String),
+    /// The scope could not be determined (a management group could not be read); nothing
+    /// was scanned.
+    #[error("scope: {0}")]
+    Scope(String),
     /// Reports could not be written.
     #[error("writing reports: {0}")]
     Output(String),
@@ -325,19 +329,32 @@ pub async fn run_with(
         requested_subscriptions: options.discover.subscriptions.clone(),
         excluded_subscriptions: options.discover.exclude.clone(),
         shard: options.discover.shard,
+
+        management_groups: options.discover.management_groups.clone(),
+        excluded_management_groups: options.discover.exclude_management_groups.clone(),
         ..Default::default()
     };
     tracing::info!(endpoint = %options.cloud.arm_endpoint, "discovery started");
+    // The scope first: a management group that cannot be read stops the scan before any
+    // subscription is read.
+    let selection = discover::scope::select(&client, &options.discover)
+        .await
+        .map_err(|e| ScanError::Scope(e.to_string()))?;
+    tracing::info!(
+        subscriptions = selection.subscriptions.len(),
+        "scope decided"
+    );
     let network = async {
         // Whose access is audited is known before anything is listed, so that the access
         // listings of each subscription run alongside its other listings.
         let (principals, audit) = audited_principals(&options.access, source.as_ref()).await;
         let read_access = !principals.is_empty() && needs_graph(options, &policy);
-        let (mut inventory, prefetched) = discover::discover_with_access(
+        let (mut inventory, prefetched) = discover::discover_selected(
             &client,
             &options.cloud,
             &resolver,
             &options.discover,
+            selection,
             progress.clone(),
             read_access,
         )

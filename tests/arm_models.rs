@@ -290,6 +290,44 @@ fn storage_subscription_console_and_authorization_examples_parse() {
     assert_eq!(subs.value.len(), 2);
     assert_eq!(s(&subs.value[0].get().unwrap().state), "Enabled");
     assert_eq!(subs.next_link.as_deref(), Some("http://nextlink"));
+    // Azure Lighthouse: `tenantId` is the subscription's own tenant, `managedByTenants` the
+    // tenants managing it; the inventory keeps both.
+    let first = subs.value[0].get().unwrap();
+    let info = scready::discover::scope::subscription_info(
+        "291bba3f-e0a5-47bc-a099-3bdcb2a50a05".into(),
+        first,
+    );
+    assert_eq!(info.tenant_id, "31c75423-32d6-4322-88b7-c478bdde4858");
+    assert_eq!(
+        info.managed_by_tenants,
+        ["8f70baf1-1f6e-46a2-a1ff-238dac1ebfb7"]
+    );
+    assert_eq!(
+        info.tenant_label(),
+        "31c75423-32d6-4322-88b7-c478bdde4858 (managed by 8f70baf1-1f6e-46a2-a1ff-238dac1ebfb7)"
+    );
+
+    let descendants: Page<ManagementGroupDescendant> =
+        parse(example("managementgroups/GetDescendants.json", "200"));
+    assert_eq!(descendants.value.len(), 2);
+    assert_eq!(descendants.next_link, None);
+    let group = descendants.value[0].get().unwrap();
+    assert_eq!(
+        s(&group.resource_type),
+        "Microsoft.Management/managementGroups"
+    );
+    let sub = descendants.value[1].get().unwrap();
+    assert_eq!(
+        s(&sub.resource_type),
+        "Microsoft.Management/managementGroups/subscriptions"
+    );
+    assert_eq!(s(&sub.name), "20000000-0004-0000-0000-000000000000");
+    let props = sub.properties.get().unwrap();
+    assert_eq!(s(&props.display_name), "Subscription 4");
+    assert_eq!(
+        s(&props.parent.get().unwrap().id),
+        "/providers/Microsoft.Management/managementGroups/20000000-0000-0000-0000-000000000000"
+    );
 
     let on: ConsoleStatus = parse(example("serialconsole/SerialConsoleStatus.json", "200"));
     assert_eq!(on.properties.get().unwrap().disabled, Lenient::Value(true));

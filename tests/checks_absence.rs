@@ -37,6 +37,7 @@ fn inventory(instance: Instance) -> Inventory {
             state: Some("Enabled".into()),
             console_disabled: Some(false),
             unregistered: Vec::new(),
+            managed_by_tenants: Vec::new(),
         }],
         instances: vec![instance],
         storage_accounts: accounts

@@ -37,6 +37,7 @@ fn inventory(vm_file: &str, console: &str) -> Inventory {
             state: Some("Enabled".into()),
             console_disabled: console.properties.get().unwrap().disabled.get().copied(),
             unregistered: Vec::new(),
+            managed_by_tenants: Vec::new(),
         }],
         instances: vec![convert::vm(&vm, SUB).unwrap()],
         storage_accounts: accounts

@@ -146,6 +146,9 @@ pub struct ManagementGroup {
     /// Parent group name; absent for a root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// Display name; defaults to the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// A custom role definition.
@@ -238,6 +241,10 @@ pub struct SubscriptionSpec {
     /// The management group directly above the subscription.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub management_group: Option<String>,
+    /// Tenants that manage the subscription through Azure Lighthouse: their tokens reach it
+    /// too, and the subscription listing names them in `managedByTenants`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_by_tenants: Vec<String>,
     /// Resource groups; groups referenced by resources are created implicitly.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resource_groups: Vec<ResourceGroupSpec>,
@@ -672,7 +679,14 @@ impl Fleet {
             .iter()
             .map(|m| m.name.as_str())
             .collect();
+        let mut mg_names = HashSet::new();
         for (i, m) in self.management_groups.iter().enumerate() {
+            if !mg_names.insert(m.name.to_ascii_lowercase()) {
+                return Err(bad(
+                    format!("management_groups[{i}].name"),
+                    format!("duplicate management group '{}'", m.name),
+                ));
+            }
             if let Some(parent) = &m.parent {
                 if !mgs.contains(parent.as_str()) {
                     return Err(bad(
@@ -742,6 +756,14 @@ impl Fleet {
             if let Some(t) = &sub.tenant {
                 if !tenants.contains(t.as_str()) {
                     return Err(bad(at("tenant"), format!("unknown tenant '{t}'")));
+                }
+            }
+            for (i, t) in sub.managed_by_tenants.iter().enumerate() {
+                if !tenants.contains(t.as_str()) {
+                    return Err(bad(
+                        at(&format!("managed_by_tenants[{i}]")),
+                        format!("unknown tenant '{t}'"),
+                    ));
                 }
             }
             if let Some(m) = &sub.management_group {

@@ -817,6 +817,7 @@ impl<'a> Generator<'a> {
         let mg = |name: &str, parent: Option<&str>| ManagementGroup {
             name: name.into(),
             parent: parent.map(str::to_string),
+            display_name: None,
         };
         self.fleet.management_groups = vec![
             mg(ROOT_MG, None),

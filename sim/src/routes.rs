@@ -139,6 +139,9 @@ pub fn route(ctx: &Ctx) -> Reply {
     }
     match l.as_slice() {
         ["subscriptions"] => list_subscriptions(ctx),
+        ["providers", "microsoft.management", "managementgroups", _, "descendants"] => {
+            management_group_descendants(ctx, &ctx.segs[3])
+        }
         ["subscriptions", _, rest @ ..] => {
             let sub_id = &ctx.segs[1];
             let Some(sub) = ctx.world.sub(sub_id) else {
@@ -254,7 +257,7 @@ fn compute_throttled(r: &super::compute::ComputeRejection) -> Reply {
 
 /// The subscription's tenant must be the token's, and the caller must hold some assignment in it.
 fn check_subscription_access(ctx: &Ctx, sub: &SubWorld) -> Option<Reply> {
-    if !sub.tenant.eq_ignore_ascii_case(ctx.tenant) {
+    if !ctx.world.tenant_reaches(ctx.tenant, sub) {
         return Some(Reply::error(
             401,
             "InvalidAuthenticationTokenTenant",
@@ -274,12 +277,34 @@ fn check_subscription_access(ctx: &Ctx, sub: &SubWorld) -> Option<Reply> {
     None
 }
 
+/// The action the `descendants` listing requires at the group.
+const DESCENDANTS_READ: &str = "Microsoft.Management/managementGroups/descendants/read";
+
+/// `GET /providers/Microsoft.Management/managementGroups/{group}/descendants`: every group and
+/// subscription below the group, paged. 404 for a group that does not exist; 403
+/// `AuthorizationFailed` unless the caller holds [`DESCENDANTS_READ`] at the group (through
+/// an assignment at it, above it, or at the root).
+fn management_group_descendants(ctx: &Ctx, group: &str) -> Reply {
+    let Some(items) = ctx.world.descendants(group) else {
+        return Reply::error(
+            404,
+            "NotFound",
+            format!("'{}' not found", world::mg_id(group)),
+        );
+    };
+    let scope = world::mg_id(group);
+    if !ctx.world.allows(ctx.principal, &scope, DESCENDANTS_READ) {
+        return Reply::authorization_failed(ctx.principal, DESCENDANTS_READ, &scope);
+    }
+    ctx.page(&items)
+}
+
 fn list_subscriptions(ctx: &Ctx) -> Reply {
     let items: Vec<_> = ctx
         .world
         .subs
         .iter()
-        .filter(|s| s.tenant.eq_ignore_ascii_case(ctx.tenant))
+        .filter(|s| ctx.world.tenant_reaches(ctx.tenant, s))
         .filter(|s| ctx.world.can_see_subscription(ctx.principal, s))
         .map(world::subscription_model)
         .collect();

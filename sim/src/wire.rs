@@ -96,6 +96,50 @@ arm_object! {
         pub state: String,
         /// `RoleBased`.
         pub authorization_source: String,
+        /// Tenants managing the subscription through Azure Lighthouse (`GetSubscriptions.json`).
+        pub managed_by_tenants: Vec<ManagedByTenant>,
+    }
+}
+
+arm_object! {
+    /// One entry of `managedByTenants`.
+    pub struct ManagedByTenant {
+        /// The managing tenant.
+        pub tenant_id: String,
+    }
+}
+
+arm_object! {
+    /// One item of a management group's `descendants` listing (ManagementGroups_GetDescendants,
+    /// example `GetDescendants.json` of the 2023-04-01 spec; same shape in 2020-05-01).
+    pub struct Descendant {
+        /// `/providers/Microsoft.Management/managementGroups/{name}` or `/subscriptions/{guid}`.
+        pub id: String,
+        /// `Microsoft.Management/managementGroups` or `…/managementGroups/subscriptions`.
+        #[serde(rename = "type")]
+        pub resource_type: String,
+        /// Group name or subscription GUID.
+        pub name: String,
+        /// Display name and parent.
+        pub properties: DescendantProperties,
+    }
+}
+
+arm_object! {
+    /// `properties` of a [`Descendant`].
+    pub struct DescendantProperties {
+        /// Display name.
+        pub display_name: String,
+        /// The group directly above.
+        pub parent: DescendantParent,
+    }
+}
+
+arm_object! {
+    /// `properties.parent` of a [`Descendant`].
+    pub struct DescendantParent {
+        /// The parent group's id.
+        pub id: String,
     }
 }
 

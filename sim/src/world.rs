@@ -84,6 +84,11 @@ pub struct World {
     pub denies: Vec<(String, DenyAssignment)>,
     /// Management group parents.
     pub mg_parent: HashMap<String, Option<String>>,
+    /// Management groups by lower-case name: (name as written, display name), in fleet order
+    /// through [`World::mg_order`].
+    pub mg_names: HashMap<String, (String, String)>,
+    /// Lower-case management group names in fleet order.
+    pub mg_order: Vec<String>,
     /// Blob hosts of every storage account that exists (served or external), lower case.
     pub blob_hosts: HashSet<String>,
     /// Page size from the fleet file, if set.
@@ -223,6 +228,24 @@ impl World {
             .iter()
             .map(|m| (m.name.to_ascii_lowercase(), m.parent.clone()))
             .collect();
+        let mg_names: HashMap<String, (String, String)> = fleet
+            .management_groups
+            .iter()
+            .map(|m| {
+                (
+                    m.name.to_ascii_lowercase(),
+                    (
+                        m.name.clone(),
+                        m.display_name.clone().unwrap_or_else(|| m.name.clone()),
+                    ),
+                )
+            })
+            .collect();
+        let mg_order: Vec<String> = fleet
+            .management_groups
+            .iter()
+            .map(|m| m.name.to_ascii_lowercase())
+            .collect();
         // Subscriptions.
         let mut subs = Vec::new();
         let mut sub_index = HashMap::new();
@@ -353,6 +376,8 @@ impl World {
             assignments,
             mg_parent,
             blob_hosts,
+            mg_names,
+            mg_order,
             page_size: fleet.settings.page_size,
         }
     }
@@ -440,12 +465,15 @@ impl World {
     }
 
     /// True when the principal has any assignment at, above or below the subscription: such a
-    /// principal sees the subscription; anyone else gets `AuthorizationFailed`.
+    /// principal sees the subscription; anyone else gets `AuthorizationFailed`. A role whose
+    /// every action is a management-group action (`Microsoft.Management/*`) grants nothing on
+    /// the subscriptions below its group, so it does not make them visible.
     pub fn can_see_subscription(&self, principal: &str, sub: &SubWorld) -> bool {
         let sid = authz::canonical(&sub_id(&sub.spec.id));
         self.assignments.iter().any(|a| {
             self.assignment_applies_to(a, principal)
                 && (self.reaches(&a.scope_norm, &sid) || authz::within(&a.scope_norm, &sid))
+                && !management_group_only(&self.roles[a.role])
         })
     }
 
@@ -946,6 +974,102 @@ pub fn subscription_model(sub: &SubWorld) -> Subscription {
         display_name: sub.spec.display_name.clone().into(),
         state: sub.spec.state.clone().into(),
         authorization_source: "RoleBased".to_string().into(),
+        managed_by_tenants: (!sub.spec.managed_by_tenants.is_empty()).then(|| {
+            sub.spec
+                .managed_by_tenants
+                .iter()
+                .map(|t| ManagedByTenant {
+                    tenant_id: Some(t.clone()),
+                })
+                .collect()
+        }),
+    }
+}
+
+/// Whether a role's every action (and it has some) is a management-group action.
+fn management_group_only(role: &RoleDef) -> bool {
+    let mut actions = role.grants.iter().flat_map(|g| &g.actions).peekable();
+    actions.peek().is_some()
+        && actions.all(|x| x.to_ascii_lowercase().starts_with("microsoft.management/"))
+}
+
+/// The ARM id of a management group.
+pub fn mg_id(name: &str) -> String {
+    format!("/providers/Microsoft.Management/managementGroups/{name}")
+}
+
+impl World {
+    /// Whether a token of `tenant` reaches the subscription: its own tenant's, or a tenant
+    /// managing it through Azure Lighthouse.
+    pub fn tenant_reaches(&self, tenant: &str, sub: &SubWorld) -> bool {
+        sub.tenant.eq_ignore_ascii_case(tenant)
+            || sub
+                .spec
+                .managed_by_tenants
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(tenant))
+    }
+
+    /// Everything below a management group, as `descendants` lists it: breadth first, each
+    /// level's groups (in fleet order) before its subscriptions (in fleet order). `None` when
+    /// the group does not exist.
+    pub fn descendants(&self, group: &str) -> Option<Vec<Descendant>> {
+        let key = group.to_ascii_lowercase();
+        let (name, _) = self.mg_names.get(&key)?;
+        let mut out = Vec::new();
+        let mut level = vec![(key, name.clone())];
+        let mut seen: HashSet<String> = level.iter().map(|(k, _)| k.clone()).collect();
+        while !level.is_empty() {
+            let mut next = Vec::new();
+            for (parent_key, parent_name) in &level {
+                let parent = || DescendantParent {
+                    id: Some(mg_id(parent_name)),
+                };
+                for child in &self.mg_order {
+                    let is_child = self
+                        .mg_parent
+                        .get(child)
+                        .cloned()
+                        .flatten()
+                        .is_some_and(|p| p.eq_ignore_ascii_case(parent_key));
+                    if is_child && seen.insert(child.clone()) {
+                        let (child_name, display) = &self.mg_names[child];
+                        out.push(Descendant {
+                            id: Some(mg_id(child_name)),
+                            resource_type: Some("Microsoft.Management/managementGroups".into()),
+                            name: Some(child_name.clone()),
+                            properties: Some(DescendantProperties {
+                                display_name: Some(display.clone()),
+                                parent: Some(parent()),
+                            }),
+                        });
+                        next.push((child.clone(), child_name.clone()));
+                    }
+                }
+                for sub in &self.subs {
+                    if sub
+                        .spec
+                        .management_group
+                        .as_deref()
+                        .is_some_and(|m| m.eq_ignore_ascii_case(parent_key))
+                    {
+                        out.push(Descendant {
+                            id: Some(sub_id(&sub.spec.id)),
+                            resource_type: Some(
+                                "Microsoft.Management/managementGroups/subscriptions".into(),
+                            ),
+                            name: Some(sub.spec.id.clone()),
+                            properties: Some(DescendantProperties {
+                                display_name: Some(sub.spec.display_name.clone()),
+                                parent: Some(parent()),
+                            }),
+                        });
+                    }
+                }
+            }
+            level = next;
+        }
+        Some(out)
     }
 }
 

@@ -141,6 +141,57 @@ lenient_struct! {
         pub state: String,
         /// E.g. `RoleBased`.
         pub authorization_source: String,
+        /// The tenants that manage the subscription through Azure Lighthouse: `tenantId` is
+        /// the subscription's own (home) tenant, `managedByTenants[].tenantId` the managing
+        /// ones (`Subscriptions_List` example `GetSubscriptions.json`, 2022-12-01).
+        pub managed_by_tenants: Vec<ManagedByTenant>,
+    }
+}
+
+lenient_struct! {
+    /// One entry of a subscription's `managedByTenants`.
+    pub struct ManagedByTenant {
+        /// The managing tenant.
+        pub tenant_id: String,
+    }
+}
+
+lenient_struct! {
+    /// One entity below a management group (`ManagementGroups_GetDescendants`, api-version
+    /// 2020-05-01: `GET /providers/Microsoft.Management/managementGroups/{groupId}/descendants`,
+    /// paged by `nextLink`). REST reference "Management Groups - Get Descendants"
+    /// (learn.microsoft.com/rest/api/managementgroups/management-groups/get-descendants) and
+    /// the spec example `Microsoft.Management/stable/2023-04-01/examples/GetDescendants.json`
+    /// (azure-rest-api-specs): every item, group or subscription, at any depth, with its parent.
+    pub struct ManagementGroupDescendant {
+        /// `/providers/Microsoft.Management/managementGroups/{name}` or `/subscriptions/{guid}`.
+        pub id: String,
+        /// `Microsoft.Management/managementGroups` or
+        /// `Microsoft.Management/managementGroups/subscriptions`.
+        #[serde(rename = "type")]
+        pub resource_type: String,
+        /// The group name or the subscription GUID.
+        pub name: String,
+        /// Display name and parent.
+        pub properties: DescendantProperties,
+    }
+}
+
+lenient_struct! {
+    /// `properties` of a [`ManagementGroupDescendant`].
+    pub struct DescendantProperties {
+        /// Display name (not unique; never used as a key).
+        pub display_name: String,
+        /// The group directly above.
+        pub parent: DescendantParent,
+    }
+}
+
+lenient_struct! {
+    /// `properties.parent` of a [`ManagementGroupDescendant`].
+    pub struct DescendantParent {
+        /// `/providers/Microsoft.Management/managementGroups/{name}`.
+        pub id: String,
     }
 }
 

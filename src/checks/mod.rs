@@ -818,6 +818,7 @@ pub(crate) mod testing {
                 state: Some("Enabled".into()),
                 console_disabled: Some(false),
                 unregistered: Vec::new(),
+                managed_by_tenants: Vec::new(),
             }],
             storage_accounts: vec![StorageInfo {
                 id: "/subscriptions/s1/resourceGroups/rg-diag/providers/Microsoft.Storage/storageAccounts/diag".into(),

@@ -43,8 +43,17 @@ Throttling:
   before a policy runs out. Retry-After is honoured in seconds, as an HTTP date or in
   milliseconds, up to 60 s; longer values are cut and counted.
 
+Choosing the subscriptions:
+  (--subscription + --subscriptions-file + the subscriptions below each --management-group,
+  or every visible subscription when none is given) minus --exclude-subscription minus the
+  subscriptions below each --exclude-management-group. Groups are read first, through nested
+  groups; a group that cannot be read stops the scan before any subscription is read. A
+  subscription below a group that the subscription listing does not show is a coverage gap.
+
 Least privilege:
   Reader on the subscriptions (or a management group above them) covers every read.
+  --management-group needs Microsoft.Management/managementGroups/descendants/read at the
+  group (Reader or Management Group Reader at the group or above).
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 the scan was
 incomplete (a listing failed: see the coverage gaps) or could not run.";

@@ -29,6 +29,54 @@ pub fn subscription_id(s: &str) -> Result<String, String> {
     }
 }
 
+/// Parses a management group id: the group's name (the last segment of its resource id), at
+/// most 90 letters, digits, `-`, `_`, `.`, `(` and `)`, not ending with `.` (Azure's naming
+/// rules for management groups, "Create management groups", Microsoft Learn).
+pub fn management_group_id(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    let ok = !t.is_empty()
+        && t.len() <= 90
+        && !t.ends_with('.')
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'));
+    if ok {
+        Ok(t.to_string())
+    } else {
+        Err(format!(
+            "'{}' is not a management group id (its name, such as contoso-landingzones: at most \
+             90 letters, digits, '-', '_', '.', '(' or ')')",
+            crate::text::display_safe(s)
+        ))
+    }
+}
+
+/// Reads a `--subscriptions-file`: one subscription id (a GUID) per line; `#` starts a
+/// comment, blank lines are skipped. A line that is not a GUID is an error naming the file
+/// and the line.
+pub fn read_subscriptions_file(path: &std::path::Path) -> Result<Vec<String>, String> {
+    use crate::config_file::{read_local_text, MAX_SUBSCRIPTIONS_FILE_BYTES};
+    let text = read_local_text(path, "--subscriptions-file", MAX_SUBSCRIPTIONS_FILE_BYTES)?;
+    let mut out = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let id = subscription_id(line).map_err(|_| {
+            let shown: String = line.chars().take(80).collect();
+            format!(
+                "--subscriptions-file {}:{}: '{}' is not a subscription id (a GUID such as \
+                 00000000-0000-0000-0000-000000000000)",
+                path.display(),
+                n + 1,
+                crate::text::display_safe(&shown)
+            )
+        })?;
+        out.push(id);
+    }
+    Ok(out)
+}
+
 /// Policy, output and exit-code options shared by `scan` and `evaluate`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -89,6 +137,24 @@ pub struct ScanArgs {
     /// in report.json (run.shard) and in the history scope.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::discover::shard::Shard>,
+
+    /// Scan the subscriptions listed in a file: one GUID per line, `#` comments.
+    ///
+    /// Added to --subscription and --management-group.
+    #[arg(long = "subscriptions-file", value_name = "FILE")]
+    pub subscriptions_file: Option<PathBuf>,
+    /// Scan the subscriptions below this management group, through nested groups (repeatable).
+    ///
+    /// ID is the group's id (its name), not its display name. Combined with --subscription
+    /// and --subscriptions-file (the union); the identity needs
+    /// Microsoft.Management/managementGroups/descendants/read at the group (Reader or
+    /// Management Group Reader at the group or above). A group that cannot be read stops the
+    /// scan before any subscription is read (exit code 2).
+    #[arg(long = "management-group", value_name = "ID", value_parser = management_group_id)]
+    pub management_groups: Vec<String>,
+    /// Skip the subscriptions below this management group, through nested groups (repeatable).
+    #[arg(long = "exclude-management-group", value_name = "ID", value_parser = management_group_id)]
+    pub exclude_management_groups: Vec<String>,
     /// Azure cloud.
     #[arg(long, default_value = "public", value_parser = ["public", "usgov", "china", "custom"])]
     pub cloud: String,
@@ -187,8 +253,10 @@ pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
         auth: args.auth,
         ca_cert,
         discover: DiscoverOptions {
-            subscriptions: args.subscriptions.clone(),
+            subscriptions: explicit_subscriptions(args)?,
             exclude: args.exclude.clone(),
+            management_groups: dedup(&args.management_groups),
+            exclude_management_groups: dedup(&args.exclude_management_groups),
             subscription_parallelism: args.concurrency.max(4),
             shard: args.shard,
             ..Default::default()
@@ -217,6 +285,32 @@ pub fn options(args: &ScanArgs) -> anyhow::Result<ScanOptions> {
             ProgressMode::Auto
         },
     })
+}
+
+/// `--subscription` and the `--subscriptions-file`, each once, in the order given.
+fn explicit_subscriptions(args: &ScanArgs) -> anyhow::Result<Vec<String>> {
+    let mut ids = args.subscriptions.clone();
+    if let Some(file) = &args.subscriptions_file {
+        let listed = read_subscriptions_file(file).map_err(anyhow::Error::msg)?;
+        if listed.is_empty() {
+            anyhow::bail!(
+                "--subscriptions-file {}: no subscription id in the file",
+                file.display()
+            );
+        }
+        ids.extend(listed);
+    }
+    Ok(dedup(&ids))
+}
+
+/// The values once each (case-insensitively), in the order given.
+fn dedup(values: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .iter()
+        .filter(|v| seen.insert(v.to_ascii_lowercase()))
+        .cloned()
+        .collect()
 }
 
 fn access_options(args: &ScanArgs) -> anyhow::Result<scan::AccessOptions> {

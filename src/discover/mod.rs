@@ -13,13 +13,14 @@ pub mod access;
 pub mod convert;
 pub mod guest;
 pub mod hosts;
+pub mod scope;
 pub mod shard;
 pub mod vms;
 
 pub use vms::VmReads;
 
 use crate::arm::models::{
-    ConsoleStatus, ManagementLock, ScaleSetVm, StorageAccount, Subscription, VirtualMachineScaleSet,
+    ConsoleStatus, ManagementLock, ScaleSetVm, StorageAccount, VirtualMachineScaleSet,
 };
 use crate::arm::{ArmClient, ArmError, Lenient};
 use crate::cloud::Cloud;
@@ -41,6 +42,8 @@ pub mod api {
     pub const SERIAL_CONSOLE: &str = "2024-07-01";
     /// Management locks.
     pub const LOCKS: &str = "2020-05-01";
+    /// Management groups (`descendants`).
+    pub const MANAGEMENT_GROUPS: &str = "2020-05-01";
 }
 
 /// What to discover.
@@ -50,6 +53,10 @@ pub struct DiscoverOptions {
     pub subscriptions: Vec<String>,
     /// Subscriptions to skip.
     pub exclude: Vec<String>,
+    /// Management groups whose subscriptions (through nested groups) are scanned.
+    pub management_groups: Vec<String>,
+    /// Management groups whose subscriptions are skipped.
+    pub exclude_management_groups: Vec<String>,
     /// Subscriptions read at once.
     pub subscription_parallelism: usize,
     /// How VMs are read (the two listings joined, or one GET per VM for verification).
@@ -84,12 +91,36 @@ pub async fn discover(
 
 /// Discovers the estate and, when `access` is set, reads each subscription's
 /// [`access::SubscriptionAccess`] alongside its other listings, for
-/// [`access::discover_access`].
+/// [`access::discover_access`]. A management group that cannot be read becomes a gap here
+/// (a scan decides the scope first with [`scope::select`] and stops instead).
 pub async fn discover_with_access(
     client: &ArmClient,
     cloud: &Cloud,
     resolver: &hosts::HostResolver,
     options: &DiscoverOptions,
+    progress: Arc<Progress>,
+    access: bool,
+) -> (Inventory, Vec<access::SubscriptionAccess>) {
+    let selection = match scope::select(client, options).await {
+        Ok(s) => s,
+        Err(e) => scope::Selection {
+            subscriptions: Vec::new(),
+            gaps: vec![e.as_gap()],
+        },
+    };
+    discover_selected(
+        client, cloud, resolver, options, selection, progress, access,
+    )
+    .await
+}
+
+/// Discovers the subscriptions of a [`scope::Selection`] (see [`discover_with_access`]).
+pub async fn discover_selected(
+    client: &ArmClient,
+    cloud: &Cloud,
+    resolver: &hosts::HostResolver,
+    options: &DiscoverOptions,
+    selection: scope::Selection,
     progress: Arc<Progress>,
     access: bool,
 ) -> (Inventory, Vec<access::SubscriptionAccess>) {
@@ -100,9 +131,10 @@ pub async fn discover_with_access(
         schema_version: INVENTORY_SCHEMA_VERSION,
         scanned_at,
         cloud: cloud.name.clone(),
+        gaps: selection.gaps,
         ..Default::default()
     };
-    let mut subs = subscriptions(client, options, &mut inventory).await;
+    let mut subs = selection.subscriptions;
     // The shard filter is the last step of the selection.
     shard::retain(options.shard, &mut subs, &mut inventory.gaps);
     progress
@@ -164,83 +196,6 @@ pub async fn discover_with_access(
     unknown_hosts.dedup();
     inventory.host_lookups = resolver.lookup_all(&unknown_hosts).await;
     (inventory, prefetched)
-}
-
-/// The subscriptions in scope, as (id, name, tenant, state).
-async fn subscriptions(
-    client: &ArmClient,
-    options: &DiscoverOptions,
-    inventory: &mut Inventory,
-) -> Vec<SubscriptionInfo> {
-    let excluded: HashSet<String> = options
-        .exclude
-        .iter()
-        .map(|s| s.to_ascii_lowercase())
-        .collect();
-    let mut out = Vec::new();
-    if options.subscriptions.is_empty() {
-        let (items, err) = client
-            .list_all::<Subscription>(&format!(
-                "/subscriptions?api-version={}",
-                api::SUBSCRIPTIONS
-            ))
-            .await;
-        if let Some(e) = err {
-            inventory.gaps.push(gap(None, GapScope::SUBSCRIPTIONS, &e));
-        }
-        let mut seen = HashSet::new();
-        for s in items.iter().filter_map(Lenient::get) {
-            let Some(id) = s.subscription_id.get().map(|i| i.to_ascii_lowercase()) else {
-                continue;
-            };
-            if excluded.contains(&id) || !seen.insert(id.clone()) {
-                continue;
-            }
-            out.push(SubscriptionInfo {
-                name: s.display_name.get().cloned().unwrap_or_default(),
-                tenant_id: s.tenant_id.get().cloned().unwrap_or_default(),
-                state: s.state.get().cloned(),
-                console_disabled: None,
-                unregistered: Vec::new(),
-                id,
-            });
-        }
-    } else {
-        let mut seen = HashSet::new();
-        for id in &options.subscriptions {
-            let id = id.to_ascii_lowercase();
-            if excluded.contains(&id) || !seen.insert(id.clone()) {
-                continue;
-            }
-            match client
-                .get::<Subscription>(&format!(
-                    "/subscriptions/{id}?api-version={}",
-                    api::SUBSCRIPTIONS
-                ))
-                .await
-            {
-                Ok(s) => out.push(SubscriptionInfo {
-                    name: s.display_name.get().cloned().unwrap_or_default(),
-                    tenant_id: s.tenant_id.get().cloned().unwrap_or_default(),
-                    state: s.state.get().cloned(),
-                    console_disabled: None,
-                    unregistered: Vec::new(),
-                    id,
-                }),
-                Err(e) => {
-                    inventory
-                        .gaps
-                        .push(gap(Some(&id), GapScope::SUBSCRIPTION, &e));
-                    // Still read it: the listings say more precisely what is reachable.
-                    out.push(SubscriptionInfo {
-                        id,
-                        ..Default::default()
-                    });
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Namespaces whose registration decides what a subscription can hold.

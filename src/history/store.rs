@@ -94,8 +94,27 @@ pub fn scope_of(run: &RunInfo) -> String {
     } else {
         format!("subscriptions {}", requested.join(","))
     };
+    let mut groups = run.management_groups.clone();
+    groups.sort();
+    groups.dedup();
+    if !groups.is_empty() {
+        s = if requested.is_empty() {
+            format!("management groups {}", groups.join(","))
+        } else {
+            format!("{s} and management groups {}", groups.join(","))
+        };
+    }
     if !excluded.is_empty() {
         s.push_str(&format!(" excluding {}", excluded.join(",")));
+    }
+    let mut excluded_groups = run.excluded_management_groups.clone();
+    excluded_groups.sort();
+    excluded_groups.dedup();
+    if !excluded_groups.is_empty() {
+        s.push_str(&format!(
+            " excluding management groups {}",
+            excluded_groups.join(",")
+        ));
     }
     if let Some(shard) = run.shard {
         s.push_str(&format!(" shard {shard}"));

@@ -441,6 +441,37 @@ fn bar_chart(s: &mut String, id: &str, title: &str, rows: &[(String, usize)], em
     s.push_str("</svg></section>\n");
 }
 
+/// How a subscription is named in the page: its display name, with its id when another
+/// subscription of the scan has the same name (display names are not unique), and its tenants
+/// when it is managed through Azure Lighthouse; the id alone when it has no name.
+fn subscription_label(
+    shared_names: &std::collections::HashSet<&str>,
+    sub: &crate::inventory::SubscriptionInfo,
+) -> String {
+    let mut label = if sub.name.is_empty() {
+        sub.id.clone()
+    } else if shared_names.contains(sub.name.as_str()) {
+        format!("{} ({})", sub.name, sub.id)
+    } else {
+        sub.name.clone()
+    };
+    if !sub.managed_by_tenants.is_empty() {
+        label.push_str(&format!(" — tenant {}", sub.tenant_label()));
+    }
+    label
+}
+
+/// Display names that more than one subscription of the scan has.
+fn shared_names(r: &ScanResult) -> std::collections::HashSet<&str> {
+    let mut seen = std::collections::HashSet::new();
+    r.inventory
+        .subscriptions
+        .iter()
+        .filter(|x| !seen.insert(x.name.as_str()))
+        .map(|x| x.name.as_str())
+        .collect()
+}
+
 fn subscription_chart(s: &mut String, r: &ScanResult) {
     s.push_str("<section id=\"by-subscription\"><h2>Verdicts by subscription</h2>");
     let mut subs: Vec<(&String, &BTreeMap<String, usize>)> =
@@ -467,9 +498,18 @@ fn subscription_chart(s: &mut String, r: &ScanResult) {
         s,
         "<svg viewBox=\"0 0 {CHART_W} {h}\" width=\"{CHART_W}\" role=\"img\" aria-label=\"verdicts by subscription\">"
     );
+    let shared = shared_names(r);
     for (i, (id, m)) in subs.iter().enumerate() {
-        let name = r.subscription_name(id);
-        let label = if name.is_empty() { id.as_str() } else { name };
+        let label = match r
+            .inventory
+            .subscriptions
+            .iter()
+            .find(|x| x.id.eq_ignore_ascii_case(id))
+        {
+            Some(sub) => subscription_label(&shared, sub),
+            None => id.to_string(),
+        };
+        let label = label.as_str();
         let short = shorten(label);
         let y = i * 24 + 4;
         let blocked = get(m, Verdict::Blocked);
@@ -712,17 +752,13 @@ fn instances(s: &mut String, r: &ScanResult) {
     let mut subs: Vec<&crate::inventory::SubscriptionInfo> =
         r.inventory.subscriptions.iter().collect();
     subs.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    let shared = shared_names(r);
     for sub in subs {
-        let label = if sub.name.is_empty() {
-            &sub.id
-        } else {
-            &sub.name
-        };
         let _ = write!(
             s,
             "<option value=\"{}\">{}</option>",
             esc(&sub.id.to_ascii_lowercase()),
-            esc(label)
+            esc(&subscription_label(&shared, sub))
         );
     }
     s.push_str("</select>\n<select id=\"f-rg\" aria-label=\"resource group\"><option value=\"\">All resource groups</option>");

@@ -203,6 +203,7 @@ pub fn render(r: &ScanResult) -> String {
         }
         s.push('\n');
     }
+    subscriptions(&mut s, r);
     let _ = writeln!(s, "## Coverage\n");
     if r.coverage.gaps.is_empty() {
         let _ = writeln!(s, "Complete: every listing was read.");
@@ -236,6 +237,54 @@ pub fn render(r: &ScanResult) -> String {
         );
     }
     s
+}
+
+/// Subscriptions listed in the summary at most; the rest are in report.json and report.html.
+const MAX_SUBSCRIPTION_ROWS: usize = 50;
+
+/// The scope and the subscriptions scanned: display name, id (names are not unique), tenant
+/// (with the tenants managing it through Azure Lighthouse) and instance counts.
+fn subscriptions(s: &mut String, r: &ScanResult) {
+    let _ = writeln!(s, "## Subscriptions\n");
+    let _ = writeln!(
+        s,
+        "Scope: {}.\n",
+        md(&crate::history::store::scope_of(&r.run))
+    );
+    if r.inventory.subscriptions.is_empty() {
+        let _ = writeln!(s, "No subscription was scanned.\n");
+        return;
+    }
+    let _ = writeln!(s, "| subscription | id | tenant | instances | blocked |");
+    let _ = writeln!(s, "|---|---|---|---:|---:|");
+    for sub in r.inventory.subscriptions.iter().take(MAX_SUBSCRIPTION_ROWS) {
+        let counts = r
+            .summary
+            .by_subscription
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&sub.id))
+            .map(|(_, c)| c);
+        let total: usize = counts.map(|c| c.values().sum()).unwrap_or(0);
+        let blocked = counts
+            .and_then(|c| c.get(Verdict::Blocked.as_str()))
+            .copied()
+            .unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {total} | {blocked} |",
+            md(&sub.name),
+            md(&sub.id),
+            md(&sub.tenant_label())
+        );
+    }
+    if r.inventory.subscriptions.len() > MAX_SUBSCRIPTION_ROWS {
+        let _ = writeln!(
+            s,
+            "| … and {} more (see report.html) | | | | |",
+            r.inventory.subscriptions.len() - MAX_SUBSCRIPTION_ROWS
+        );
+    }
+    s.push('\n');
 }
 
 #[cfg(test)]
