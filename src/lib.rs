@@ -18,6 +18,7 @@ pub mod discover;
 pub mod findings;
 pub mod history;
 pub mod inventory;
+pub mod plan;
 pub mod policy;
 pub mod probe;
 pub mod progress;

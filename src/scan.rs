@@ -385,7 +385,8 @@ pub async fn run_with(
     }
     let calls = client.stats();
     drop(client);
-    let mut result = evaluate(inventory, Arc::new(policy), run, calls, started).await;
+    let policy = Arc::new(policy);
+    let mut result = evaluate(inventory, policy.clone(), run, calls, started).await;
     tracing::info!(findings = result.findings.len(), "evaluation finished");
     result.run.status = if result.run.partial {
         "partial"
@@ -397,9 +398,39 @@ pub async fn run_with(
         record_history(h, &mut result);
         tracing::info!("history recorded");
     }
+    // The rollout plan, when asked for: its headline goes into the reports (the dashboard
+    // links plan.md), its files beside them.
+    let plan = if report::wants_plan(&options.formats) {
+        let inventory = result.inventory.clone();
+        let policy = policy.clone();
+        let p = tokio::task::spawn_blocking(move || {
+            crate::plan::build(
+                inventory,
+                &policy,
+                &crate::plan::PlanOptions {
+                    today: today(),
+                    ..Default::default()
+                },
+            )
+        })
+        .await
+        .expect("planning does not panic");
+        result.plan = Some(p.headline());
+        tracing::info!(steps = p.steps.len(), "plan computed");
+        Some(p)
+    } else {
+        None
+    };
     tracing::info!(out = %options.out.display(), "writing reports");
-    let written = report::write_all(&result, &options.out, &sinks)
+    let mut written = report::write_all(&result, &options.out, &sinks)
         .map_err(|e| ScanError::Output(format!("{}: {e}", options.out.display())))?;
+    if let Some(mut p) = plan {
+        p.source.input = options.out.join("report.json").display().to_string();
+        written.extend(
+            crate::plan::render::write(&p, &options.out)
+                .map_err(|e| ScanError::Output(format!("{}: {e}", options.out.display())))?,
+        );
+    }
     if options.out_is_default {
         let _ = report::update_latest(&options.out);
     }

@@ -2,6 +2,7 @@
 
 mod history;
 mod offline;
+pub mod plan;
 pub mod scan;
 // The simulator's commands: the only part of the scanner that knows the simulator.
 #[cfg(feature = "sim")]
@@ -63,6 +64,10 @@ pub enum Command {
     Diff(history::DiffArgs),
     /// Re-run the checks offline on a saved inventory or report.json.
     Evaluate(offline::EvaluateArgs),
+    /// The rollout plan from a scan's report: the fewest changes that make the most instances
+    /// ready, with the readiness after each (plan.md, plan.json, plan.sh).
+    #[command(after_long_help = plan::PLAN_NOTES)]
+    Plan(plan::PlanArgs),
     /// Show the check catalogue.
     Policy {
         /// Policy command.
@@ -132,6 +137,7 @@ pub fn main() -> ExitCode {
             Command::History(args) => history::list(args),
             Command::Diff(args) => history::diff(args),
             Command::Evaluate(args) => offline::evaluate(args).await,
+            Command::Plan(args) => plan::run(args),
             Command::Policy { command } => offline::policy(command),
             Command::Completions { shell } => {
                 use clap::CommandFactory;

@@ -27,7 +27,13 @@ pub trait ReportSink: Send + Sync {
 pub const DEFAULT_FORMATS: &str = "csv,json,html,md";
 
 /// Every `--format` name.
-pub const KNOWN_FORMATS: &[&str] = &["csv", "json", "html", "md", "junit", "prom"];
+pub const KNOWN_FORMATS: &[&str] = &["csv", "json", "html", "md", "junit", "prom", "plan"];
+
+/// Whether `--format` asks for the rollout plan (`plan`: plan.md, plan.json and plan.sh,
+/// written by the scan beside its reports, see [`crate::plan`]).
+pub fn wants_plan(formats: &[String]) -> bool {
+    formats.iter().any(|f| f.trim() == "plan")
+}
 
 /// The sinks for `--format` names (each format once, in the order given).
 pub fn sinks(formats: &[String]) -> Result<Vec<Box<dyn ReportSink>>, String> {
@@ -48,6 +54,8 @@ pub fn sinks(formats: &[String]) -> Result<Vec<Box<dyn ReportSink>>, String> {
             "md" | "markdown" => out.push(Box::new(markdown::MarkdownSummary)),
             "junit" => out.push(Box::new(junit::JunitReport)),
             "prom" | "prometheus" => out.push(Box::new(prom::PromMetrics)),
+            // Not a sink of the result: the scan computes it (it needs the policy).
+            "plan" => {}
             other => {
                 return Err(format!(
                     "unknown format '{other}' (known: {})",
