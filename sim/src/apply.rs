@@ -96,7 +96,8 @@ fn parse(id: &str) -> Result<Parsed, String> {
         if segs.len() >= 8 && segs[4].eq_ignore_ascii_case("providers") {
             let mut at = 6;
             while at + 1 < segs.len() {
-                p.types.push((segs[at].to_ascii_lowercase(), segs[at + 1].to_string()));
+                p.types
+                    .push((segs[at].to_ascii_lowercase(), segs[at + 1].to_string()));
                 at += 2;
             }
         }
@@ -180,7 +181,9 @@ pub fn apply(fleet: &mut Fleet, change: &Change) -> Result<String, String> {
                         Ok(format!("boot diagnostics of VM {} enabled", vm.name))
                     }
                 }
-                [(t, ss), (u, inst)] if t == "virtualmachinescalesets" && u == "virtualmachines" && start => {
+                [(t, ss), (u, inst)]
+                    if t == "virtualmachinescalesets" && u == "virtualmachines" && start =>
+                {
                     let set = s
                         .scale_sets
                         .iter_mut()

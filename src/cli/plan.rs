@@ -126,8 +126,8 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     p.source.input = input.display().to_string();
     p.source.policy_note = policy_note(recorded.as_deref(), &policy.sources);
     p.source.report_policy_sources = recorded;
-    let written = plan::render::write(&p, &out)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    let written =
+        plan::render::write(&p, &out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
     if !args.quiet {
         crate::text::print_safe(&plan::render::summary(&p, &written));
     }

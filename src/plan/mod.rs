@@ -32,7 +32,17 @@ pub const PLAN_SCHEMA_VERSION: u32 = 1;
 
 /// How wide a role assignment the plan may propose.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum ScopeLevel {
@@ -530,8 +540,9 @@ pub fn build(mut inventory: Inventory, policy: &Policy, options: &PlanOptions) -
     let mut needs: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut fixable = vec![false; n];
     // Per principal: denied resources by normalised scope.
-    let mut denied: Vec<BTreeMap<String, Denied>> =
-        (0..inventory.principals.len()).map(|_| BTreeMap::new()).collect();
+    let mut denied: Vec<BTreeMap<String, Denied>> = (0..inventory.principals.len())
+        .map(|_| BTreeMap::new())
+        .collect();
     for (k, (i, v)) in inventory.instances.iter().zip(&base.verdicts).enumerate() {
         if v.verdict != Verdict::Blocked {
             continue;
@@ -606,7 +617,8 @@ pub fn build(mut inventory: Inventory, policy: &Policy, options: &PlanOptions) -
                             k,
                             b,
                         );
-                        if let Change::ManagedBootDiagnostics { vms, .. } = &mut cands.list[n].change
+                        if let Change::ManagedBootDiagnostics { vms, .. } =
+                            &mut cands.list[n].change
                         {
                             if !vms.iter().any(|v| v.id == i.id.as_str()) {
                                 vms.push(VmRef::of(i));
@@ -656,10 +668,8 @@ pub fn build(mut inventory: Inventory, policy: &Policy, options: &PlanOptions) -
                     mine.push(n);
                 }
                 "vm-not-running" => {
-                    let stopped = matches!(
-                        i.power_state.as_deref(),
-                        Some("stopped" | "deallocated")
-                    );
+                    let stopped =
+                        matches!(i.power_state.as_deref(), Some("stopped" | "deallocated"));
                     if start && stopped && i.status_not_read.is_none() {
                         mine.push(cands.add(Change::StartVm { vm: VmRef::of(i) }, k, b));
                     } else {
@@ -754,10 +764,24 @@ pub fn build(mut inventory: Inventory, policy: &Policy, options: &PlanOptions) -
     drop(ctx);
     let mut working = inventory.clone();
     let mut verdicts: Vec<Verdict> = base.verdicts.iter().map(|v| v.verdict).collect();
+    let mut blockers: Vec<Vec<crate::findings::Text>> =
+        base.verdicts.iter().map(|v| v.blockers.clone()).collect();
+    drop(base);
     let mut ready = ready_before;
     let mut steps = Vec::with_capacity(order.len());
-    for (number, &c) in order.iter().enumerate() {
+    for &c in &order {
         let cand = &cands.list[c];
+        // A change whose every target no longer fails what it fixes (an earlier step fixed it:
+        // a group's assignment also serves its members) is left out.
+        let still_needed = cand.targets.iter().any(|&k| {
+            blockers[k]
+                .iter()
+                .any(|b| cand.why.contains_key(b.as_str()))
+        });
+        if !still_needed {
+            continue;
+        }
+        let number = steps.len();
         let affected = whatif::apply(&mut working, &index, &cand.change);
         let eval = evaluate_subset(&mut working, &affected, policy, today);
         let mut unblocks = Vec::new();
@@ -772,6 +796,7 @@ pub fn build(mut inventory: Inventory, policy: &Policy, options: &PlanOptions) -
                 newly_not_ready.push(inventory.instances[k].id.to_string());
             }
             verdicts[k] = v.verdict;
+            blockers[k] = v.blockers.clone();
         }
         let why = cand
             .why
@@ -902,7 +927,11 @@ fn remaining(
             instances,
         })
         .collect();
-    by_check.sort_by(|a, b| b.instances.cmp(&a.instances).then(a.check_id.cmp(&b.check_id)));
+    by_check.sort_by(|a, b| {
+        b.instances
+            .cmp(&a.instances)
+            .then(a.check_id.cmp(&b.check_id))
+    });
     (out, by_check)
 }
 
@@ -933,10 +962,18 @@ fn cover(
             .is_some_and(|rg| rg.eq_ignore_ascii_case(&d.resource_group));
         let mut levels = vec![(ScopeLevel::Resource, d.scope.clone(), d.display.clone())];
         if widest >= ScopeLevel::ResourceGroup && rg_same {
-            levels.push((ScopeLevel::ResourceGroup, normalize_scope(&rg_display), rg_display));
+            levels.push((
+                ScopeLevel::ResourceGroup,
+                normalize_scope(&rg_display),
+                rg_display,
+            ));
         }
         if widest >= ScopeLevel::Subscription {
-            levels.push((ScopeLevel::Subscription, normalize_scope(&sub_display), sub_display));
+            levels.push((
+                ScopeLevel::Subscription,
+                normalize_scope(&sub_display),
+                sub_display,
+            ));
         }
         for (level, norm, display) in levels {
             scopes
@@ -946,37 +983,48 @@ fn cover(
                 .push(t);
         }
     }
-    let mut covered = vec![false; targets.len()];
-    let mut left = targets.len();
-    let mut out = Vec::new();
-    while left > 0 {
-        // Most uncovered targets; ties: narrower level, then lower scope id (BTreeMap order).
-        let mut best: Option<(&(ScopeLevel, String), usize)> = None;
-        for (key, (_, _, ts)) in &scopes {
-            let gain = ts.iter().filter(|&&t| !covered[t]).count();
-            if gain == 0 {
-                continue;
-            }
-            let better = match best {
-                None => true,
-                Some((bk, bg)) => gain > bg || (gain == bg && key.0 < bk.0),
-            };
-            if better {
-                best = Some((key, gain));
-            }
+    // Lazy greedy: gains only fall as targets get covered, so a popped entry whose gain is
+    // stale is pushed back with its current gain. The heap's maximum is the most uncovered
+    // targets, then the narrower level, then the lower scope id.
+    let keys: Vec<(ScopeLevel, String)> = scopes.keys().cloned().collect();
+    let members: Vec<&Vec<usize>> = scopes.values().map(|(_, _, ts)| ts).collect();
+    let mut of_target: Vec<Vec<usize>> = vec![Vec::new(); targets.len()];
+    for (c, ts) in members.iter().enumerate() {
+        for &t in ts.iter() {
+            of_target[t].push(c);
         }
-        let Some((key, _)) = best else { break };
-        let key = key.clone();
-        let (display, subscription, ts) = scopes[&key].clone();
+    }
+    let mut gain: Vec<usize> = members.iter().map(|ts| ts.len()).collect();
+    type Entry = (
+        usize,
+        std::cmp::Reverse<ScopeLevel>,
+        std::cmp::Reverse<usize>,
+    );
+    let mut heap: BinaryHeap<Entry> = (0..keys.len())
+        .map(|c| (gain[c], std::cmp::Reverse(keys[c].0), std::cmp::Reverse(c)))
+        .collect();
+    let mut covered = vec![false; targets.len()];
+    let mut out = Vec::new();
+    while let Some((g, _, std::cmp::Reverse(c))) = heap.pop() {
+        if g == 0 {
+            break;
+        }
+        if g != gain[c] {
+            heap.push((gain[c], std::cmp::Reverse(keys[c].0), std::cmp::Reverse(c)));
+            continue;
+        }
+        let (display, subscription, ts) = &scopes[&keys[c]];
         let mut fixes = Vec::new();
-        for t in ts {
+        for &t in ts {
             if !covered[t] {
                 covered[t] = true;
-                left -= 1;
+                for &other in &of_target[t] {
+                    gain[other] -= 1;
+                }
                 fixes.extend(targets[t].blocks.iter().copied());
             }
         }
-        out.push((display, key.0, subscription, fixes));
+        out.push((display.clone(), keys[c].0, subscription.clone(), fixes));
     }
     out
 }
@@ -996,7 +1044,13 @@ fn order(cands: &[Candidate], needs: &[Vec<usize>], fixable: &[bool]) -> Vec<usi
         }
     }
     // (completes, targets, reverse rank, reverse key): the heap's maximum is the next step.
-    type Key = (usize, usize, std::cmp::Reverse<u8>, std::cmp::Reverse<String>, usize);
+    type Key = (
+        usize,
+        usize,
+        std::cmp::Reverse<u8>,
+        std::cmp::Reverse<String>,
+        usize,
+    );
     let key = |c: usize, completes: &[usize]| -> Key {
         (
             completes[c],

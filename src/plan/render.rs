@@ -510,7 +510,9 @@ pub fn shell(plan: &Plan) -> String {
         plan.steps.len()
     );
     s.push_str("#\n");
-    s.push_str("# scready never runs these commands, and this script runs nothing by itself: it stops\n");
+    s.push_str(
+        "# scready never runs these commands, and this script runs nothing by itself: it stops\n",
+    );
     let _ = writeln!(
         s,
         "# below unless {REVIEWED_ENV}=yes is set. Review (and edit or delete) the steps first;"
@@ -553,7 +555,9 @@ pub fn write(plan: &Plan, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     for name in FILES {
         let path = dir.join(name);
         crate::report::write_atomic(&path, |w| match name {
-            "plan.json" => serde_json::to_writer_pretty(&mut *w, plan).map_err(std::io::Error::other),
+            "plan.json" => {
+                serde_json::to_writer_pretty(&mut *w, plan).map_err(std::io::Error::other)
+            }
             "plan.md" => w.write_all(markdown(plan).as_bytes()),
             _ => w.write_all(shell(plan).as_bytes()),
         })?;
@@ -618,6 +622,9 @@ mod tests {
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(percent_text(8412, 9950), "84.5%");
         assert_eq!(percent_text(0, 0), "0.0%");
-        assert_eq!(after(3, 8412, 9950), "after step 3: 8,412 of 9,950 ready, 84.5%");
+        assert_eq!(
+            after(3, 8412, 9950),
+            "after step 3: 8,412 of 9,950 ready, 84.5%"
+        );
     }
 }

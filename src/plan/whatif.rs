@@ -19,7 +19,7 @@
 
 use super::Change;
 use crate::inventory::{AssignmentRef, BootDiagnostics, Instance, InstanceKind, Inventory};
-use crate::rbac::{normalize_scope, scope_contains, PermissionBlock};
+use crate::rbac::{normalize_scope, PermissionBlock};
 use std::collections::HashMap;
 
 /// The role the plan assigns: the built-in role Microsoft's Serial Console prerequisites name
@@ -285,10 +285,10 @@ pub fn apply(inventory: &mut Inventory, index: &Index, change: &Change) -> Vec<u
             }
             (0..inventory.instances.len())
                 .filter(|&k| {
-                    scope_contains(&scope_norm, &index.normalized[k])
+                    within(&scope_norm, &index.normalized[k])
                         || index.account_of[k]
                             .as_deref()
-                            .is_some_and(|a| scope_contains(&scope_norm, a))
+                            .is_some_and(|a| within(&scope_norm, a))
                 })
                 .collect()
         }
@@ -298,11 +298,21 @@ pub fn apply(inventory: &mut Inventory, index: &Index, change: &Change) -> Vec<u
     affected
 }
 
+/// Whether the normalised `id` is the normalised `scope` or lies below it.
+fn within(scope: &str, id: &str) -> bool {
+    scope == "/"
+        || id == scope
+        || (id.starts_with(scope) && id.as_bytes().get(scope.len()) == Some(&b'/'))
+}
+
 /// Adds the role's block to the scanning identity's permissions at `scope` and below: every
 /// recorded scope within it gets the block, and `scope` itself gets its nearest recorded
 /// ancestor's permissions plus the block, so that what lies below it and was answered by an
 /// ancestor sees the grant too, and nothing outside it does.
-fn grant_scanner(perms: &mut std::collections::BTreeMap<String, Vec<PermissionBlock>>, scope: &str) {
+fn grant_scanner(
+    perms: &mut std::collections::BTreeMap<String, Vec<PermissionBlock>>,
+    scope: &str,
+) {
     let block = role_blocks();
     if !perms.contains_key(scope) {
         let inherited = crate::rbac::scope_prefixes(scope)
@@ -313,7 +323,7 @@ fn grant_scanner(perms: &mut std::collections::BTreeMap<String, Vec<PermissionBl
         perms.insert(scope.to_string(), inherited);
     }
     for (s, blocks) in perms.iter_mut() {
-        if scope_contains(scope, s) {
+        if within(scope, s) {
             blocks.extend(block.iter().cloned());
         }
     }
