@@ -430,6 +430,43 @@ async fn on_the_demo_fleet_step_one_unblocks_the_most() {
     let md = std::fs::read_to_string(plan_dir.join("plan.md")).unwrap();
     assert!(md.contains("### Step 1: "), "{md}");
     assert!(md.contains("after step 1: "), "{md}");
+    // With `--format …,plan` the reports carry the plan's headline and the dashboard links it;
+    // without, nothing is planned.
+    for (formats, planned) in [("json,html,plan", true), ("json,html", false)] {
+        let dir2 = dir.path().join(format!("eval-{planned}"));
+        let o = bin()
+            .args([
+                "evaluate",
+                "--quiet",
+                "--fail-on",
+                "never",
+                "--format",
+                formats,
+                "--out",
+            ])
+            .arg(&dir2)
+            .arg(out.join("report.json"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let html = std::fs::read_to_string(dir2.join("report.html")).unwrap();
+        let report: Value =
+            serde_json::from_slice(&std::fs::read(dir2.join("report.json")).unwrap()).unwrap();
+        assert_eq!(dir2.join("plan.md").is_file(), planned);
+        assert_eq!(html.contains("id=\"plan-headline\""), planned);
+        if planned {
+            let headline = format!(
+                "{} changes make {:.1}% ready",
+                steps.len(),
+                p["ready_after"].as_f64().unwrap() * 100.0 / p["instances"].as_f64().unwrap()
+            );
+            assert!(html.contains("<a href=\"plan.md\">"), "{html}");
+            assert!(html.contains(&headline), "{headline}");
+            assert_eq!(report["plan"]["changes"].as_u64(), Some(steps.len() as u64));
+        } else {
+            assert!(report.get("plan").is_none());
+        }
+    }
     // A policy other than the scan's is named.
     let policy = dir.path().join("p.toml");
     std::fs::write(&policy, "[plan]\nstart_stopped_vms = true\n").unwrap();

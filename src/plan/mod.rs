@@ -1082,3 +1082,101 @@ fn order(cands: &[Candidate], needs: &[Vec<usize>], fixable: &[bool]) -> Vec<usi
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn denied(sub: &str, rg: &str, name: &str, instance: usize) -> (String, Denied) {
+        let display = format!(
+            "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}"
+        );
+        let scope = normalize_scope(&display);
+        (
+            scope.clone(),
+            Denied {
+                scope,
+                display,
+                subscription: sub.into(),
+                resource_group: rg.into(),
+                blocks: vec![(instance, "rbac-vm-access")],
+            },
+        )
+    }
+
+    fn scopes(
+        targets: Vec<(String, Denied)>,
+        widest: ScopeLevel,
+    ) -> Vec<(ScopeLevel, String, usize)> {
+        cover(targets.into_iter().collect(), widest)
+            .into_iter()
+            .map(|(display, level, _, fixes)| (level, display, fixes.len()))
+            .collect()
+    }
+
+    #[test]
+    fn one_denied_resource_is_granted_at_the_resource() {
+        let got = scopes(
+            vec![denied("s1", "rg-a", "vm1", 0)],
+            ScopeLevel::Subscription,
+        );
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, ScopeLevel::Resource);
+        assert!(got[0].1.ends_with("/virtualMachines/vm1"));
+    }
+
+    #[test]
+    fn several_in_one_group_are_granted_at_the_group_and_several_groups_at_the_subscription() {
+        let got = scopes(
+            (0..20)
+                .map(|n| denied("s1", "rg-a", &format!("vm{n}"), n))
+                .chain([denied("s2", "rg-b", "lonely", 20)])
+                .collect(),
+            ScopeLevel::Subscription,
+        );
+        // Twenty VMs in rg-a: one assignment at the group (it ties with the subscription, and
+        // the narrower scope wins); the lone VM of s2 at the VM.
+        assert_eq!(
+            got,
+            vec![
+                (ScopeLevel::ResourceGroup, "/subscriptions/s1/resourceGroups/rg-a".into(), 20),
+                (
+                    ScopeLevel::Resource,
+                    "/subscriptions/s2/resourceGroups/rg-b/providers/Microsoft.Compute/virtualMachines/lonely".into(),
+                    1
+                ),
+            ]
+        );
+        let got = scopes(
+            vec![
+                denied("s1", "rg-a", "vm1", 0),
+                denied("s1", "rg-a", "vm2", 1),
+                denied("s1", "rg-b", "vm3", 2),
+            ],
+            ScopeLevel::Subscription,
+        );
+        assert_eq!(
+            got,
+            vec![(ScopeLevel::Subscription, "/subscriptions/s1".into(), 3)]
+        );
+        // No wider than the resource group when told so.
+        let got = scopes(
+            vec![
+                denied("s1", "rg-a", "vm1", 0),
+                denied("s1", "rg-a", "vm2", 1),
+                denied("s1", "rg-b", "vm3", 2),
+            ],
+            ScopeLevel::ResourceGroup,
+        );
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0],
+            (
+                ScopeLevel::ResourceGroup,
+                "/subscriptions/s1/resourceGroups/rg-a".into(),
+                2
+            )
+        );
+        assert_eq!(got[1].0, ScopeLevel::Resource);
+    }
+}
