@@ -479,3 +479,39 @@ async fn on_the_demo_fleet_step_one_unblocks_the_most() {
         p2["source"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_stay_inert_in_the_plan() {
+    let fleet = common::hostile_demo_fleet();
+    let sim = common::start(&fleet, SimConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scan");
+    scan_ready(&sim, common::DEMO_SCANNER, &[], None, &out).await;
+    let plan_dir = dir.path().join("plan");
+    let p = plan(&out, None, &plan_dir);
+    check_shell(&plan_dir.join("plan.sh"));
+    // VM "-2+3" has no boot diagnostics: its step is planned, its command withheld (a name
+    // Azure would not allow is never put into a command).
+    let step = p["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["change"]["vm"]["name"] == "-2+3")
+        .expect("a step for VM -2+3");
+    let command = step["commands"][0].as_str().unwrap();
+    assert!(
+        command.starts_with("# withheld: the VM name \"-2+3\""),
+        "{command}"
+    );
+    let sh = std::fs::read_to_string(plan_dir.join("plan.sh")).unwrap();
+    assert!(
+        sh.lines()
+            .any(|l| l.starts_with("# withheld: the VM name \"-2+3\"")),
+        "{sh}"
+    );
+    let md = std::fs::read_to_string(plan_dir.join("plan.md")).unwrap();
+    assert!(
+        md.contains("-2+3") && md.contains("=Contoso Development"),
+        "{md}"
+    );
+}

@@ -867,8 +867,20 @@ pub fn evaluate_subset(
 ) -> Evaluation {
     let all = std::mem::take(&mut inventory.instances);
     inventory.instances = subset.iter().map(|&k| all[k].clone()).collect();
+    // Only the subset's subscriptions: the others' findings would apply to none of its
+    // instances (a subscription's findings cover its own instances only).
+    let wanted: std::collections::HashSet<&str> = inventory
+        .instances
+        .iter()
+        .map(|i| i.subscription_id.as_str())
+        .collect();
+    let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut inventory.subscriptions)
+        .into_iter()
+        .partition(|s| wanted.contains(s.id.as_str()));
+    inventory.subscriptions = mine;
     let eval = checks::evaluate(inventory, policy, today);
     inventory.instances = all;
+    inventory.subscriptions.extend(others);
     eval
 }
 

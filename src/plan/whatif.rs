@@ -102,6 +102,8 @@ pub struct Index {
     /// Each instance's custom storage account id, normalised, when it is in a visible
     /// subscription.
     account_of: Vec<Option<String>>,
+    /// Instances by the subscription (lower case) of their custom storage account.
+    by_account_subscription: HashMap<String, Vec<usize>>,
 }
 
 /// The id of the scale set of a Uniform instance id (`…/virtualMachineScaleSets/ss`).
@@ -148,7 +150,17 @@ impl Index {
             by_id.insert(i.id.to_string(), k);
             normalized.push(normalize_scope(&i.id));
         }
+        let mut by_account_subscription: HashMap<String, Vec<usize>> = HashMap::new();
+        for (k, a) in account_of.iter().enumerate() {
+            if let Some(sub) = a.as_deref().and_then(|a| a.split('/').nth(2)) {
+                by_account_subscription
+                    .entry(sub.to_string())
+                    .or_default()
+                    .push(k);
+            }
+        }
         Index {
+            by_account_subscription,
             by_subscription,
             by_host,
             by_scale_set,
@@ -283,7 +295,26 @@ pub fn apply(inventory: &mut Inventory, index: &Index, change: &Change) -> Vec<u
                         });
                 }
             }
-            (0..inventory.instances.len())
+            // Only instances of the scope's subscription, or with an account there, can be
+            // within it (a scope above subscriptions reaches everything).
+            let candidates: Vec<usize> = match scope_norm.split('/').nth(2) {
+                Some(sub) if scope_norm.starts_with("/subscriptions/") => {
+                    let mut c: Vec<usize> = index
+                        .by_subscription
+                        .get(sub)
+                        .into_iter()
+                        .chain(index.by_account_subscription.get(sub))
+                        .flatten()
+                        .copied()
+                        .collect();
+                    c.sort_unstable();
+                    c.dedup();
+                    c
+                }
+                _ => (0..inventory.instances.len()).collect(),
+            };
+            candidates
+                .into_iter()
                 .filter(|&k| {
                     within(&scope_norm, &index.normalized[k])
                         || index.account_of[k]
