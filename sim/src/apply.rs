@@ -253,3 +253,73 @@ pub fn apply(fleet: &mut Fleet, change: &Change) -> Result<String, String> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(json: serde_json::Value) -> Change {
+        serde_json::from_value(json).expect("a change")
+    }
+
+    #[test]
+    fn changes_reach_the_fleet_and_bad_ones_are_refused() {
+        let mut fleet = crate::demo::demo_fleet();
+        let sub = fleet.subscriptions[0].id.clone();
+        fleet.subscriptions[0].console_disabled = true;
+        apply(
+            &mut fleet,
+            &change(
+                serde_json::json!({"action": "enable-console", "subscription": sub.to_uppercase()}),
+            ),
+        )
+        .unwrap();
+        assert!(!fleet.subscriptions[0].console_disabled);
+
+        let vm = fleet.subscriptions[0].vms[0].clone();
+        let id = crate::world::vm_id(&sub, &vm.resource_group, &vm.name);
+        fleet.subscriptions[0].vms[0].boot_diagnostics = None;
+        fleet.subscriptions[0].vms[0].power_state = "deallocated".into();
+        apply(
+            &mut fleet,
+            &change(serde_json::json!({"action": "enable-boot-diagnostics", "id": id})),
+        )
+        .unwrap();
+        apply(
+            &mut fleet,
+            &change(serde_json::json!({"action": "start-vm", "id": id})),
+        )
+        .unwrap();
+        let vm = &fleet.subscriptions[0].vms[0];
+        assert_eq!(vm.boot_diagnostics, managed());
+        assert_eq!(vm.power_state, "running");
+
+        let before = fleet.role_assignments.len();
+        let principal = fleet.principals[0].id.clone();
+        apply(
+            &mut fleet,
+            &change(serde_json::json!({"action": "add-role-assignment", "principal": principal, "role": "Virtual Machine Contributor", "scope": format!("/subscriptions/{sub}")})),
+        )
+        .unwrap();
+        assert_eq!(fleet.role_assignments.len(), before + 1);
+        assert!(apply(
+            &mut fleet,
+            &change(serde_json::json!({"action": "add-role-assignment", "principal": principal, "role": "No Such Role", "scope": format!("/subscriptions/{sub}")})),
+        )
+        .is_err());
+        assert_eq!(
+            fleet.role_assignments.len(),
+            before + 1,
+            "a refused change leaves no trace"
+        );
+        assert!(apply(
+            &mut fleet,
+            &change(serde_json::json!({"action": "enable-boot-diagnostics", "id": format!("/subscriptions/{sub}/resourceGroups/nope/providers/Microsoft.Compute/virtualMachines/nope")})),
+        )
+        .is_err());
+        assert!(serde_json::from_value::<Change>(
+            serde_json::json!({"action": "delete-everything"})
+        )
+        .is_err());
+    }
+}
