@@ -11,6 +11,10 @@
 //! when the file does not exist); `--save FILE` writes the inventory evaluated. Prints one line
 //! per run and, with `--json`, a JSON summary on the last line.
 //!
+//! `--plan` times the rollout plan (`scready plan`: evaluation, grouping, ordering and the
+//! projection of every step) instead; `--subscriptions N` sets the fleet's size (100 instances
+//! each; default 10,000).
+//!
 //! Under `cargo test` (no `--bench` argument) it only evaluates a small inventory, so that the
 //! test suite never runs the benchmark.
 
@@ -238,6 +242,10 @@ fn main() {
             .cloned()
     };
     let runs: usize = value("--runs").and_then(|r| r.parse().ok()).unwrap_or(3);
+    let subscriptions: usize = value("--subscriptions")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10_000);
+    let plan = args.iter().any(|a| a == "--plan");
     let t0 = Instant::now();
     // With --inventory FILE: that inventory file, generated and written first when it does not
     // exist yet (so that every run evaluates an inventory loaded from a file, as
@@ -245,7 +253,7 @@ fn main() {
     let inventory = match value("--inventory") {
         Some(path) => {
             if !std::path::Path::new(&path).exists() {
-                let generated = generated(if bench { 10_000 } else { 10 });
+                let generated = generated(if bench { subscriptions } else { 10 });
                 let tmp = format!("{path}.tmp");
                 let file = std::fs::File::create(&tmp).unwrap_or_else(|e| panic!("{tmp}: {e}"));
                 serde_json::to_writer(std::io::BufWriter::new(file), &generated).expect("written");
@@ -254,7 +262,7 @@ fn main() {
             let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
             serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
         }
-        None => generated(if bench { 10_000 } else { 10 }),
+        None => generated(if bench { subscriptions } else { 10 }),
     };
     if let Some(path) = value("--save") {
         let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -262,6 +270,30 @@ fn main() {
     }
     let prepared = t0.elapsed().as_secs_f64();
     let policy = Policy::builtin();
+    if plan {
+        let t = Instant::now();
+        let p = scready::plan::build(
+            inventory.clone(),
+            &policy,
+            &scready::plan::PlanOptions {
+                today: "2026-01-01".into(),
+                ..Default::default()
+            },
+        );
+        let secs = t.elapsed().as_secs_f64();
+        let targets: usize = p.steps.iter().map(|s| s.targets.len()).sum();
+        println!(
+            "plan: {} instances, {} steps ({} targets), ready {} -> {}, {} left, {secs:.3} s on {} threads",
+            p.instances,
+            p.steps.len(),
+            targets,
+            p.ready_before,
+            p.ready_after,
+            p.remaining.len(),
+            rayon::current_num_threads()
+        );
+        return;
+    }
     let runs = if bench { runs.max(1) } else { 1 };
     let mut times = Vec::new();
     let mut cpu = Vec::new();

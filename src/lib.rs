@@ -19,6 +19,7 @@ pub mod findings;
 pub mod history;
 pub mod inventory;
 pub mod merge;
+pub mod plan;
 pub mod policy;
 pub mod probe;
 pub mod progress;

@@ -157,11 +157,21 @@ pub struct AccessPolicy {
     pub guest_check_actions: Vec<String>,
 }
 
+/// What `scready plan` may propose.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PlanPolicy {
+    /// Start stopped and deallocated VMs (`vm-not-running`); off by default: starting a VM
+    /// costs money and may be why it was stopped.
+    pub start_stopped_vms: bool,
+}
+
 /// The effective policy.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Policy {
     /// Whether the boot-diagnostics account is in the console's connection path.
     pub storage_in_connection_path: bool,
+    /// What the rollout plan may propose.
+    pub plan: PlanPolicy,
     /// Required actions.
     pub access: AccessPolicy,
     /// Regions where Serial Console is available (lower-case ARM names).
@@ -181,12 +191,19 @@ pub struct Policy {
 struct PolicyFile {
     schema_version: Option<u32>,
     storage_in_connection_path: Option<bool>,
+    plan: Option<PlanFile>,
     access: Option<AccessFile>,
     regions: Option<RegionsFile>,
     #[serde(default)]
     checks: BTreeMap<String, Spanned<CheckFile>>,
     #[serde(default)]
     waivers: Vec<Spanned<WaiverFile>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    start_stopped_vms: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -273,6 +290,7 @@ impl Policy {
     fn parse_builtin() -> Policy {
         let mut p = Policy {
             storage_in_connection_path: true,
+            plan: PlanPolicy::default(),
             access: AccessPolicy::default(),
             supported_regions: BTreeSet::new(),
             checks: BTreeMap::new(),
@@ -350,6 +368,9 @@ impl Policy {
         }
         if let Some(b) = file.storage_in_connection_path {
             self.storage_in_connection_path = b;
+        }
+        if let Some(v) = file.plan.and_then(|p| p.start_stopped_vms) {
+            self.plan.start_stopped_vms = v;
         }
         if let Some(a) = file.access {
             if let Some(v) = a.vm_actions {

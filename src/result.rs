@@ -186,6 +186,10 @@ pub struct ScanResult {
     /// record it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_audit: Option<AccessAuditInfo>,
+    /// The rollout plan's headline, when the scan wrote one beside its reports
+    /// (`--format …,plan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::plan::PlanHeadline>,
 }
 
 /// What the reports say when nobody's Serial Console access was audited.
@@ -319,6 +323,7 @@ impl ScanResult {
             access: evaluation.access,
             inventory,
             checks,
+            plan: None,
             history: None,
             access_audit,
         }

@@ -422,7 +422,8 @@ pub async fn run_with(
     }
     let calls = client.stats();
     drop(client);
-    let mut result = evaluate(inventory, Arc::new(policy), run, calls, started).await;
+    let policy = Arc::new(policy);
+    let mut result = evaluate(inventory, policy.clone(), run, calls, started).await;
     tracing::info!(findings = result.findings.len(), "evaluation finished");
     result.run.status = if result.run.partial {
         "partial"
@@ -430,6 +431,29 @@ pub async fn run_with(
         "complete"
     }
     .into();
+    // The rollout plan, when asked for: its headline goes into the reports (the dashboard
+    // links plan.md), its files beside them.
+    let plan = if report::wants_plan(&options.formats) {
+        let inventory = result.inventory.clone();
+        let policy = policy.clone();
+        let p = tokio::task::spawn_blocking(move || {
+            crate::plan::build(
+                inventory,
+                &policy,
+                &crate::plan::PlanOptions {
+                    today: today(),
+                    ..Default::default()
+                },
+            )
+        })
+        .await
+        .expect("planning does not panic");
+        result.plan = Some(p.headline());
+        tracing::info!(steps = p.steps.len(), "plan computed");
+        Some(p)
+    } else {
+        None
+    };
     tracing::info!(out = %options.out.display(), "writing reports");
     let output = |e: std::io::Error| ScanError::Output(format!("{}: {e}", options.out.display()));
     let order: Vec<&'static str> = sinks.iter().map(|s| s.file_name()).collect();
@@ -459,6 +483,13 @@ pub async fn run_with(
             .iter()
             .position(|f| p.file_name() == Some(std::ffi::OsStr::new(f)))
     });
+    if let Some(mut p) = plan {
+        p.source.input = options.out.join("report.json").display().to_string();
+        written.extend(
+            crate::plan::render::write(&p, &options.out)
+                .map_err(|e| ScanError::Output(format!("{}: {e}", options.out.display())))?,
+        );
+    }
     if options.out_is_default {
         let _ = report::update_latest(&options.out);
     }

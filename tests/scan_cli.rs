@@ -488,7 +488,7 @@ async fn progress_goes_to_stderr_formats_are_chosen_and_runs_are_recorded() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains(
-            "unknown format 'pdf' (known: csv, json, html, md, junit, prom, ocsf, ocsf-jsonl)"
+            "unknown format 'pdf' (known: csv, json, html, md, junit, prom, ocsf, ocsf-jsonl, plan)"
         ),
         "{}",
         text(&out.stderr)

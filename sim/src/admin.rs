@@ -7,6 +7,8 @@
 //! - `GET|POST|DELETE /_sim/faults` — list, add (JSON rule) or clear injected faults
 //! - `GET /_sim/dns?name=HOST` — whether a storage blob host exists (`{"name", "exists"}`)
 //! - `GET /_sim/token?principal=OBJECT_ID` — an ARM token for a principal of the fleet
+//! - `POST /_sim/apply` — a change to the estate served, as an operator would make it
+//!   ([`crate::apply`]); 400 with the reason when it cannot be made
 //! - `GET /_sim/answer-key` — the answer key of the fleet served, when one was given
 //!   ([`crate::answer_key`]); 404 otherwise
 
@@ -51,6 +53,16 @@ pub fn handle(
             state.faults.clear();
             Reply::json(&"cleared")
         }
+        ("POST", "/_sim/apply") => match serde_json::from_slice::<super::apply::Change>(body) {
+            Ok(change) => match state.apply(&change) {
+                Ok(done) => {
+                    *state.answer_key.write().unwrap() = None;
+                    Reply::json(&serde_json::json!({"applied": done}))
+                }
+                Err(e) => Reply::error(400, "InvalidChange", e),
+            },
+            Err(e) => Reply::error(400, "InvalidChange", e.to_string()),
+        },
         ("GET", "/_sim/dns") => {
             // The simulator's name service: storage blob hosts of the fleet, and localhost.
             let name = param("name")

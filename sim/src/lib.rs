@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod answer_key;
+pub mod apply;
 pub mod authz;
 pub mod compute;
 pub mod demo;
@@ -195,6 +196,7 @@ impl Simulator {
         };
         let state = Arc::new(State {
             world: RwLock::new(Arc::new(world)),
+            fleet: Mutex::new(fleet.clone()),
             tokens: TokenAuthority::new(config.token_lifetime_secs),
             throttle: Throttle::new(config.throttle.clone()),
             faults: FaultPlan::new(config.faults.clone(), config.seed),
@@ -363,8 +365,17 @@ impl Simulator {
     /// Serves another fleet from now on (e.g. the estate as it is the next night); the answer
     /// key, which belonged to the old fleet, is dropped.
     pub fn replace_fleet(&self, fleet: &Fleet) {
+        *self.state.fleet.lock().unwrap() = fleet.clone();
         *self.state.world.write().unwrap() = Arc::new(World::build(fleet));
         *self.state.answer_key.write().unwrap() = None;
+    }
+
+    /// Applies a change to the estate served (see [`apply`]); the answer key, which belonged
+    /// to the estate before, is dropped.
+    pub fn apply(&self, change: &apply::Change) -> Result<String, String> {
+        let done = self.state.apply(change)?;
+        *self.state.answer_key.write().unwrap() = None;
+        Ok(done)
     }
 
     /// Serves `key` (the answer key of the fleet served) at `GET /_sim/answer-key`; `None`

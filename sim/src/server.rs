@@ -36,6 +36,8 @@ pub struct Latency {
 pub struct State {
     /// The served estate; replaceable between scans.
     pub world: RwLock<Arc<World>>,
+    /// The fleet the world was built from, which `POST /_sim/apply` changes.
+    pub fleet: Mutex<super::fleet::Fleet>,
     /// Token signer.
     pub tokens: TokenAuthority,
     /// Read throttle.
@@ -71,6 +73,14 @@ pub struct State {
 }
 
 impl State {
+    /// Applies a change to the fleet and serves the changed estate from now on.
+    pub fn apply(&self, change: &super::apply::Change) -> Result<String, String> {
+        let mut fleet = self.fleet.lock().unwrap();
+        let done = super::apply::apply(&mut fleet, change)?;
+        *self.world.write().unwrap() = Arc::new(World::build(&fleet));
+        Ok(done)
+    }
+
     /// The counters, with Compute's rejected calls per policy.
     pub fn stats(&self) -> super::observe::Stats {
         let mut stats = self.observer.stats();

@@ -19,6 +19,10 @@ use crate::rbac::{any_allows, normalize_scope, scope_prefixes};
 /// principal type `SystemDefined` ("All Principals").
 pub const EVERYONE: &str = "00000000-0000-0000-0000-000000000000";
 
+/// What the message of an access failure caused by a deny assignment contains (no role
+/// assignment can lift it).
+pub const DENIED_BY: &str = " by deny assignment '";
+
 /// `rbac-vm-access`: the principal needs the policy's VM actions at the VM's scope.
 pub fn vm_access(i: &Instance, p: &PrincipalRef, ctx: &Context) -> Outcome {
     can(
@@ -229,7 +233,7 @@ fn can(
         ) {
             (Some(true), Some(false)) => {
                 return Outcome::Fail(format!(
-                    "{who} is denied {} at {} by deny assignment '{}'",
+                    "{who} is denied {} at {}{DENIED_BY}{}'",
                     denied_actions.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
                     d.scope,
                     d.name

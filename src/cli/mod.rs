@@ -3,6 +3,7 @@
 mod history;
 mod merge;
 mod offline;
+pub mod plan;
 pub mod scan;
 // The simulator's commands: the only part of the scanner that knows the simulator.
 #[cfg(feature = "sim")]
@@ -76,6 +77,10 @@ pub enum Command {
     /// Combine the results of sharded scans (--shard K/N) or separate scans into one.
     #[command(after_long_help = merge::MERGE_NOTES)]
     Merge(merge::MergeArgs),
+    /// The rollout plan from a scan's report: the fewest changes that make the most instances
+    /// ready, with the readiness after each (plan.md, plan.json, plan.sh).
+    #[command(after_long_help = plan::PLAN_NOTES)]
+    Plan(plan::PlanArgs),
     /// Show the check catalogue.
     Policy {
         /// Policy command.
@@ -146,6 +151,7 @@ pub fn main() -> ExitCode {
             Command::Diff(args) => history::diff(args),
             Command::Evaluate(args) => offline::evaluate(args).await,
             Command::Merge(args) => merge::run(args).await,
+            Command::Plan(args) => plan::run(args),
             Command::Policy { command } => offline::policy(command),
             Command::Completions { shell } => {
                 use clap::CommandFactory;

@@ -76,15 +76,33 @@ pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         status: "evaluated-offline".into(),
         ..Default::default()
     };
-    let result: ScanResult = scan::evaluate(
+    let policy = Arc::new(policy);
+    let mut result: ScanResult = scan::evaluate(
         inventory,
-        Arc::new(policy),
+        policy.clone(),
         run,
         Default::default(),
         std::time::Instant::now(),
     )
     .await;
-    let written = crate::report::write_all(&result, &out, &sinks)?;
+    // `--format …,plan`: the rollout plan beside the reports, as a scan writes it.
+    let plan = crate::report::wants_plan(&args.report.format).then(|| {
+        let mut p = crate::plan::build(
+            result.inventory.clone(),
+            &policy,
+            &crate::plan::PlanOptions {
+                today: scan::today(),
+                ..Default::default()
+            },
+        );
+        p.source.input = args.input.display().to_string();
+        result.plan = Some(p.headline());
+        p
+    });
+    let mut written = crate::report::write_all(&result, &out, &sinks)?;
+    if let Some(p) = plan {
+        written.extend(crate::plan::render::write(&p, &out)?);
+    }
     if !args.report.quiet {
         crate::text::print_safe(&crate::report::summary::text(&result, &written));
     }

@@ -87,7 +87,9 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Report formats, comma-separated: csv, json, html, md, junit, prom, ocsf (findings as an
-    /// OCSF 1.8.0 Compliance Finding JSON array), ocsf-jsonl (the same, one event per line).
+    /// OCSF 1.8.0 Compliance Finding JSON array), ocsf-jsonl (the same, one event per line), and
+    /// plan (the rollout plan: plan.md, plan.json and plan.sh beside the reports, its headline
+    /// in report.html).
     #[arg(long, value_delimiter = ',', default_value = crate::report::DEFAULT_FORMATS)]
     pub format: Vec<String>,
     /// Exit with 1 when findings reach this level.
@@ -395,7 +397,8 @@ pub struct DemoArgs {
     #[arg(long, default_value = "reports/demo")]
     pub out: PathBuf,
     /// Report formats, comma-separated: csv, json, html, md, junit, prom, ocsf (findings as an
-    /// OCSF 1.8.0 Compliance Finding JSON array), ocsf-jsonl (the same, one event per line).
+    /// OCSF 1.8.0 Compliance Finding JSON array), ocsf-jsonl (the same, one event per line)
+    /// (the rollout plan, plan, is always written).
     #[arg(long, value_delimiter = ',', default_value = crate::report::DEFAULT_FORMATS)]
     pub format: Vec<String>,
     /// Do not take a screenshot of report.html (taken when Chromium is installed).
@@ -450,7 +453,14 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         policy: None,
         out: args.out.clone(),
         out_is_default: false,
-        formats: args.format.clone(),
+        // The demo writes the rollout plan beside its reports (plan.md, plan.json, plan.sh).
+        formats: {
+            let mut f = args.format.clone();
+            if !crate::report::wants_plan(&f) {
+                f.push("plan".into());
+            }
+            f
+        },
         fail_on: FailOn::Never,
         client: ArmClientOptions::default(),
         save_inventory: None,

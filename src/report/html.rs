@@ -201,7 +201,19 @@ fn headline(s: &mut String, r: &ScanResult) {
         }
         x += w;
     }
-    s.push_str("</svg>\n</section>\n");
+    s.push_str("</svg>\n");
+    if let Some(p) = &r.plan {
+        // The rollout plan written beside this report (`--format …,plan`, and the demo).
+        let _ = writeln!(
+            s,
+            "<p id=\"plan-headline\" class=\"plan\"><b>Rollout plan:</b> <a href=\"{}\">{}</a> ({} of {} instances ready after every change)</p>",
+            esc(&p.file),
+            esc(&p.text()),
+            p.ready_after,
+            p.instances
+        );
+    }
+    s.push_str("</section>\n");
 }
 
 /// How many instances each "since the last run" list names; the table, filtered by the change,

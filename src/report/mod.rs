@@ -44,7 +44,14 @@ pub const KNOWN_FORMATS: &[&str] = &[
     "prom",
     "ocsf",
     "ocsf-jsonl",
+    "plan",
 ];
+
+/// Whether `--format` asks for the rollout plan (`plan`: plan.md, plan.json and plan.sh,
+/// written by the scan beside its reports, see [`crate::plan`]).
+pub fn wants_plan(formats: &[String]) -> bool {
+    formats.iter().any(|f| f.trim() == "plan")
+}
 
 /// The sinks for `--format` names (each format once, in the order given).
 pub fn sinks(formats: &[String]) -> Result<Vec<Box<dyn ReportSink>>, String> {
@@ -67,6 +74,8 @@ pub fn sinks(formats: &[String]) -> Result<Vec<Box<dyn ReportSink>>, String> {
             "prom" | "prometheus" => out.push(Box::new(prom::PromMetrics)),
             "ocsf" => out.push(Box::new(ocsf::OcsfFindings(ocsf::OcsfLayout::Array))),
             "ocsf-jsonl" => out.push(Box::new(ocsf::OcsfFindings(ocsf::OcsfLayout::Lines))),
+            // Not a sink of the result: the scan computes it (it needs the policy).
+            "plan" => {}
             other => {
                 return Err(format!(
                     "unknown format '{other}' (known: {})",

@@ -201,6 +201,9 @@ pub fn text(r: &ScanResult, written: &[std::path::PathBuf]) -> String {
             safe(&w.expires)
         );
     }
+    if let Some(p) = &r.plan {
+        let _ = writeln!(s, "plan: {} (see {})", p.text(), safe(&p.file));
+    }
     if !written.is_empty() {
         let dir = written[0]
             .parent()
