@@ -13,6 +13,13 @@ use scready::findings::{FindingStatus, Verdict};
 use scready::inventory::{Instance, Inventory, SubscriptionInfo, INVENTORY_SCHEMA_VERSION};
 use scready::policy::Policy;
 
+/// Parses a model from the JSON text of `v`: ARM models are read from a page's bytes, and their
+/// lenient fields borrow the raw text of each field from it (so they do not parse from a
+/// `serde_json::Value`).
+fn from_json_text<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> serde_json::Result<T> {
+    serde_json::from_str(&v.to_string())
+}
+
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 const RUNNING_NO_BOOT_DIAGNOSTICS: &str =
     "decoded/02_GET_vm_expand-instanceView_running_NO-bootDiagnostics.json";
@@ -23,7 +30,7 @@ fn recorded_json(rel: &str) -> serde_json::Value {
 }
 
 fn inventory(instance: Instance) -> Inventory {
-    let accounts: Page<StorageAccount> = serde_json::from_value(recorded_json(
+    let accounts: Page<StorageAccount> = from_json_text(recorded_json(
         "real_StorageAccounts_List_2021-04-01.SUBSET.json",
     ))
     .unwrap();
@@ -63,7 +70,7 @@ fn model_listing_item() -> VirtualMachine {
         .as_object_mut()
         .unwrap()
         .remove("instanceView");
-    serde_json::from_value(vm).unwrap()
+    from_json_text(vm).unwrap()
 }
 
 /// The recorded VM as a conservative `statusOnly=true` listing returns it: identity, location,
@@ -80,7 +87,7 @@ fn status_listing_item() -> VirtualMachine {
             "instanceView": vm["properties"]["instanceView"],
         },
     });
-    serde_json::from_value(item).unwrap()
+    from_json_text(item).unwrap()
 }
 
 #[test]
@@ -135,8 +142,7 @@ fn model_and_status_joined_decide_like_one_get_with_the_instance_view() {
         &mut joined,
         convert::vm_status(&status_listing_item()).unwrap(),
     );
-    let get: VirtualMachine =
-        serde_json::from_value(recorded_json(RUNNING_NO_BOOT_DIAGNOSTICS)).unwrap();
+    let get: VirtualMachine = from_json_text(recorded_json(RUNNING_NO_BOOT_DIAGNOSTICS)).unwrap();
     let whole = convert::vm(&get, SUB).unwrap();
     assert_eq!(joined, whole);
     let a = evaluate(&inventory(joined), &Policy::builtin(), "2026-01-01");

@@ -337,10 +337,8 @@ async fn prove(seed: u64) -> BTreeSet<String> {
 /// inventory after each step (the plan's changes applied with the same what-if model) gives
 /// the same counts.
 fn same_counts_as_a_whole_evaluation(scan_dir: &Path, policy: &Path, plan: &Value) {
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(scan_dir.join("report.json")).unwrap()).unwrap();
-    let mut inventory: scready::inventory::Inventory =
-        serde_json::from_value(report["inventory"].clone()).unwrap();
+    let text = std::fs::read_to_string(scan_dir.join("report.json")).unwrap();
+    let mut inventory = scready::report::read::inventory_v2(&text, "report.json").unwrap();
     inventory.bound_text();
     let policy = Policy::load(Some(policy)).unwrap();
     let index = scready::plan::whatif::Index::new(&inventory);

@@ -5,6 +5,10 @@
 //! scanner reads is wrapped: a value of the expected type becomes [`Lenient::Value`], a missing
 //! field or JSON `null` becomes [`Lenient::Absent`], and anything else is kept verbatim as
 //! [`Lenient::Invalid`] so that the checks can report it as `unknown` instead of guessing.
+//!
+//! Models holding lenient fields are parsed from JSON text (`serde_json::from_slice` /
+//! `from_str`, as the ARM client does): each field borrows its raw text from the input, which a
+//! `serde_json::Value` cannot lend.
 
 use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error as _};
 use serde::ser::{Serialize, Serializer};

@@ -647,6 +647,9 @@ pub fn write_report(r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> 
     if let Some(h) = &r.history {
         entry(out, "history", h)?;
     }
+    if let Some(plan) = &r.plan {
+        entry(out, "plan", plan)?;
+    }
     out.write_all(b",\n\"checks\": {")?;
     for (n, (id, c)) in p.checks.iter().enumerate() {
         out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
