@@ -51,11 +51,15 @@ PAGE_SIZE = 1000
 TARGETS = {
     "L_lower_bound_ratio": 1.5,
     "L_throttled": 0,
-    "L_peak_rss_mb": 300,
     "L_peer_b_ratio": 20,
     "S_peer_a_ratio": 200,
     "evaluate_1m_seconds": 2.0,
     "L_report_html_mb": 25,
+    "L_report_json_mb": 60,
+    "L_history_growth_mb": 10,
+    "L_cpu_seconds": 2.5,
+    "L_peak_rss_target_mb": 250,
+    "L_peer_b_ratio_target": 25,
     "L_dashboard_first_rows_seconds": 3.0,
     "L_dashboard_search_seconds": 1.0,
 }
@@ -140,14 +144,22 @@ class Sim:
 
 
 def run_measured(cmd, env, out_path):
-    """Runs a command; returns (wall seconds, peak RSS in MB, exit code)."""
+    """Runs a command; returns (wall seconds, peak RSS in MB, exit code, CPU seconds: user +
+    system, from wait4)."""
     with open(out_path, "w") as out:
         started = time.monotonic()
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024.0, proc.returncode
+    return wall, usage.ru_maxrss / 1024.0, proc.returncode, usage.ru_utime + usage.ru_stime
+
+
+def report_sizes(out_dir):
+    """The size in bytes of every report file a scan wrote into `out_dir`."""
+    return {name: os.path.getsize(os.path.join(out_dir, name))
+            for name in sorted(os.listdir(out_dir))
+            if os.path.isfile(os.path.join(out_dir, name))}
 
 
 def history_file(scenario):
@@ -472,7 +484,9 @@ def measure(tool, fleet, runs, seed, python, concurrency, scenario, keep=True, f
                 cmd, env = peer_cmd(python, script, sim, out)
             log(f"  {tag}: running")
             before = load()
-            wall, rss, code = run_measured(cmd, env, os.path.join(WORK, tag + ".log"))
+            history = history_file(scenario)
+            history_before = os.path.getsize(history) if os.path.exists(history) else 0
+            wall, rss, code, cpu = run_measured(cmd, env, os.path.join(WORK, tag + ".log"))
             if code != 0:
                 raise SystemExit(f"{tag} exited with {code}; see {os.path.join(WORK, tag + '.log')}")
             stats = sim.get("/_sim/stats")
@@ -484,16 +498,28 @@ def measure(tool, fleet, runs, seed, python, concurrency, scenario, keep=True, f
                 "throttled_429": stats.get("by_status", {}).get("429", 0),
                 "non_get_requests": stats["non_get_requests"],
                 "peak_in_flight": stats.get("peak_in_flight"),
+                "cpu_seconds": cpu,
                 "load_before": before,
                 "load_after": load(),
                 "output": out,
             }
+            if tool == "scready":
+                record["report_bytes"] = report_sizes(out)
+                # The history database of the scenario's nights: what this night added.
+                record["history_bytes"] = os.path.getsize(history) if os.path.exists(history) else 0
+                record["history_growth_bytes"] = record["history_bytes"] - history_before
+                record["history_first_night"] = history_before == 0
             if stats["non_get_requests"]:
                 raise SystemExit(f"{tag} sent {stats['non_get_requests']} non-GET requests")
             if tool == "scready":
                 record["lower_bound"] = lower_bound(sim.get("/_sim/requests"), concurrency)
-            log(f"  {tag}: {wall:.2f} s, {stats['arm_requests']} requests, "
+            log(f"  {tag}: {wall:.2f} s, {cpu:.2f} CPU-s, {stats['arm_requests']} requests, "
                 f"{record['throttled_429']} x 429, {rss:.0f} MB")
+            if tool == "scready":
+                log(f"  {tag}: " + ", ".join(f"{n} {b / 1e6:.1f} MB"
+                                             for n, b in record["report_bytes"].items())
+                    + f"; history +{record['history_growth_bytes'] / 1e6:.2f} MB"
+                    + (" (first night)" if record["history_first_night"] else ""))
         finally:
             sim.stop()
         if tool == "scready" and measure_html:
@@ -522,7 +548,17 @@ def summary(runs):
         "arm_requests": max(r["arm_requests"] for r in runs),
         "throttled_429": max(r["throttled_429"] for r in runs),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "cpu_seconds_median": statistics.median(r["cpu_seconds"] for r in runs),
     }
+    sizes = [r["report_bytes"] for r in runs if r.get("report_bytes")]
+    if sizes:
+        s["report_bytes"] = {n: max(x.get(n, 0) for x in sizes) for n in sizes[-1]}
+    # A night's growth of the history, nights after the first (the first stores every instance
+    # once; a nightly's cost is what each later night adds).
+    growth = [r["history_growth_bytes"] for r in runs
+              if "history_growth_bytes" in r and not r["history_first_night"]]
+    if growth:
+        s["history_growth_bytes_median"] = statistics.median(growth)
     boards = [r["dashboard"] for r in runs if r.get("dashboard") and "error" not in r["dashboard"]]
     if boards:
         def medians(ms):
@@ -574,7 +610,7 @@ def compute_bench(concurrency):
         cmd += ["--no-history", "--format", "csv"]
         cmd.remove("--history")
         cmd.remove(history_file("compute"))
-        wall, rss, code = run_measured(cmd, env, os.path.join(WORK, "compute.log"))
+        wall, rss, code, _cpu = run_measured(cmd, env, os.path.join(WORK, "compute.log"))
         stats = sim.get("/_sim/stats")
         calls = sum(1 for r in sim.get("/_sim/requests")
                     if "/virtualMachines?" in r["path"] or "/virtualMachines/" in r["path"])
@@ -668,8 +704,18 @@ def targets_report(results):
                     f"{s['lower_bound_ratio']:.2f}x", s["lower_bound_ratio"] <= t["L_lower_bound_ratio"]))
         out.append(("L: zero 429s with default settings", str(s["throttled_429"]),
                     s["throttled_429"] == 0))
-        out.append(("L: peak RSS under 300 MB", f"{s['peak_rss_mb']:.0f} MB",
-                    s["peak_rss_mb"] < t["L_peak_rss_mb"]))
+        out.append(("L: peak RSS at most 250 MB", f"{s['peak_rss_mb']:.0f} MB",
+                    s["peak_rss_mb"] <= t["L_peak_rss_target_mb"]))
+        out.append(("L: scan CPU (user + system) at most 2.5 s",
+                    f"{s['cpu_seconds_median']:.2f} s", s["cpu_seconds_median"] <= t["L_cpu_seconds"]))
+        rj = s.get("report_bytes", {}).get("report.json")
+        if rj is not None:
+            out.append(("L: report.json at most 60 MB", f"{rj / 1e6:.1f} MB",
+                        rj / 1e6 <= t["L_report_json_mb"]))
+        g = s.get("history_growth_bytes_median")
+        if g is not None:
+            out.append(("L: history growth per night at most 10 MB", f"{g / 1e6:.2f} MB",
+                        g / 1e6 <= t["L_history_growth_mb"]))
         d = s.get("dashboard")
         if d:
             mb = d["report_html_bytes"] / 1e6
@@ -684,7 +730,8 @@ def targets_report(results):
         b = sc["L"]["tools"].get("peer_b")
         if b:
             r = b["wall_seconds_median"] / s["wall_seconds_median"]
-            out.append(("L: at least 20x faster than peer B", f"{r:.1f}x", r >= t["L_peer_b_ratio"]))
+            out.append(("L: at least 25x faster than peer B", f"{r:.1f}x",
+                        r >= t["L_peer_b_ratio_target"]))
     if "S" in sc:
         s = sc["S"]["tools"]["scready"]
         a = sc["S"]["tools"].get("peer_a")

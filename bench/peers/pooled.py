@@ -1,8 +1,9 @@
 """Peer B, pooled: the Azure SDK for Python with efficient listings and a pool of worker threads.
 
 The shape of the popular multi-cloud scanners: a thread pool (10 workers) over subscriptions;
-per subscription one VM listing with statusOnly=true (power state included), one scale-set
-listing, one storage-account listing; per Uniform scale set one instance listing with
+per subscription the VM listing (the model) and the VM listing with statusOnly=true (the power
+state; ARM's statusOnly listing need not carry the model, so the two are joined by id, as
+scready does), one scale-set listing, one storage-account listing; per Uniform scale set one instance listing with
 $expand=instanceView. Storage accounts are then resolved by blob host across every visible
 subscription. Writes the configuration verdicts described in common.py.
 """
@@ -16,7 +17,10 @@ import common
 def read_subscription(azure, pool, sub):
     compute = azure.compute(sub)
     storage = azure.storage(sub)
-    vms = list(compute.virtual_machines.list_all(status_only="true"))
+    models = list(compute.virtual_machines.list_all())
+    views = {vm.id.lower(): getattr(vm, "instance_view", None)
+             for vm in compute.virtual_machines.list_all(status_only="true")}
+    vms = [(vm, views.get(vm.id.lower())) for vm in models]
     scale_sets = [
         ss for ss in compute.virtual_machine_scale_sets.list_all()
         if (getattr(ss, "orchestration_mode", None) or "").lower() != "flexible"
@@ -43,8 +47,7 @@ def main():
         for vms, instance_lists, accounts in per_sub:
             for account in accounts:
                 by_host[common.account_blob_host(account)] = account
-            for vm in vms:
-                view = getattr(vm, "instance_view", None)
+            for vm, view in vms:
                 judged.append(common.Instance(
                     vm.id, vm.location, common.boot_diagnostics(vm),
                     getattr(view, "statuses", None), view is not None))
