@@ -29,14 +29,15 @@ pub fn subscription_id(s: &str) -> Result<String, String> {
     }
 }
 
-/// Parses a management group id: the group's name (the last segment of its resource id), at
-/// most 90 letters, digits, `-`, `_`, `.`, `(` and `)`, not ending with `.` (Azure's naming
-/// rules for management groups, "Create management groups", Microsoft Learn).
+/// Parses a management group id: the group's name (the last segment of its resource id; the
+/// root group's is the tenant id), at most 90 letters, digits, `-`, `_`, `.`, `(` and `)`. The
+/// rule is the one Microsoft's Enterprise Policy as Code checks group names against
+/// (`Test-HydrationManagementGroupName`, Azure/enterprise-azure-policy-as-code); Microsoft
+/// Learn's "Create a management group" states no character set, so nothing stricter is refused.
 pub fn management_group_id(s: &str) -> Result<String, String> {
     let t = s.trim();
     let ok = !t.is_empty()
         && t.len() <= 90
-        && !t.ends_with('.')
         && t.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'));
     if ok {
