@@ -613,6 +613,20 @@ pub fn render<V: AsRef<str>>(template: &str, values: &BTreeMap<&str, V>) -> Stri
 /// value Azure would not allow replaces the whole command with a `# withheld: …` line (see
 /// [`crate::remediation`]).
 pub fn render_with<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
+    fill_placeholders(template, value, |key, v, out| {
+        out.push_str(&crate::remediation::shell_value(key, v)?);
+        Ok(())
+    })
+}
+
+/// Walks `template`'s `{key}` placeholders: text, and placeholders `value` knows nothing of, are
+/// copied as written; for each known one, `fill` writes what stands for it, or gives the text
+/// that replaces the whole result (a withheld command).
+pub fn fill_placeholders<'v>(
+    template: &str,
+    value: impl Fn(&str) -> Option<&'v str>,
+    mut fill: impl FnMut(&str, &'v str, &mut String) -> Result<(), String>,
+) -> String {
     let mut out = String::with_capacity(template.len() + 256);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -621,10 +635,11 @@ pub fn render_with<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) 
             Some(close) => {
                 let key = &rest[open + 1..open + close];
                 match value(key) {
-                    Some(v) => match crate::remediation::shell_value(key, v) {
-                        Ok(quoted) => out.push_str(&quoted),
-                        Err(withheld) => return withheld,
-                    },
+                    Some(v) => {
+                        if let Err(replacement) = fill(key, v, &mut out) {
+                            return replacement;
+                        }
+                    }
                     None => out.push_str(&rest[open..open + close + 1]),
                 }
                 rest = &rest[open + close + 1..];

@@ -74,27 +74,10 @@ const MAX_MESSAGES_PER_CHECK: usize = 256;
 /// finding) and `{principal_id}` from the finding; a finding carries its remediation in full
 /// only when this gives something else.
 pub fn substitute<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
-    let mut out = String::with_capacity(template.len() + 128);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        match rest[open..].find('}') {
-            Some(close) => {
-                let key = &rest[open + 1..open + close];
-                match value(key) {
-                    Some(v) => out.push_str(v),
-                    None => out.push_str(&rest[open..open + close + 1]),
-                }
-                rest = &rest[open + close + 1..];
-            }
-            None => {
-                out.push_str(&rest[open..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    crate::policy::fill_placeholders(template, value, |_, v, out| {
+        out.push_str(v);
+        Ok(())
+    })
 }
 
 /// A table of distinct strings, each with its index in order of first use.
