@@ -8,7 +8,6 @@
 mod common;
 
 use scready::auth::{StaticToken, TokenSource};
-use scready::inventory::PrincipalRef;
 use scready::policy::Policy;
 use scready::scan::{self, AccessOptions, ScanOptions};
 use scready_sim::answer_key::{AnswerKey, Listing, Outage};
@@ -18,7 +17,7 @@ use scready_sim::SimConfig;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// One fleet to scan.
 struct Case {
@@ -381,21 +380,9 @@ async fn run_case(case: &Case) -> (Vec<String>, usize) {
     let out = tempfile::tempdir().unwrap();
     let options = ScanOptions {
         formats: vec!["json".into()],
-        client: scready::arm::ArmClientOptions {
-            retry_initial_delay: Duration::from_millis(10),
-            retry_max_delay: Duration::from_millis(50),
-            request_timeout: Duration::from_secs(20),
-            ..Default::default()
-        },
+        client: common::quick_retries(),
         access: AccessOptions {
-            principals: audited
-                .iter()
-                .map(|id| PrincipalRef {
-                    object_id: id.clone(),
-                    label: String::new(),
-                    scanner: false,
-                })
-                .collect(),
+            principals: common::audited_ids(&audited),
             ..Default::default()
         },
         ..common::scan_options(&sim, out.path())

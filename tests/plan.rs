@@ -9,7 +9,6 @@
 mod common;
 
 use scready::auth::{StaticToken, TokenSource};
-use scready::inventory::PrincipalRef;
 use scready::policy::Policy;
 use scready::scan::{self, AccessOptions, ScanOptions};
 use scready_sim::generate::{generate_with_key, scanner_principal, GenerateOptions, Mix};
@@ -20,7 +19,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Every condition the plan fixes, common enough that a small fleet has several of each, plus
 /// conditions it cannot fix (a failed VM, a missing account, a ReadOnly lock).
@@ -84,21 +82,9 @@ async fn scan_ready(
     let options = ScanOptions {
         formats: vec!["json".into()],
         policy: policy.map(Path::to_path_buf),
-        client: scready::arm::ArmClientOptions {
-            retry_initial_delay: Duration::from_millis(10),
-            retry_max_delay: Duration::from_millis(50),
-            request_timeout: Duration::from_secs(20),
-            ..Default::default()
-        },
+        client: common::quick_retries(),
         access: AccessOptions {
-            principals: audited
-                .iter()
-                .map(|id| PrincipalRef {
-                    object_id: id.clone(),
-                    label: String::new(),
-                    scanner: false,
-                })
-                .collect(),
+            principals: common::audited_ids(audited),
             network_probe: false,
             ..Default::default()
         },

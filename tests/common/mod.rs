@@ -156,6 +156,28 @@ pub fn scan_options(sim: &Simulator, out: &std::path::Path) -> scready::scan::Sc
     }
 }
 
+/// Client options for scans of generated fleets: retries after 10–50 ms instead of seconds, and
+/// a 20 s request timeout for loaded machines.
+pub fn quick_retries() -> scready::arm::ArmClientOptions {
+    scready::arm::ArmClientOptions {
+        retry_initial_delay: std::time::Duration::from_millis(10),
+        retry_max_delay: std::time::Duration::from_millis(50),
+        request_timeout: std::time::Duration::from_secs(20),
+        ..Default::default()
+    }
+}
+
+/// The principals whose access a scan audits, by object id (no labels).
+pub fn audited_ids(ids: &[String]) -> Vec<scready::inventory::PrincipalRef> {
+    ids.iter()
+        .map(|id| scready::inventory::PrincipalRef {
+            object_id: id.clone(),
+            label: String::new(),
+            scanner: false,
+        })
+        .collect()
+}
+
 /// Discovery of `n` subscriptions at a time.
 pub fn parallelism(n: usize) -> scready::discover::DiscoverOptions {
     scready::discover::DiscoverOptions {
