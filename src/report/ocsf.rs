@@ -473,6 +473,10 @@ fn event<'a>(r: &'a ScanResult, f: &'a Finding, at: &Lookups<'a>) -> Event<'a> {
 }
 
 impl ReportSink for OcsfFindings {
+    /// The findings alone: written while the run is recorded in the history.
+    fn reads_history(&self) -> bool {
+        false
+    }
     fn format(&self) -> &'static str {
         match self.0 {
             OcsfLayout::Array => "ocsf",
