@@ -12,7 +12,6 @@ use scready::result::ACCESS_NOT_AUDITED;
 use scready::scan::{self, audited_by_default, AccessOptions, ScanOptions, ScanOutcome};
 use scready_sim::SimConfig;
 use std::path::Path;
-use std::process::Output;
 use std::sync::Arc;
 
 /// A service principal holding Reader at the root (the nightly job's identity).
@@ -307,22 +306,6 @@ fn tokens_without_an_object_id_audit_nobody() {
     assert_eq!(principals[0].object_id, CAROL);
 }
 
-/// Runs the binary with a clean environment plus `env`.
-async fn scready(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_scready"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", cwd)
-        .env("IDENTITY_ENDPOINT", common::DEAD_IDENTITY_ENDPOINT)
-        .env("IDENTITY_HEADER", "unused")
-        .current_dir(cwd)
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().await.expect("scready runs")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_line_says_the_default_and_honours_principal() {
     let sim = common::start(&common::fleet("access.toml"), SimConfig::default()).await;
@@ -355,7 +338,7 @@ async fn the_command_line_says_the_default_and_honours_principal() {
             ("SCREADY_GRAPH_TOKEN", graph.as_str()),
         ];
         let cwd = dir.path().to_path_buf();
-        async move { scready(&args, &env, &cwd).await }
+        async move { common::run_scready(&args, &env, &cwd).await }
     };
     // The nightly job's identity alone: nobody audited, and the summary says what to do.
     let out = scan("app", &[]).await;
@@ -376,7 +359,7 @@ async fn the_command_line_says_the_default_and_honours_principal() {
     assert_eq!(json["access_audit"]["given"], true);
     assert_eq!(json["access_audit"]["audited"][0]["object_id"], CAROL);
     // `scan --help` says the default.
-    let help = scready(&["scan", "--help"], &[], dir.path()).await;
+    let help = common::run_scready(&["scan", "--help"], &[], dir.path()).await;
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(
         help.contains("an application's token") && help.contains("audits nobody"),

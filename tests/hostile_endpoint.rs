@@ -16,25 +16,6 @@ use std::sync::Arc;
 const TOKEN: &str = "eyJhbGciOiJub25lIn0.eyJvaWQiOiJhYWFhIn0.SECRET-SIGNATURE-0123456789";
 const SUB: &str = "33333333-0000-4000-8000-000000000001";
 
-async fn scready(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_scready"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", cwd)
-        .env("IDENTITY_ENDPOINT", common::DEAD_IDENTITY_ENDPOINT)
-        .env("IDENTITY_HEADER", "unused")
-        .current_dir(cwd)
-        .args(args)
-        .kill_on_drop(true);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
-        .await
-        .expect("the scan ends")
-        .expect("scready runs")
-}
-
 /// Runs `scready scan` against the hostile endpoint with `auth` and extra arguments.
 async fn scan(
     endpoint: &Hostile,
@@ -65,7 +46,7 @@ async fn scan(
         "csv,json",
     ];
     args.extend_from_slice(extra);
-    scready(&args, env, dir).await
+    common::run_scready(&args, env, dir).await
 }
 
 /// An ARM that lists one subscription and answers everything else with an empty listing,

@@ -45,36 +45,34 @@ async fn setup() -> Setup {
 impl Setup {
     /// `scready scan` with the scanner's token, into `out`, plus `extra`.
     async fn scan(&self, out: &str, extra: &[&str]) -> Output {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_scready"));
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("IDENTITY_ENDPOINT", DEAD_IDENTITY_ENDPOINT)
-            .env("IDENTITY_HEADER", "unused")
-            .env("SCREADY_ACCESS_TOKEN", &self.token)
-            .current_dir(self.dir.path())
-            .args([
-                "scan",
-                "--cloud",
-                "custom",
-                "--arm-endpoint",
-                &self.sim.base_url(),
-                "--ca-cert",
-                &self.ca,
-                "--auth",
-                "token",
-                "--out",
-                out,
-                "--no-history",
-                "--no-network-probe",
-                "--fail-on",
-                "never",
-                "--format",
-                "csv,json,md,html",
-                "--quiet",
-            ])
-            .args(extra);
-        cmd.output().await.expect("scready runs")
+        let base = self.sim.base_url();
+        let mut args: Vec<&str> = vec![
+            "scan",
+            "--cloud",
+            "custom",
+            "--arm-endpoint",
+            &base,
+            "--ca-cert",
+            &self.ca,
+            "--auth",
+            "token",
+            "--out",
+            out,
+            "--no-history",
+            "--no-network-probe",
+            "--fail-on",
+            "never",
+            "--format",
+            "csv,json,md,html",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        common::run_scready(
+            &args,
+            &[("SCREADY_ACCESS_TOKEN", &self.token)],
+            self.dir.path(),
+        )
+        .await
     }
 
     fn path(&self, rel: &str) -> std::path::PathBuf {
@@ -109,10 +107,6 @@ impl Setup {
 
 fn set(ids: &[u32]) -> BTreeSet<String> {
     ids.iter().map(|&n| sub(n)).collect()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Subscriptions the simulator was asked about, by id.

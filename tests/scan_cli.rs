@@ -5,28 +5,7 @@ mod common;
 
 use common::*;
 use scready_sim::SimConfig;
-use std::path::Path;
 use std::process::Output;
-
-/// Runs the binary with a clean environment plus `env`.
-async fn scready(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_scready"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", cwd)
-        .env("IDENTITY_ENDPOINT", DEAD_IDENTITY_ENDPOINT)
-        .env("IDENTITY_HEADER", "unused")
-        .current_dir(cwd)
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().await.expect("scready runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 struct Setup {
     sim: common::Sim,
@@ -67,7 +46,7 @@ impl Setup {
         let mut args = self.scan_args(auth, out);
         args.extend(extra.iter().map(|s| s.to_string()));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        scready(&refs, env, self.dir.path()).await
+        common::run_scready(&refs, env, self.dir.path()).await
     }
 
     fn instances(&self, out: &str) -> usize {
@@ -238,7 +217,8 @@ async fn configuration_errors_are_reported_before_any_request() {
     let token = s.sim.issue_token(SCANNER).unwrap();
     let env = [("SCREADY_ACCESS_TOKEN", token.as_str())];
 
-    let out = scready(&["scan", "--subscription", "not-a-guid"], &[], s.dir.path()).await;
+    let out =
+        common::run_scready(&["scan", "--subscription", "not-a-guid"], &[], s.dir.path()).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("'not-a-guid' is not a subscription id"),
@@ -338,7 +318,7 @@ async fn default_output_is_timestamped_with_a_latest_link_and_evaluate_reruns_of
     args.truncate(args.len() - 2); // no --out
     args.extend(["--save-inventory".to_string(), "inventory.json".to_string()]);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = scready(&refs, &[("SCREADY_ACCESS_TOKEN", &token)], s.dir.path()).await;
+    let out = common::run_scready(&refs, &[("SCREADY_ACCESS_TOKEN", &token)], s.dir.path()).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let latest = s.dir.path().join("reports/latest");
     let target = std::fs::read_link(&latest).unwrap();
@@ -347,7 +327,8 @@ async fn default_output_is_timestamped_with_a_latest_link_and_evaluate_reruns_of
 
     let arm_before = s.sim.stats().arm_requests;
     for input in ["inventory.json", "reports/latest/report.json"] {
-        let out = scready(&["evaluate", input, "--out", "offline"], &[], s.dir.path()).await;
+        let out =
+            common::run_scready(&["evaluate", input, "--out", "offline"], &[], s.dir.path()).await;
         assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
         let again = std::fs::read_to_string(s.dir.path().join("offline/instances.csv")).unwrap();
         assert_eq!(
@@ -367,7 +348,7 @@ async fn default_output_is_timestamped_with_a_latest_link_and_evaluate_reruns_of
         &truncated[..truncated.len() / 2],
     )
     .unwrap();
-    let out = scready(&["evaluate", "cut.json"], &[], s.dir.path()).await;
+    let out = common::run_scready(&["evaluate", "cut.json"], &[], s.dir.path()).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("cut.json:"),
@@ -379,12 +360,12 @@ async fn default_output_is_timestamped_with_a_latest_link_and_evaluate_reruns_of
 #[tokio::test]
 async fn policy_list_and_explain() {
     let dir = tempfile::tempdir().unwrap();
-    let out = scready(&["policy", "list"], &[], dir.path()).await;
+    let out = common::run_scready(&["policy", "list"], &[], dir.path()).await;
     assert!(out.status.success());
     let list = text(&out.stdout);
     assert_eq!(list.lines().count(), 25, "header + 24 checks");
     assert!(list.contains("boot-diagnostics-disabled") && list.contains("concurrent-connection"));
-    let out = scready(
+    let out = common::run_scready(
         &["policy", "explain", "storage-uri-not-https"],
         &[],
         dir.path(),
@@ -395,7 +376,7 @@ async fn policy_list_and_explain() {
         e.contains("portal error:") && e.contains("remediation:  az vm boot-diagnostics enable"),
         "{e}"
     );
-    let out = scready(&["policy", "explain", "nope"], &[], dir.path()).await;
+    let out = common::run_scready(&["policy", "explain", "nope"], &[], dir.path()).await;
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -474,7 +455,7 @@ async fn progress_goes_to_stderr_formats_are_chosen_and_runs_are_recorded() {
             && stdout.contains("since run 1 ("),
         "{stdout}"
     );
-    let out = scready(&["history"], &[], s.dir.path()).await;
+    let out = common::run_scready(&["history"], &[], s.dir.path()).await;
     assert_eq!(
         text(&out.stdout).lines().count(),
         3,
@@ -500,7 +481,7 @@ async fn progress_goes_to_stderr_formats_are_chosen_and_runs_are_recorded() {
 async fn completions_and_the_man_page_come_from_the_cli_definition() {
     let dir = tempfile::tempdir().unwrap();
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        let out = scready(&["completions", shell], &[], dir.path()).await;
+        let out = common::run_scready(&["completions", shell], &[], dir.path()).await;
         assert_eq!(out.status.code(), Some(0), "{shell}");
         let script = text(&out.stdout);
         assert!(
@@ -518,12 +499,12 @@ async fn completions_and_the_man_page_come_from_the_cli_definition() {
             assert!(check.success(), "the bash completion parses");
         }
     }
-    let out = scready(&["manpage"], &[], dir.path()).await;
+    let out = common::run_scready(&["manpage"], &[], dir.path()).await;
     assert_eq!(out.status.code(), Some(0));
     let page = text(&out.stdout);
     assert!(page.contains(".TH scready 1"), "{page}");
     assert!(page.contains("Audits an Azure estate for Serial Console readiness"));
-    let out = scready(&["completions", "tcsh"], &[], dir.path()).await;
+    let out = common::run_scready(&["completions", "tcsh"], &[], dir.path()).await;
     assert_eq!(
         out.status.code(),
         Some(2),

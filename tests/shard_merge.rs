@@ -15,26 +15,6 @@ use std::process::Output;
 
 const SHARDS: u32 = 4;
 
-/// Runs the binary with a clean environment plus `env`.
-async fn scready(args: &[String], env: &[(&str, &str)], cwd: &Path) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_scready"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", cwd)
-        .env("IDENTITY_ENDPOINT", DEAD_IDENTITY_ENDPOINT)
-        .env("IDENTITY_HEADER", "unused")
-        .current_dir(cwd)
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().await.expect("scready runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
@@ -169,7 +149,7 @@ impl Setup {
             out,
         ]);
         args.extend(strings(extra));
-        scready(
+        common::run_scready(
             &args,
             &[
                 ("SCREADY_ACCESS_TOKEN", self.token.as_str()),
@@ -184,7 +164,7 @@ impl Setup {
         let mut args = strings(&["merge"]);
         args.extend(strings(inputs));
         args.extend(strings(extra));
-        scready(&args, &[], self.dir.path()).await
+        common::run_scready(&args, &[], self.dir.path()).await
     }
 }
 

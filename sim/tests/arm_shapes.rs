@@ -651,25 +651,6 @@ async fn global_reads_are_shared_by_every_principal_of_a_subscription() {
     assert!(sim.stats().throttled >= 1);
 }
 
-/// Sends `n` GETs with up to 16 in flight; returns the statuses.
-async fn burst(client: &reqwest::Client, url: &str, token: &str, n: usize) -> Vec<u16> {
-    use futures::StreamExt;
-    futures::stream::iter(0..n)
-        .map(|_| async {
-            client
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await
-}
-
 #[tokio::test]
 async fn compute_policies_count_down_reject_the_301st_call_and_recover_after_the_window() {
     let policies = ComputeThrottle {

@@ -198,25 +198,6 @@ async fn listings_show_only_what_the_caller_may_read() {
     assert_eq!(ids, vec![SUB_DEV.to_string()]);
 }
 
-/// Sends `n` GETs with up to 16 in flight; returns the statuses in completion order.
-async fn burst(client: &reqwest::Client, url: &str, token: &str, n: usize) -> Vec<u16> {
-    use futures::StreamExt;
-    futures::stream::iter(0..n)
-        .map(|_| async {
-            client
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await
-}
-
 #[tokio::test]
 async fn throttle_admits_250_then_429_with_retry_after_then_recovers() {
     let f = fleet("small.toml");

@@ -178,6 +178,36 @@ pub fn audited_ids(ids: &[String]) -> Vec<scready::inventory::PrincipalRef> {
         .collect()
 }
 
+/// Runs the `scready` binary in `cwd` with a clean environment (`PATH`, `HOME` = `cwd`, and a
+/// managed-identity endpoint nobody answers) plus `env`; a run longer than 120 s fails the test.
+pub async fn run_scready<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    env: &[(&str, &str)],
+    cwd: &std::path::Path,
+) -> std::process::Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_scready"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", cwd)
+        .env("IDENTITY_ENDPOINT", DEAD_IDENTITY_ENDPOINT)
+        .env("IDENTITY_HEADER", "unused")
+        .current_dir(cwd)
+        .args(args)
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
+        .await
+        .expect("scready ends within 120 s")
+        .expect("scready runs")
+}
+
+/// Output bytes as text (lossy).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
 /// Discovery of `n` subscriptions at a time.
 pub fn parallelism(n: usize) -> scready::discover::DiscoverOptions {
     scready::discover::DiscoverOptions {

@@ -119,3 +119,22 @@ pub async fn get(
     let body = resp.text().await.expect("body is read");
     (status, headers, body)
 }
+
+/// Sends `n` GETs with up to 16 in flight; returns the statuses in completion order.
+pub async fn burst(client: &reqwest::Client, url: &str, token: &str, n: usize) -> Vec<u16> {
+    use futures::StreamExt;
+    futures::stream::iter(0..n)
+        .map(|_| async {
+            client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await
+}
