@@ -143,16 +143,30 @@ class Sim:
         self.proc.stdout.close()
 
 
+# Runs one command and prints its exit code, wall time and rusage as JSON. It runs in a fresh,
+# small interpreter because Linux carries a parent's RSS high-water mark into its child: at exec
+# the kernel records the old (forked) address space's peak in the child's `ru_maxrss`, so a
+# command started straight from this process, after it has read a 100,000-row CSV, would report
+# this process's peak (300+ MB) instead of its own.
+MEASURE = """
+import json, os, subprocess, sys, time
+with open(sys.argv[1], "w") as out:
+    started = time.monotonic()
+    proc = subprocess.Popen(sys.argv[2:], stdout=out, stderr=subprocess.STDOUT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - started
+print(json.dumps({"code": os.waitstatus_to_exitcode(status), "wall": wall,
+                  "maxrss_kb": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime}))
+"""
+
+
 def run_measured(cmd, env, out_path):
     """Runs a command; returns (wall seconds, peak RSS in MB, exit code, CPU seconds: user +
-    system, from wait4)."""
-    with open(out_path, "w") as out:
-        started = time.monotonic()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024.0, proc.returncode, usage.ru_utime + usage.ru_stime
+    system, from wait4 in a small spawner process; see MEASURE)."""
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", MEASURE, out_path, *cmd], env=env,
+                          stdout=subprocess.PIPE, text=True, check=True)
+    m = json.loads(done.stdout)
+    return m["wall"], m["maxrss_kb"] / 1024.0, m["code"], m["cpu"]
 
 
 def report_sizes(out_dir):
