@@ -7,5 +7,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     scready::no_transparent_huge_pages();
+    scready::no_library_backtraces();
     scready::cli::main()
 }

@@ -417,7 +417,7 @@ impl PrincipalAccess<'_> {
 }
 
 /// Subscription display names by id (case-insensitive), built once per report.
-pub struct SubscriptionNames<'a>(std::collections::HashMap<String, &'a str>);
+pub struct SubscriptionNames<'a>(foldhash::HashMap<String, &'a str>);
 
 impl<'a> SubscriptionNames<'a> {
     /// The display name (empty when unknown).

@@ -25,8 +25,9 @@ use crate::arm::models::{
 use crate::arm::{ArmClient, ArmError, Lenient};
 use crate::cloud::Cloud;
 use crate::inventory::*;
+use foldhash::{HashSet, HashSetExt};
 use futures::StreamExt;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 

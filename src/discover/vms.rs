@@ -21,8 +21,8 @@ use super::{api, convert, gap, is_unregistered, Progress};
 use crate::arm::models::VirtualMachine;
 use crate::arm::{ArmClient, ArmError, Lenient};
 use crate::inventory::{CoverageGap, GapScope, Instance};
+use foldhash::{HashMap, HashSet, HashSetExt};
 use futures::StreamExt;
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
 /// VMs read with a GET because they were only in the status listing, at most, per subscription.

@@ -8,8 +8,9 @@
 use super::{InstanceRecord, RunRecord, RunSnapshot};
 use crate::findings::Verdict;
 use crate::inventory::GapScope;
+use foldhash::HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One instance whose state changed between two runs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

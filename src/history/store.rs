@@ -8,9 +8,10 @@ use super::{diff, InstanceRecord, RunRecord, RunSnapshot, TrendPoint};
 use crate::findings::Verdict;
 use crate::inventory::CoverageGap;
 use crate::result::{CheckText, RunInfo, ScanResult};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 

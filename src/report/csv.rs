@@ -85,7 +85,7 @@ impl ReportSink for InstancesCsv {
         "instances.csv"
     }
     fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
-        let names: std::collections::HashMap<&str, &str> = r
+        let names: foldhash::HashMap<&str, &str> = r
             .inventory
             .subscriptions
             .iter()
@@ -144,13 +144,13 @@ impl ReportSink for FindingsCsv {
     fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
         // Instance findings carry their instance's id exactly as the inventory holds it;
         // subscription findings are looked up case-insensitively.
-        let instance_names: std::collections::HashMap<&str, &str> = r
+        let instance_names: foldhash::HashMap<&str, &str> = r
             .inventory
             .instances
             .iter()
             .map(|i| (i.id.as_str(), i.name.as_str()))
             .collect();
-        let subscription_names: std::collections::HashMap<String, &str> = r
+        let subscription_names: foldhash::HashMap<String, &str> = r
             .inventory
             .subscriptions
             .iter()

@@ -11,7 +11,8 @@ use crate::history::render::short_time;
 use crate::history::{HistorySummary, InstanceChange, TrendPoint};
 use crate::result::ScanResult;
 use base64::Engine as _;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -457,7 +458,7 @@ fn bar_chart(s: &mut String, id: &str, title: &str, rows: &[(String, usize)], em
 /// subscription of the scan has the same name (display names are not unique), and its tenants
 /// when it is managed through Azure Lighthouse; the id alone when it has no name.
 fn subscription_label(
-    shared_names: &std::collections::HashSet<&str>,
+    shared_names: &HashSet<&str>,
     sub: &crate::inventory::SubscriptionInfo,
 ) -> String {
     let mut label = if sub.name.is_empty() {
@@ -474,8 +475,8 @@ fn subscription_label(
 }
 
 /// Display names that more than one subscription of the scan has.
-fn shared_names(r: &ScanResult) -> std::collections::HashSet<&str> {
-    let mut seen = std::collections::HashSet::new();
+fn shared_names(r: &ScanResult) -> HashSet<&str> {
+    let mut seen = HashSet::new();
     r.inventory
         .subscriptions
         .iter()

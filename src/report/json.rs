@@ -13,9 +13,10 @@ use crate::checks::AccessVerdict;
 use crate::findings::{Finding, InstanceVerdict, Text};
 use crate::inventory::{BootDiagnostics, Instance, InstanceKind, Inventory, PrincipalRef};
 use crate::result::{CheckText, ScanResult, REPORT_SCHEMA_VERSION};
+use foldhash::{HashMap, HashMapExt};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 
 /// `report.json`.

@@ -56,7 +56,7 @@ pub fn wants_plan(formats: &[String]) -> bool {
 /// The sinks for `--format` names (each format once, in the order given).
 pub fn sinks(formats: &[String]) -> Result<Vec<Box<dyn ReportSink>>, String> {
     let mut out: Vec<Box<dyn ReportSink>> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = foldhash::HashSet::default();
     for f in formats {
         let f = f.trim();
         if f.is_empty() || !seen.insert(f.to_string()) {

@@ -17,9 +17,9 @@ use crate::findings::{Finding, FindingStatus, InstanceVerdict};
 use crate::inventory::{Instance, InstanceKind, SubscriptionInfo, Tags};
 use crate::policy::Severity;
 use crate::result::ScanResult;
+use foldhash::HashMap;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
