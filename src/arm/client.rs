@@ -14,6 +14,7 @@ use super::models::Page;
 use super::provider_limit::{ProviderLimiter, REMAINING_RESOURCE_HEADER};
 use super::ratelimit::{RateLimit, RateLimiter};
 use super::retry_after::DEFAULT_RETRY_AFTER_CAP;
+use crate::arm::lenient::LenientDecode;
 use crate::arm::Lenient;
 use crate::auth::TokenSource;
 use async_trait::async_trait;
@@ -770,7 +771,7 @@ impl ArmClient {
 
     /// Lists a collection page by page, following `nextLink`. Stops with
     /// [`ArmError::PagingLoop`] when a `nextLink` repeats a page already read.
-    pub fn list<T: DeserializeOwned + Send + 'static>(
+    pub fn list<T: LenientDecode + Send + 'static>(
         &self,
         path_and_query: &str,
     ) -> impl Stream<Item = Result<Vec<Lenient<T>>, ArmError>> + Send + 'static {
@@ -817,7 +818,7 @@ impl ArmClient {
     }
 
     /// Reads every page of a collection; the items read before an error are returned with it.
-    pub async fn list_all<T: DeserializeOwned + Send + 'static>(
+    pub async fn list_all<T: LenientDecode + Send + 'static>(
         &self,
         path_and_query: &str,
     ) -> (Vec<Lenient<T>>, Option<ArmError>) {

@@ -6,30 +6,86 @@
 //! of its own (the `scready-sim` package shares no code with the scanner); both are checked
 //! against the official examples and the recorded traffic in `tests/fixtures/arm/`.
 
-use super::lenient::Lenient;
+use super::lenient::{self, Expected, Lenient, LenientDecode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Shorthand for the serde attributes every optional field carries.
+/// An ARM object of lenient fields: the struct, its serialisation (camelCase, absent fields
+/// left out) and its one-pass reading ([`LenientDecode`]): members are matched to fields by
+/// name as they stream by, members the scanner does not read are skipped once, and a field named
+/// twice becomes `Invalid`. A field's JSON name is its name in camelCase unless a
+/// `#[serde(rename = "…")]` (after its doc comment) says otherwise.
 macro_rules! lenient_struct {
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
             $(
-                $(#[$fmeta:meta])*
+                $(#[doc = $doc:literal])*
+                $(#[serde(rename = $rename:literal)])?
                 pub $field:ident : $ty:ty
             ),* $(,)?
         }
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[derive(Clone, Debug, Default, PartialEq, Serialize)]
         #[serde(rename_all = "camelCase")]
         pub struct $name {
             $(
-                $(#[$fmeta])*
+                $(#[doc = $doc])*
+                $(#[serde(rename = $rename)])?
                 #[serde(default, skip_serializing_if = "Lenient::is_absent")]
                 pub $field: Lenient<$ty>,
             )*
+        }
+
+        impl LenientDecode for $name {
+            fn decode<'de, D: serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Lenient<Self>, D::Error> {
+                lenient::decode_one_pass(deserializer)
+            }
+        }
+
+        impl Expected for $name {
+            #[allow(unused_assignments)]
+            fn from_map<'de, A: serde::de::MapAccess<'de>>(
+                mut map: A,
+            ) -> Result<Lenient<Self>, A::Error> {
+                let mut out = Self::default();
+                let mut seen = 0u64;
+                while let Some(key) = map.next_key::<lenient::Key<'de>>()? {
+                    let key = key.as_str();
+                    let mut bit = 1u64;
+                    let mut known = false;
+                    $(
+                        if !known
+                            && lenient::key_is(key, stringify!($field), None $(.or(Some($rename)))?)
+                        {
+                            known = true;
+                            lenient::read_field(&mut map, &mut out.$field, &mut seen, bit)?;
+                        }
+                        bit <<= 1;
+                    )*
+                    if !known {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(Lenient::Value(out))
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                lenient::deserialize_strict(deserializer)
+            }
+        }
+
+        #[cfg(test)]
+        impl $name {
+            /// Every field `Invalid`, holding `v` (for the tests of the fields' JSON names).
+            pub(crate) fn every_field_invalid(v: &serde_json::Value) -> Self {
+                Self { $( $field: Lenient::Invalid(v.clone()), )* }
+            }
         }
     };
 }
@@ -39,10 +95,7 @@ pub type Tags = BTreeMap<String, String>;
 
 /// One page of an ARM list operation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "camelCase",
-    bound(deserialize = "T: serde::de::DeserializeOwned")
-)]
+#[serde(rename_all = "camelCase", bound(deserialize = "T: LenientDecode"))]
 pub struct Page<T> {
     /// The items of this page; an item that is not even an object is kept as `Invalid`. At most
     /// [`MAX_ITEMS_PER_PAGE`]: a page with more is refused as a whole.
@@ -66,10 +119,10 @@ pub const MAX_ITEMS_PER_PAGE: usize = 100_000;
 fn bounded_items<'de, D, T>(deserializer: D) -> Result<Vec<Lenient<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
+    T: LenientDecode,
 {
     struct Items<T>(std::marker::PhantomData<T>);
-    impl<'de, T: serde::de::DeserializeOwned> serde::de::Visitor<'de> for Items<T> {
+    impl<'de, T: LenientDecode> serde::de::Visitor<'de> for Items<T> {
         type Value = Vec<Lenient<T>>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("an array of items")
@@ -793,5 +846,192 @@ lenient_struct! {
         pub code: String,
         /// Message.
         pub message: String,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    /// Serialises `T` with every field `Invalid(1.5)` (a float fits none of the field types),
+    /// reads it back in one pass and expects every field back: a field whose JSON name the
+    /// reader spelled differently from serde's `Serialize` would come back `Absent`.
+    fn names_agree<T>(every_field_invalid: fn(&Value) -> T)
+    where
+        T: LenientDecode + Serialize + PartialEq + std::fmt::Debug,
+    {
+        let all = every_field_invalid(&json!(1.5));
+        let text = serde_json::to_string(&all).unwrap();
+        let back: Lenient<T> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, Lenient::Value(all), "{text}");
+    }
+
+    #[test]
+    fn every_field_is_read_under_the_name_it_is_written_under() {
+        names_agree(Subscription::every_field_invalid);
+        names_agree(ManagedByTenant::every_field_invalid);
+        names_agree(ManagementGroupDescendant::every_field_invalid);
+        names_agree(DescendantProperties::every_field_invalid);
+        names_agree(DescendantParent::every_field_invalid);
+        names_agree(InstanceViewStatus::every_field_invalid);
+        names_agree(BootDiagnosticsInstanceView::every_field_invalid);
+        names_agree(VmAgentInstanceView::every_field_invalid);
+        names_agree(InstanceView::every_field_invalid);
+        names_agree(BootDiagnostics::every_field_invalid);
+        names_agree(DiagnosticsProfile::every_field_invalid);
+        names_agree(UefiSettings::every_field_invalid);
+        names_agree(SecurityProfile::every_field_invalid);
+        names_agree(LinuxConfiguration::every_field_invalid);
+        names_agree(WindowsConfiguration::every_field_invalid);
+        names_agree(OsProfile::every_field_invalid);
+        names_agree(OsDisk::every_field_invalid);
+        names_agree(StorageProfile::every_field_invalid);
+        names_agree(HardwareProfile::every_field_invalid);
+        names_agree(SubResource::every_field_invalid);
+        names_agree(VirtualMachineProperties::every_field_invalid);
+        names_agree(VirtualMachine::every_field_invalid);
+        names_agree(Sku::every_field_invalid);
+        names_agree(UpgradePolicy::every_field_invalid);
+        names_agree(ScaleSetVmProfile::every_field_invalid);
+        names_agree(ScaleSetProperties::every_field_invalid);
+        names_agree(VirtualMachineScaleSet::every_field_invalid);
+        names_agree(ScaleSetVmProperties::every_field_invalid);
+        names_agree(ScaleSetVm::every_field_invalid);
+        names_agree(NetworkAcls::every_field_invalid);
+        names_agree(Endpoints::every_field_invalid);
+        names_agree(StorageAccountProperties::every_field_invalid);
+        names_agree(StorageAccount::every_field_invalid);
+        names_agree(ConsoleStatusProperties::every_field_invalid);
+        names_agree(ConsoleStatus::every_field_invalid);
+        names_agree(LockProperties::every_field_invalid);
+        names_agree(ManagementLock::every_field_invalid);
+        names_agree(RoleAssignmentProperties::every_field_invalid);
+        names_agree(RoleAssignment::every_field_invalid);
+        names_agree(Permission::every_field_invalid);
+        names_agree(RoleDefinitionProperties::every_field_invalid);
+        names_agree(RoleDefinition::every_field_invalid);
+        names_agree(DenyPrincipal::every_field_invalid);
+        names_agree(DenyAssignmentProperties::every_field_invalid);
+        names_agree(DenyAssignment::every_field_invalid);
+        names_agree(DirectoryObject::every_field_invalid);
+        names_agree(RunCommandOutput::every_field_invalid);
+        names_agree(RunCommandProperties::every_field_invalid);
+        names_agree(OperationStatus::every_field_invalid);
+        names_agree(OperationError::every_field_invalid);
+    }
+
+    #[test]
+    fn renamed_and_multi_word_names() {
+        let vm: VirtualMachine = serde_json::from_str(
+            r#"{"type":"Microsoft.Compute/virtualMachines","properties":{"vmId":"g",
+                "securityProfile":{"uefiSettings":{"vTpmEnabled":true}},
+                "osProfile":{"windowsConfiguration":{"provisionVMAgent":false}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            vm.resource_type.get().unwrap(),
+            "Microsoft.Compute/virtualMachines"
+        );
+        let p = vm.properties.get().unwrap();
+        assert_eq!(p.vm_id.get().unwrap(), "g");
+        let uefi = p
+            .security_profile
+            .get()
+            .unwrap()
+            .uefi_settings
+            .get()
+            .unwrap();
+        assert_eq!(uefi.v_tpm_enabled, Lenient::Value(true));
+        let win = p
+            .os_profile
+            .get()
+            .unwrap()
+            .windows_configuration
+            .get()
+            .unwrap();
+        assert_eq!(win.provision_vm_agent, Lenient::Value(false));
+        // Near misses are other members, not the field.
+        let d: BootDiagnostics =
+            serde_json::from_str(r#"{"Enabled":true,"storage_uri":"x","storageUri_":"y"}"#)
+                .unwrap();
+        assert!(d.enabled.is_absent() && d.storage_uri.is_absent());
+    }
+
+    #[test]
+    fn a_key_with_escapes_is_the_same_key() {
+        let d: BootDiagnostics =
+            serde_json::from_str(r#"{"en\u0061bled":true,"storageUri":"https:\/\/a"}"#).unwrap();
+        assert_eq!(d.enabled, Lenient::Value(true));
+        assert_eq!(d.storage_uri.get().unwrap(), "https://a");
+    }
+
+    #[test]
+    fn a_field_named_twice_is_invalid_and_the_rest_is_read() {
+        let d: BootDiagnostics =
+            serde_json::from_str(r#"{"enabled":true,"storageUri":"a","enabled":false}"#).unwrap();
+        assert_eq!(d.enabled.invalid(), Some(&json!(false)));
+        assert_eq!(d.storage_uri.get().unwrap(), "a");
+    }
+
+    #[test]
+    fn an_object_where_a_scalar_belongs_and_the_reverse_are_kept_verbatim() {
+        let vm: VirtualMachine = serde_json::from_str(
+            r#"{"name":{"a":[1,"b",null]},"properties":"oops","tags":{"env":"prod","n":1},
+                "location":"westeurope"}"#,
+        )
+        .unwrap();
+        assert_eq!(vm.name.invalid(), Some(&json!({"a": [1, "b", null]})));
+        assert_eq!(vm.properties.invalid(), Some(&json!("oops")));
+        assert_eq!(vm.tags.invalid(), Some(&json!({"env": "prod", "n": 1})));
+        assert_eq!(vm.location.get().unwrap(), "westeurope");
+    }
+
+    #[test]
+    fn a_list_with_one_ill_typed_element_is_kept_whole() {
+        let v: InstanceView = serde_json::from_str(
+            r#"{"statuses":[{"code":"PowerState/running"},"odd"],"computerName":"c"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            v.statuses.invalid(),
+            Some(&json!([{"code": "PowerState/running"}, "odd"]))
+        );
+        assert_eq!(v.computer_name.get().unwrap(), "c");
+        let v: InstanceView =
+            serde_json::from_str(r#"{"statuses":[{"code":"PowerState/running","level":7}]}"#)
+                .unwrap();
+        let statuses = v.statuses.get().unwrap();
+        assert_eq!(statuses[0].code.get().unwrap(), "PowerState/running");
+        assert_eq!(statuses[0].level.invalid(), Some(&json!(7)));
+    }
+
+    #[test]
+    fn numbers_outside_the_type_are_invalid() {
+        let s: Sku = serde_json::from_str(r#"{"capacity":18446744073709551615}"#).unwrap();
+        assert_eq!(s.capacity.invalid(), Some(&json!(18446744073709551615u64)));
+        let s: Sku = serde_json::from_str(r#"{"capacity":2.0}"#).unwrap();
+        assert_eq!(s.capacity.invalid(), Some(&json!(2.0)));
+        let s: Sku = serde_json::from_str(r#"{"capacity":-3,"name":null}"#).unwrap();
+        assert_eq!(s.capacity, Lenient::Value(-3));
+        assert!(s.name.is_absent());
+    }
+
+    #[test]
+    fn a_page_item_that_is_not_an_object_is_kept_and_the_page_is_read() {
+        let page: Page<SubResource> =
+            serde_json::from_str(r#"{"value":[{"id":"a"},7,null,{"id":"b"}],"nextLink":null}"#)
+                .unwrap();
+        assert_eq!(page.value.len(), 4);
+        assert_eq!(page.value[0].get().unwrap().id.get().unwrap(), "a");
+        assert_eq!(page.value[1].invalid(), Some(&json!(7)));
+        assert!(page.value[2].is_absent());
+        assert_eq!(page.value[3].get().unwrap().id.get().unwrap(), "b");
+    }
+
+    #[test]
+    fn malformed_json_is_still_an_error() {
+        assert!(serde_json::from_str::<Page<SubResource>>(r#"{"value":[{"id":"a"}"#).is_err());
+        assert!(serde_json::from_str::<VirtualMachine>(r#"{"properties":{"vmId":}}"#).is_err());
     }
 }
