@@ -35,8 +35,9 @@ pub enum Lenient<T> {
     Absent,
     /// The field held a value of the expected type.
     Value(T),
-    /// The field held a value of another type; kept as received.
-    Invalid(Value),
+    /// The field held a value of another type; kept as received (boxed: it is rare, and a field
+    /// is then no bigger than its value).
+    Invalid(Box<Value>),
 }
 
 impl<T> Lenient<T> {
@@ -61,10 +62,15 @@ impl<T> Lenient<T> {
         matches!(self, Lenient::Absent)
     }
 
+    /// An ill-typed value, kept as received.
+    pub fn invalid_value(v: Value) -> Self {
+        Lenient::Invalid(Box::new(v))
+    }
+
     /// The raw JSON of an ill-typed value, for error reporting.
     pub fn invalid(&self) -> Option<&Value> {
         match self {
-            Lenient::Invalid(v) => Some(v),
+            Lenient::Invalid(v) => Some(v.as_ref()),
             _ => None,
         }
     }
@@ -121,7 +127,7 @@ pub fn decode_text<'de, T: DeserializeOwned, D: Deserializer<'de>>(
     match serde_json::from_str::<T>(text) {
         Ok(v) => Ok(Lenient::Value(v)),
         Err(_) => serde_json::from_str::<Value>(text)
-            .map(Lenient::Invalid)
+            .map(Lenient::invalid_value)
             .map_err(D::Error::custom),
     }
 }
@@ -167,7 +173,7 @@ pub trait Expected: Sized {
     }
     /// A JSON object, read member by member.
     fn from_map<'de, A: MapAccess<'de>>(map: A) -> Result<Lenient<Self>, A::Error> {
-        Value::deserialize(MapAccessDeserializer::new(map)).map(Lenient::Invalid)
+        Value::deserialize(MapAccessDeserializer::new(map)).map(Lenient::invalid_value)
     }
 }
 
@@ -192,31 +198,31 @@ impl<'de, T: Expected> Visitor<'de> for OnePass<T> {
         Ok(Lenient::Absent)
     }
     fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
-        Ok(T::from_bool(b).map_or(Lenient::Invalid(Value::Bool(b)), Lenient::Value))
+        Ok(T::from_bool(b).map_or(Lenient::invalid_value(Value::Bool(b)), Lenient::Value))
     }
     fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-        Ok(T::from_i64(n).map_or(Lenient::Invalid(Value::from(n)), Lenient::Value))
+        Ok(T::from_i64(n).map_or(Lenient::invalid_value(Value::from(n)), Lenient::Value))
     }
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
-        Ok(T::from_u64(n).map_or(Lenient::Invalid(Value::from(n)), Lenient::Value))
+        Ok(T::from_u64(n).map_or(Lenient::invalid_value(Value::from(n)), Lenient::Value))
     }
     fn visit_f64<E: de::Error>(self, x: f64) -> Result<Self::Value, E> {
-        Ok(Lenient::Invalid(Value::from(x)))
+        Ok(Lenient::invalid_value(Value::from(x)))
     }
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
         Ok(match T::from_str(s) {
             Some(v) => Lenient::Value(v),
-            None => Lenient::Invalid(Value::String(s.to_owned())),
+            None => Lenient::invalid_value(Value::String(s.to_owned())),
         })
     }
     fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
         Ok(match T::from_string(s) {
             Ok(v) => Lenient::Value(v),
-            Err(s) => Lenient::Invalid(Value::String(s)),
+            Err(s) => Lenient::invalid_value(Value::String(s)),
         })
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Lenient::Invalid)
+        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Lenient::invalid_value)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         T::from_map(map)
@@ -342,7 +348,7 @@ pub fn read_field<'de, A: MapAccess<'de>, T: LenientDecode>(
         *seen |= bit;
         *slot = map.next_value()?;
     } else {
-        *slot = Lenient::Invalid(map.next_value::<Value>()?);
+        *slot = Lenient::invalid_value(map.next_value::<Value>()?);
     }
     Ok(())
 }

@@ -84,7 +84,7 @@ macro_rules! lenient_struct {
         impl $name {
             /// Every field `Invalid`, holding `v` (for the tests of the fields' JSON names).
             pub(crate) fn every_field_invalid(v: &serde_json::Value) -> Self {
-                Self { $( $field: Lenient::Invalid(v.clone()), )* }
+                Self { $( $field: Lenient::invalid_value(v.clone()), )* }
             }
         }
     };
