@@ -18,6 +18,7 @@
 //! Under `cargo test` (no `--bench` argument) it only evaluates a small inventory, so that the
 //! test suite never runs the benchmark.
 
+use scready::arm::lenient::LenientDecode;
 use scready::arm::models::{
     ConsoleStatus, ManagementLock, Page, Permission, ScaleSetVm, StorageAccount, Subscription,
     VirtualMachine, VirtualMachineScaleSet,
@@ -33,7 +34,7 @@ use serde::de::DeserializeOwned;
 use std::time::Instant;
 
 /// Every item of an ARM listing, following `nextLink`, parsed with the scanner's models.
-fn list<T: DeserializeOwned>(arm: &OfflineArm, principal: &str, first: &str) -> Vec<T> {
+fn list<T: LenientDecode>(arm: &OfflineArm, principal: &str, first: &str) -> Vec<T> {
     let mut items = Vec::new();
     let mut next = Some(first.to_string());
     while let Some(url) = next {

@@ -144,6 +144,16 @@ impl LenientDecode for BTreeMap<String, String> {
     }
 }
 
+/// Any JSON value is a `Value`; only `null` is absent.
+impl LenientDecode for Value {
+    fn decode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Lenient<Self>, D::Error> {
+        Ok(match Value::deserialize(deserializer)? {
+            Value::Null => Lenient::Absent,
+            v => Lenient::Value(v),
+        })
+    }
+}
+
 /// What each kind of JSON value becomes for a type read in one pass; every default keeps the
 /// value as `Invalid`.
 pub trait Expected: Sized {
