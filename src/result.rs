@@ -4,7 +4,7 @@ use crate::arm::CallStats;
 use crate::checks::Evaluation;
 use crate::findings::{Finding, InstanceVerdict, Verdict};
 use crate::history::HistorySummary;
-use crate::inventory::{CoverageGap, Inventory, PrincipalRef};
+use crate::inventory::{CoverageGap, Instance, Inventory, PrincipalRef};
 use crate::policy::{Policy, Waiver};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -211,6 +211,96 @@ pub struct AccessAuditInfo {
     /// [`ACCESS_NOT_AUDITED`] when nobody was audited while the access checks are on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// True for a subscription's own resource id (`/subscriptions/{id}`), the scope of subscription
+/// findings.
+pub fn is_subscription_scope(id: &str) -> bool {
+    id.starts_with("/subscriptions/") && id.matches('/').count() == 2
+}
+
+/// Each instance's own findings: those whose resource id is the instance's id exactly.
+pub struct InstanceFindings<'a> {
+    findings: &'a [Finding],
+    /// Indices into `findings`, grouped by instance in inventory order.
+    order: Vec<u32>,
+    /// `order[starts[n]..starts[n + 1]]` are instance `n`'s.
+    starts: Vec<u32>,
+    /// The instance of each finding, by index into `inventory.instances`.
+    instance_of: Vec<Option<u32>>,
+}
+
+impl<'a> InstanceFindings<'a> {
+    /// Groups `r`'s findings by instance. The evaluation writes the subscription and environment
+    /// findings first and then each instance's, in inventory order, which one linear walk
+    /// recognises without hashing any id; findings in another order (a report assembled
+    /// elsewhere) are matched through a map instead.
+    pub fn new(r: &'a ScanResult) -> InstanceFindings<'a> {
+        let instances = &r.inventory.instances;
+        let findings = &r.findings;
+        let instance_of = walk_in_order(instances, findings).unwrap_or_else(|| {
+            let mut by_id: foldhash::HashMap<&str, u32> = foldhash::HashMap::default();
+            for (n, i) in instances.iter().enumerate() {
+                by_id.entry(i.id.as_str()).or_insert(n as u32);
+            }
+            findings
+                .iter()
+                .map(|f| by_id.get(f.resource_id.as_str()).copied())
+                .collect()
+        });
+        let mut starts = vec![0u32; instances.len() + 1];
+        for n in instance_of.iter().flatten() {
+            starts[*n as usize + 1] += 1;
+        }
+        for k in 1..starts.len() {
+            starts[k] += starts[k - 1];
+        }
+        let mut next = starts.clone();
+        let mut order = vec![0u32; starts[instances.len()] as usize];
+        for (f, n) in instance_of.iter().enumerate() {
+            if let Some(n) = n {
+                order[next[*n as usize] as usize] = f as u32;
+                next[*n as usize] += 1;
+            }
+        }
+        InstanceFindings {
+            findings,
+            order,
+            starts,
+            instance_of,
+        }
+    }
+
+    /// Instance `n`'s findings, in report order.
+    pub fn of(&self, n: usize) -> impl Iterator<Item = &'a Finding> + '_ {
+        let range = self.starts[n] as usize..self.starts[n + 1] as usize;
+        self.order[range]
+            .iter()
+            .map(|&f| &self.findings[f as usize])
+    }
+
+    /// The instance of finding `f` (an index into `findings`), if it is an instance's.
+    pub fn instance_of(&self, f: usize) -> Option<usize> {
+        self.instance_of[f].map(|n| n as usize)
+    }
+}
+
+/// The instance of each finding when the findings are in the evaluation's order (see
+/// [`InstanceFindings::new`]); `None` when they are not.
+fn walk_in_order(instances: &[Instance], findings: &[Finding]) -> Option<Vec<Option<u32>>> {
+    let mut out = Vec::with_capacity(findings.len());
+    let mut next = 0;
+    for f in findings {
+        let id = f.resource_id.as_str();
+        if id == "environment" || is_subscription_scope(id) {
+            out.push(None);
+            continue;
+        }
+        let n = next + instances[next..].iter().position(|i| i.id == id)?;
+        out.push(Some(n as u32));
+        next = n;
+    }
+    Some(out)
 }
 
 impl ScanResult {
@@ -426,5 +516,73 @@ impl<'a> SubscriptionNames<'a> {
             return name;
         }
         self.0.get(&id.to_ascii_lowercase()).copied().unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod instance_findings_tests {
+    use super::*;
+    use crate::checks::testing::vm;
+    use crate::findings::FindingStatus;
+    use crate::policy::Severity;
+
+    fn finding(resource_id: &str, check: &str) -> Finding {
+        Finding {
+            resource_id: resource_id.into(),
+            subscription_id: "s1".into(),
+            check_id: check.into(),
+            status: FindingStatus::Fail,
+            severity: Severity::Error,
+            message: "m".into(),
+            mitigation: "".into(),
+            remediation: "".into(),
+            waiver: None,
+            principal_id: None,
+        }
+    }
+
+    fn grouped(r: &ScanResult) -> Vec<Vec<String>> {
+        let own = InstanceFindings::new(r);
+        (0..r.inventory.instances.len())
+            .map(|n| own.of(n).map(|f| f.check_id.to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn findings_in_evaluation_order_and_in_any_other_order_group_alike() {
+        let mut r = ScanResult::default();
+        r.inventory.instances = vec![vm("a"), vm("b"), vm("c"), vm("d")];
+        let id = |n: usize| r.inventory.instances[n].id.clone();
+        let (a, c, d) = (id(0), id(2), id(3));
+        // The evaluation's order: subscription and environment findings, then each instance's.
+        r.findings = vec![
+            finding("/subscriptions/s1", "console-disabled"),
+            finding("environment", "websocket-blocked"),
+            finding(&a, "a1"),
+            finding(&a, "a2"),
+            finding(&c, "c1"),
+            finding(&d, "d1"),
+        ];
+        let in_order = grouped(&r);
+        assert_eq!(in_order, [vec!["a1", "a2"], vec![], vec!["c1"], vec!["d1"]]);
+        let own = InstanceFindings::new(&r);
+        assert_eq!(
+            (0..6).map(|k| own.instance_of(k)).collect::<Vec<_>>(),
+            [None, None, Some(0), Some(0), Some(2), Some(3)]
+        );
+        // Shuffled (and one finding of an instance that is not listed): the map gives the same.
+        r.findings = vec![
+            finding(&d, "d1"),
+            finding(&a, "a1"),
+            finding(
+                "/subscriptions/s1/resourceGroups/rg/providers/x/y/gone",
+                "g1",
+            ),
+            finding("/subscriptions/s1", "console-disabled"),
+            finding(&c, "c1"),
+            finding(&a, "a2"),
+        ];
+        assert_eq!(grouped(&r), in_order);
+        assert_eq!(InstanceFindings::new(&r).instance_of(2), None);
     }
 }

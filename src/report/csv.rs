@@ -144,12 +144,7 @@ impl ReportSink for FindingsCsv {
     fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
         // Instance findings carry their instance's id exactly as the inventory holds it;
         // subscription findings are looked up case-insensitively.
-        let instance_names: foldhash::HashMap<&str, &str> = r
-            .inventory
-            .instances
-            .iter()
-            .map(|i| (i.id.as_str(), i.name.as_str()))
-            .collect();
+        let own = crate::result::InstanceFindings::new(r);
         let subscription_names: foldhash::HashMap<String, &str> = r
             .inventory
             .subscriptions
@@ -163,12 +158,14 @@ impl ReportSink for FindingsCsv {
             .collect();
         let mut w = writer(out);
         w.write_record(FINDING_COLUMNS).map_err(io)?;
-        for f in &r.findings {
-            let name = instance_names
-                .get(f.resource_id.as_str())
-                .or_else(|| subscription_names.get(&f.resource_id.to_ascii_lowercase()))
-                .copied()
-                .unwrap_or("");
+        for (k, f) in r.findings.iter().enumerate() {
+            let name = match own.instance_of(k) {
+                Some(n) => r.inventory.instances[n].name.as_str(),
+                None => subscription_names
+                    .get(&f.resource_id.to_ascii_lowercase())
+                    .copied()
+                    .unwrap_or(""),
+            };
             let row = [
                 f.resource_id.as_str(),
                 &f.subscription_id,

@@ -9,7 +9,7 @@ use super::ReportSink;
 use crate::findings::{Finding, FindingStatus, Verdict};
 use crate::history::render::short_time;
 use crate::history::{HistorySummary, InstanceChange, TrendPoint};
-use crate::result::ScanResult;
+use crate::result::{is_subscription_scope, ScanResult};
 use base64::Engine as _;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::collections::{BTreeMap, BTreeSet};
@@ -94,10 +94,6 @@ const CARD_ORDER: [Verdict; 4] = [
     Verdict::Blocked,
     Verdict::Unknown,
 ];
-
-fn is_subscription_scope(id: &str) -> bool {
-    id.starts_with("/subscriptions/") && id.matches('/').count() == 2
-}
 
 /// The page is written out whenever this much of it is buffered: a fleet's page can be hundreds
 /// of megabytes, and it is never held in memory whole.

@@ -12,7 +12,7 @@ use super::ReportSink;
 use crate::checks::AccessVerdict;
 use crate::findings::{Finding, InstanceVerdict, Text};
 use crate::inventory::{BootDiagnostics, Instance, InstanceKind, Inventory, PrincipalRef};
-use crate::result::{CheckText, ScanResult, REPORT_SCHEMA_VERSION};
+use crate::result::{CheckText, InstanceFindings, ScanResult, REPORT_SCHEMA_VERSION};
 use foldhash::{HashMap, HashMapExt};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -186,16 +186,25 @@ struct Prepared<'a> {
     r: &'a ScanResult,
     strings: Strings<'a>,
     instances: HashMap<&'a str, u32>,
+    /// The instance of each finding.
+    own: InstanceFindings<'a>,
     checks: BTreeMap<&'a str, CheckEntry<'a>>,
 }
 
 impl<'a> Prepared<'a> {
     fn new(r: &'a ScanResult) -> Prepared<'a> {
         let mut strings = Strings::default();
-        let mut instances = HashMap::with_capacity(r.inventory.instances.len());
+        // Instances by id, for the access rows (findings are matched in one walk, `own`).
+        let mut instances = HashMap::with_capacity(if r.access.is_empty() {
+            0
+        } else {
+            r.inventory.instances.len()
+        });
         for (n, i) in r.inventory.instances.iter().enumerate() {
             instance_strings(i, |s| strings.add(s));
-            instances.entry(i.id.as_str()).or_insert(n as u32);
+            if !r.access.is_empty() {
+                instances.entry(i.id.as_str()).or_insert(n as u32);
+            }
         }
         let mut checks: BTreeMap<&'a str, CheckEntry<'a>> = r
             .checks
@@ -240,14 +249,17 @@ impl<'a> Prepared<'a> {
             r,
             strings,
             instances,
+            own: InstanceFindings::new(r),
             checks,
         }
     }
 
-    /// The index of the instance with this id whose subscription is `subscription_id`.
-    fn instance(&self, id: &str, subscription_id: &str) -> Option<u32> {
-        let n = *self.instances.get(id)?;
-        (self.r.inventory.instances[n as usize].subscription_id == subscription_id).then_some(n)
+    /// The index of finding `k`'s instance, when the finding is about an instance of the same
+    /// subscription.
+    fn instance(&self, k: usize) -> Option<u32> {
+        let n = self.own.instance_of(k)?;
+        (self.r.inventory.instances[n].subscription_id == self.r.findings[k].subscription_id)
+            .then_some(n as u32)
     }
 
     /// The index of the audited principal with this id and label.
@@ -319,6 +331,8 @@ enum Target<'a> {
 struct FindingRow<'p, 'a> {
     p: &'p Prepared<'a>,
     f: &'a Finding,
+    /// The finding's index in `findings`.
+    k: usize,
 }
 
 impl<'a> FindingRow<'_, 'a> {
@@ -364,7 +378,7 @@ impl Serialize for FindingRow<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = self.f;
         let entry = &self.p.checks[f.check_id.as_str()];
-        let target = if let Some(n) = self.p.instance(&f.resource_id, &f.subscription_id) {
+        let target = if let Some(n) = self.p.instance(self.k) {
             Target::Instance(n)
         } else if f.resource_id == "environment" && f.subscription_id.is_empty() {
             Target::Name("environment")
@@ -659,7 +673,10 @@ pub fn write_report(r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> 
     rows(
         out,
         "findings",
-        r.findings.iter().map(|f| FindingRow { p: &p, f }),
+        r.findings
+            .iter()
+            .enumerate()
+            .map(|(k, f)| FindingRow { p: &p, f, k }),
     )?;
     out.write_all(b",\n")?;
     rows(

@@ -13,10 +13,10 @@
 //! release's JSON Schema (`tests/fixtures/ocsf/`).
 
 use super::ReportSink;
-use crate::findings::{Finding, FindingStatus, InstanceVerdict};
-use crate::inventory::{Instance, InstanceKind, SubscriptionInfo, Tags};
+use crate::findings::FindingStatus;
+use crate::inventory::{InstanceKind, SubscriptionInfo, Tags};
 use crate::policy::Severity;
-use crate::result::ScanResult;
+use crate::result::{InstanceFindings, ScanResult};
 use foldhash::HashMap;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -308,7 +308,8 @@ struct Unmapped<'a> {
 
 /// What the sink looks up per finding, built once per report.
 struct Lookups<'a> {
-    instances: HashMap<&'a str, (&'a Instance, &'a InstanceVerdict)>,
+    /// The instance of each finding.
+    own: InstanceFindings<'a>,
     subscriptions: HashMap<String, &'a SubscriptionInfo>,
     partition: Option<&'static str>,
     time: i64,
@@ -317,13 +318,7 @@ struct Lookups<'a> {
 impl<'a> Lookups<'a> {
     fn new(r: &'a ScanResult) -> Lookups<'a> {
         Lookups {
-            instances: r
-                .inventory
-                .instances
-                .iter()
-                .zip(&r.verdicts)
-                .map(|(i, v)| (i.id.as_str(), (i, v)))
-                .collect(),
+            own: InstanceFindings::new(r),
             subscriptions: r
                 .inventory
                 .subscriptions
@@ -341,12 +336,16 @@ impl<'a> Lookups<'a> {
 }
 
 /// The event of one finding.
-fn event<'a>(r: &'a ScanResult, f: &'a Finding, at: &Lookups<'a>) -> Event<'a> {
+fn event<'a>(r: &'a ScanResult, k: usize, at: &Lookups<'a>) -> Event<'a> {
+    let f = &r.findings[k];
     let subscription = at
         .subscriptions
         .get(&f.subscription_id.to_ascii_lowercase())
         .copied();
-    let instance = at.instances.get(f.resource_id.as_str()).copied();
+    let instance = at
+        .own
+        .instance_of(k)
+        .map(|n| (&r.inventory.instances[n], &r.verdicts[n]));
     let check = r.checks.get(f.check_id.as_str());
     let (severity_id, severity_caption) = severity(f.severity);
     let (status_id, status_caption) = finding_status(f.status);
@@ -495,11 +494,11 @@ impl ReportSink for OcsfFindings {
         if array {
             out.write_all(b"[")?;
         }
-        for (n, f) in r.findings.iter().enumerate() {
+        for n in 0..r.findings.len() {
             if array {
                 out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
             }
-            serde_json::to_writer(&mut *out, &event(r, f, &lookups))
+            serde_json::to_writer(&mut *out, &event(r, n, &lookups))
                 .map_err(std::io::Error::other)?;
             if !array {
                 out.write_all(b"\n")?;

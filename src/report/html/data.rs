@@ -15,8 +15,8 @@
 //! as `\u003c`, `\u003e`, `\u0026`, and U+2028/U+2029 as escapes too.
 
 use super::{flush, FLUSH_AT};
-use crate::findings::{Finding, FindingStatus, Verdict};
-use crate::result::ScanResult;
+use crate::findings::{FindingStatus, Verdict};
+use crate::result::{is_subscription_scope, InstanceFindings, ScanResult};
 use foldhash::{HashMap, HashMapExt};
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -180,12 +180,12 @@ pub fn push_json_str(s: &mut String, text: &str) {
 
 /// Replaces an instance's own values in `text` by their markers (longest-first order as given;
 /// values shorter than two characters are left alone).
-fn templatize(text: &str, values: &[(char, &str)]) -> String {
-    let mut t = clean(text).into_owned();
+fn templatize<'t>(text: &'t str, values: &[(char, &str)]) -> Cow<'t, str> {
+    let mut t = clean(text);
     let mut buf = [0u8; 4];
     for (mark, value) in values {
         if value.len() >= 2 && t.contains(value) {
-            t = t.replace(value, mark.encode_utf8(&mut buf));
+            t = Cow::Owned(t.replace(value, mark.encode_utf8(&mut buf)));
         }
     }
     t
@@ -215,17 +215,34 @@ impl<K: std::hash::Hash + Eq + Clone> Interner<K> {
     }
 }
 
-/// The string table: entry 0 is the empty string.
-struct Strings {
-    index: HashMap<String, u32>,
-    list: Vec<String>,
+impl Interner<String> {
+    /// [`Interner::get`] without an owned key unless the value is new.
+    fn get_str(&mut self, key: &str) -> u32 {
+        match self.index.get(key) {
+            Some(&i) => i,
+            None => self.get(key.to_owned()),
+        }
+    }
 }
 
-impl Strings {
+/// The string table: entry 0 is the empty string.
+struct Strings<'a> {
+    index: HashMap<String, u32>,
+    list: Vec<String>,
+    /// Entries of texts that outlive the table, by address and length: the catalogue's shared
+    /// texts recur on most instances, and finding them by address spares hashing and comparing
+    /// them.
+    lasting: HashMap<(usize, usize), u32>,
+    _texts: std::marker::PhantomData<&'a str>,
+}
+
+impl<'a> Strings<'a> {
     fn new() -> Self {
         let mut s = Strings {
             index: HashMap::new(),
             list: Vec::new(),
+            lasting: HashMap::new(),
+            _texts: std::marker::PhantomData,
         };
         s.get("");
         s
@@ -233,6 +250,22 @@ impl Strings {
     /// The index of `text` as shown (cleaned).
     fn get(&mut self, text: &str) -> u32 {
         self.get_template(clean(text))
+    }
+    /// The index of a template (see [`templatize`]); one borrowed from the report is found by
+    /// its address after the first time.
+    fn get_templatized(&mut self, text: Cow<'a, str>) -> u32 {
+        match text {
+            Cow::Borrowed(t) => {
+                let key = (t.as_ptr() as usize, t.len());
+                if let Some(&i) = self.lasting.get(&key) {
+                    return i;
+                }
+                let i = self.get_template(Cow::Borrowed(t));
+                self.lasting.insert(key, i);
+                i
+            }
+            owned => self.get_template(owned),
+        }
     }
     /// The index of a text that is already clean, markers and all (see [`templatize`]).
     fn get_template(&mut self, text: Cow<'_, str>) -> u32 {
@@ -275,10 +308,6 @@ fn status_index(s: FindingStatus) -> u8 {
         FindingStatus::Unknown => 2,
         FindingStatus::Waived => 3,
     }
-}
-
-fn is_subscription_scope(id: &str) -> bool {
-    id.starts_with("/subscriptions/") && id.matches('/').count() == 2
 }
 
 /// Sort rank: blocked first.
@@ -364,7 +393,7 @@ pub fn changes(r: &ScanResult) -> HashMap<String, Change> {
 pub struct PageData<'a> {
     r: &'a ScanResult,
     order: Vec<usize>,
-    strings: Strings,
+    strings: Strings<'a>,
     subscriptions: Interner<String>,
     checks: Interner<&'a str>,
     check_sets: Interner<[Vec<u32>; 3]>,
@@ -397,7 +426,7 @@ impl<'a> PageData<'a> {
             d.subscriptions.get(clean(&s.id).to_ascii_lowercase());
         }
         // Instance findings carry their instance's id exactly as the inventory holds it.
-        let mut own: HashMap<&str, Vec<&Finding>> = HashMap::new();
+        let own = InstanceFindings::new(r);
         for f in &r.findings {
             if f.resource_id == "environment" {
                 let c = d.checks.get(f.check_id.as_str());
@@ -410,8 +439,6 @@ impl<'a> PageData<'a> {
                 let c = d.checks.get(f.check_id.as_str());
                 d.subscription_findings
                     .push([sub, c, status_index(f.status) as u32]);
-            } else {
-                own.entry(f.resource_id.as_str()).or_default().push(f);
             }
         }
         let changes = changes(r);
@@ -427,7 +454,7 @@ impl<'a> PageData<'a> {
     fn row(
         &mut self,
         idx: usize,
-        own: &HashMap<&str, Vec<&'a Finding>>,
+        own: &InstanceFindings<'a>,
         changes: &HashMap<String, Change>,
     ) -> Row {
         let r = self.r;
@@ -473,23 +500,23 @@ impl<'a> PageData<'a> {
             values.push((MARK_ID_SUFFIX, suffix));
         }
         let mut set = Vec::new();
-        for f in own.get(i.id.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
+        for f in own.of(idx) {
             let entry = [
                 self.checks.get(f.check_id.as_str()),
                 status_index(f.status) as u32,
                 self.strings
-                    .get_template(templatize(&f.message, &values).into()),
+                    .get_templatized(templatize(f.message.as_str(), &values)),
                 self.strings
-                    .get_template(templatize(&f.mitigation, &values).into()),
+                    .get_templatized(templatize(f.mitigation.as_str(), &values)),
                 self.strings
-                    .get_template(templatize(&f.remediation, &values).into()),
+                    .get_templatized(templatize(f.remediation.as_str(), &values)),
                 self.strings.get(f.principal_id.as_deref().unwrap_or("")),
                 self.strings
-                    .get_template(templatize(f.waiver.as_deref().unwrap_or(""), &values).into()),
+                    .get_templatized(templatize(f.waiver.as_deref().unwrap_or(""), &values)),
             ];
             set.push(self.findings.get(entry));
         }
-        let subscription = self.subscriptions.get(sub.clone());
+        let subscription = self.subscriptions.get_str(&sub);
         Row {
             id_prefix: self.strings.get(prefix),
             subscription,
@@ -504,10 +531,14 @@ impl<'a> PageData<'a> {
             check_set: self.check_sets.get(check_set),
             finding_set: self.finding_sets.get(set),
             tag_set: self.tag_sets.get(tags),
-            change: changes
-                .get(&i.id.to_ascii_lowercase())
-                .map(|c| *c as u8)
-                .unwrap_or(0),
+            change: if changes.is_empty() {
+                0
+            } else {
+                changes
+                    .get(&i.id.to_ascii_lowercase())
+                    .map(|c| *c as u8)
+                    .unwrap_or(0)
+            },
         }
     }
 
