@@ -267,8 +267,6 @@ lenient_struct! {
 lenient_struct! {
     /// `instanceView.bootDiagnostics`.
     pub struct BootDiagnosticsInstanceView {
-        /// Screenshot blob (absent with managed storage).
-        pub console_screenshot_blob_uri: String,
         /// Serial log blob (absent with managed storage).
         pub serial_console_log_blob_uri: String,
         /// Set only when enabling boot diagnostics ran into an error.
@@ -277,24 +275,8 @@ lenient_struct! {
 }
 
 lenient_struct! {
-    /// `instanceView.vmAgent`.
-    pub struct VmAgentInstanceView {
-        /// Agent version, `Unknown` when not reporting.
-        pub vm_agent_version: String,
-        /// Agent statuses.
-        pub statuses: Vec<InstanceViewStatus>,
-    }
-}
-
-lenient_struct! {
     /// The run-time view of a VM or scale-set instance.
     pub struct InstanceView {
-        /// Guest computer name.
-        pub computer_name: String,
-        /// Guest OS name.
-        pub os_name: String,
-        /// Guest agent status.
-        pub vm_agent: VmAgentInstanceView,
         /// Provisioning and power statuses.
         pub statuses: Vec<InstanceViewStatus>,
         /// Boot diagnostics status.
@@ -325,8 +307,6 @@ lenient_struct! {
     pub struct UefiSettings {
         /// Secure boot on.
         pub secure_boot_enabled: bool,
-        /// vTPM on.
-        pub v_tpm_enabled: bool,
     }
 }
 
@@ -349,25 +329,10 @@ lenient_struct! {
 }
 
 lenient_struct! {
-    /// `osProfile.windowsConfiguration`.
-    pub struct WindowsConfiguration {
-        /// Whether the VM agent is provisioned.
-        #[serde(rename = "provisionVMAgent")]
-        pub provision_vm_agent: bool,
-    }
-}
-
-lenient_struct! {
     /// `osProfile`.
     pub struct OsProfile {
-        /// Guest computer name.
-        pub computer_name: String,
-        /// Admin user name.
-        pub admin_username: String,
         /// Linux settings.
         pub linux_configuration: LinuxConfiguration,
-        /// Windows settings.
-        pub windows_configuration: WindowsConfiguration,
     }
 }
 
@@ -388,14 +353,6 @@ lenient_struct! {
 }
 
 lenient_struct! {
-    /// `hardwareProfile`.
-    pub struct HardwareProfile {
-        /// The VM size.
-        pub vm_size: String,
-    }
-}
-
-lenient_struct! {
     /// A reference to another resource: `{"id": …}`.
     pub struct SubResource {
         /// The referenced resource id.
@@ -406,12 +363,8 @@ lenient_struct! {
 lenient_struct! {
     /// `properties` of a virtual machine.
     pub struct VirtualMachineProperties {
-        /// Unique VM GUID.
-        pub vm_id: String,
         /// `Creating | Updating | Failed | Succeeded | Deleting | Migrating` (free string).
         pub provisioning_state: String,
-        /// Size.
-        pub hardware_profile: HardwareProfile,
         /// Disks.
         pub storage_profile: StorageProfile,
         /// Guest OS settings.
@@ -447,7 +400,7 @@ lenient_struct! {
 }
 
 lenient_struct! {
-    /// `sku` of a scale set or storage account.
+    /// `sku` of a storage account.
     pub struct Sku {
         /// SKU name.
         pub name: String,
@@ -455,14 +408,6 @@ lenient_struct! {
         pub tier: String,
         /// Instance count (scale sets).
         pub capacity: i64,
-    }
-}
-
-lenient_struct! {
-    /// `upgradePolicy` of a scale set.
-    pub struct UpgradePolicy {
-        /// `Automatic | Manual | Rolling`.
-        pub mode: String,
     }
 }
 
@@ -487,12 +432,8 @@ lenient_struct! {
         pub provisioning_state: String,
         /// `Uniform | Flexible`.
         pub orchestration_mode: String,
-        /// Upgrade policy.
-        pub upgrade_policy: UpgradePolicy,
         /// The instance model.
         pub virtual_machine_profile: ScaleSetVmProfile,
-        /// Unique id.
-        pub unique_id: String,
     }
 }
 
@@ -510,8 +451,6 @@ lenient_struct! {
         pub location: String,
         /// Tags.
         pub tags: Tags,
-        /// SKU and capacity.
-        pub sku: Sku,
         /// Properties.
         pub properties: ScaleSetProperties,
     }
@@ -522,8 +461,6 @@ lenient_struct! {
     pub struct ScaleSetVmProperties {
         /// Whether the instance runs the scale set's latest model.
         pub latest_model_applied: bool,
-        /// Unique VM GUID.
-        pub vm_id: String,
         /// Provisioning state.
         pub provisioning_state: String,
         /// Guest OS settings.
@@ -876,23 +813,19 @@ mod tests {
         names_agree(DescendantParent::every_field_invalid);
         names_agree(InstanceViewStatus::every_field_invalid);
         names_agree(BootDiagnosticsInstanceView::every_field_invalid);
-        names_agree(VmAgentInstanceView::every_field_invalid);
         names_agree(InstanceView::every_field_invalid);
         names_agree(BootDiagnostics::every_field_invalid);
         names_agree(DiagnosticsProfile::every_field_invalid);
         names_agree(UefiSettings::every_field_invalid);
         names_agree(SecurityProfile::every_field_invalid);
         names_agree(LinuxConfiguration::every_field_invalid);
-        names_agree(WindowsConfiguration::every_field_invalid);
         names_agree(OsProfile::every_field_invalid);
         names_agree(OsDisk::every_field_invalid);
         names_agree(StorageProfile::every_field_invalid);
-        names_agree(HardwareProfile::every_field_invalid);
         names_agree(SubResource::every_field_invalid);
         names_agree(VirtualMachineProperties::every_field_invalid);
         names_agree(VirtualMachine::every_field_invalid);
         names_agree(Sku::every_field_invalid);
-        names_agree(UpgradePolicy::every_field_invalid);
         names_agree(ScaleSetVmProfile::every_field_invalid);
         names_agree(ScaleSetProperties::every_field_invalid);
         names_agree(VirtualMachineScaleSet::every_field_invalid);
@@ -924,9 +857,9 @@ mod tests {
     #[test]
     fn renamed_and_multi_word_names() {
         let vm: VirtualMachine = serde_json::from_str(
-            r#"{"type":"Microsoft.Compute/virtualMachines","properties":{"vmId":"g",
-                "securityProfile":{"uefiSettings":{"vTpmEnabled":true}},
-                "osProfile":{"windowsConfiguration":{"provisionVMAgent":false}}}}"#,
+            r#"{"type":"Microsoft.Compute/virtualMachines","properties":{"provisioningState":"Succeeded",
+                "securityProfile":{"uefiSettings":{"secureBootEnabled":true}},
+                "osProfile":{"linuxConfiguration":{"disablePasswordAuthentication":false}}}}"#,
         )
         .unwrap();
         assert_eq!(
@@ -934,7 +867,7 @@ mod tests {
             "Microsoft.Compute/virtualMachines"
         );
         let p = vm.properties.get().unwrap();
-        assert_eq!(p.vm_id.get().unwrap(), "g");
+        assert_eq!(p.provisioning_state.get().unwrap(), "Succeeded");
         let uefi = p
             .security_profile
             .get()
@@ -942,15 +875,18 @@ mod tests {
             .uefi_settings
             .get()
             .unwrap();
-        assert_eq!(uefi.v_tpm_enabled, Lenient::Value(true));
-        let win = p
+        assert_eq!(uefi.secure_boot_enabled, Lenient::Value(true));
+        let linux = p
             .os_profile
             .get()
             .unwrap()
-            .windows_configuration
+            .linux_configuration
             .get()
             .unwrap();
-        assert_eq!(win.provision_vm_agent, Lenient::Value(false));
+        assert_eq!(linux.disable_password_authentication, Lenient::Value(false));
+        let d: DirectoryObject =
+            serde_json::from_str(r##"{"@odata.type":"#microsoft.graph.group"}"##).unwrap();
+        assert_eq!(d.odata_type.get().unwrap(), "#microsoft.graph.group");
         // Near misses are other members, not the field.
         let d: BootDiagnostics =
             serde_json::from_str(r#"{"Enabled":true,"storage_uri":"x","storageUri_":"y"}"#)
@@ -990,14 +926,14 @@ mod tests {
     #[test]
     fn a_list_with_one_ill_typed_element_is_kept_whole() {
         let v: InstanceView = serde_json::from_str(
-            r#"{"statuses":[{"code":"PowerState/running"},"odd"],"computerName":"c"}"#,
+            r#"{"statuses":[{"code":"PowerState/running"},"odd"],"bootDiagnostics":{}}"#,
         )
         .unwrap();
         assert_eq!(
             v.statuses.invalid(),
             Some(&json!([{"code": "PowerState/running"}, "odd"]))
         );
-        assert_eq!(v.computer_name.get().unwrap(), "c");
+        assert!(v.boot_diagnostics.get().is_some());
         let v: InstanceView =
             serde_json::from_str(r#"{"statuses":[{"code":"PowerState/running","level":7}]}"#)
                 .unwrap();
