@@ -249,9 +249,10 @@ lenient_struct! {
 }
 
 lenient_struct! {
-    /// `instanceView.statuses[]` and similar status entries.
+    /// A status entry that is read whole: `instanceView.bootDiagnostics.status`, a Run Command's
+    /// output.
     pub struct InstanceViewStatus {
-        /// E.g. `PowerState/running`, `ProvisioningState/succeeded`.
+        /// E.g. `ComponentStatus/StdOut/succeeded`.
         pub code: String,
         /// `Info | Warning | Error`.
         pub level: String,
@@ -259,8 +260,15 @@ lenient_struct! {
         pub display_status: String,
         /// Detailed message.
         pub message: String,
-        /// Time of the status.
-        pub time: String,
+    }
+}
+
+lenient_struct! {
+    /// One of `instanceView.statuses[]`, of which only the code is read (its level, label and
+    /// time are skipped unread).
+    pub struct StatusCode {
+        /// E.g. `PowerState/running`, `ProvisioningState/succeeded`.
+        pub code: String,
     }
 }
 
@@ -278,7 +286,7 @@ lenient_struct! {
     /// The run-time view of a VM or scale-set instance.
     pub struct InstanceView {
         /// Provisioning and power statuses.
-        pub statuses: Vec<InstanceViewStatus>,
+        pub statuses: Vec<StatusCode>,
         /// Boot diagnostics status.
         pub boot_diagnostics: BootDiagnosticsInstanceView,
     }
@@ -812,6 +820,7 @@ mod tests {
         names_agree(DescendantProperties::every_field_invalid);
         names_agree(DescendantParent::every_field_invalid);
         names_agree(InstanceViewStatus::every_field_invalid);
+        names_agree(StatusCode::every_field_invalid);
         names_agree(BootDiagnosticsInstanceView::every_field_invalid);
         names_agree(InstanceView::every_field_invalid);
         names_agree(BootDiagnostics::every_field_invalid);
@@ -934,12 +943,13 @@ mod tests {
             Some(&json!([{"code": "PowerState/running"}, "odd"]))
         );
         assert!(v.boot_diagnostics.get().is_some());
-        let v: InstanceView =
-            serde_json::from_str(r#"{"statuses":[{"code":"PowerState/running","level":7}]}"#)
-                .unwrap();
+        let v: InstanceView = serde_json::from_str(
+            r#"{"statuses":[{"code":"PowerState/running","level":"Info"},{"code":7}]}"#,
+        )
+        .unwrap();
         let statuses = v.statuses.get().unwrap();
         assert_eq!(statuses[0].code.get().unwrap(), "PowerState/running");
-        assert_eq!(statuses[0].level.invalid(), Some(&json!(7)));
+        assert_eq!(statuses[1].code.invalid(), Some(&json!(7)));
     }
 
     #[test]
