@@ -70,7 +70,7 @@ impl Ctx<'_> {
     }
 
     /// Serves one page of `items` (already filtered), honouring `$skiptoken`.
-    fn page<T: Serialize + Clone>(&self, items: &[T]) -> Reply {
+    fn page<T: Serialize + Clone>(&self, mut items: Vec<T>) -> Reply {
         let offset = match self.param("$skiptoken") {
             None => 0,
             Some(t) => match t.parse::<usize>() {
@@ -85,17 +85,18 @@ impl Ctx<'_> {
             },
         };
         let size = self.page_size.max(1);
-        let start = offset.min(items.len());
-        let end = (offset + size).min(items.len());
-        let mut value: Vec<T> = Vec::with_capacity(end - start + size.min(items.len()));
+        let total = items.len();
+        let start = offset.min(total);
+        let end = (offset + size).min(total);
+        let mut value: Vec<T> = Vec::with_capacity(end - start + size.min(total));
         if self.paging_fault == Some(PagingFault::RepeatItems) && start > 0 {
             let prev = start.saturating_sub(size);
             value.extend(items[prev..start].iter().cloned());
         }
-        value.extend(items[start..end].iter().cloned());
+        value.extend(items.drain(start..end));
         let next_link = if self.paging_fault == Some(PagingFault::NextLinkLoop) {
             Some(self.link_with_skiptoken(offset))
-        } else if end < items.len() {
+        } else if end < total {
             Some(self.link_with_skiptoken(end))
         } else {
             None
@@ -296,7 +297,7 @@ fn management_group_descendants(ctx: &Ctx, group: &str) -> Reply {
     if !ctx.world.allows(ctx.principal, &scope, DESCENDANTS_READ) {
         return Reply::authorization_failed(ctx.principal, DESCENDANTS_READ, &scope);
     }
-    ctx.page(&items)
+    ctx.page(items)
 }
 
 fn list_subscriptions(ctx: &Ctx) -> Reply {
@@ -308,7 +309,7 @@ fn list_subscriptions(ctx: &Ctx) -> Reply {
         .filter(|s| ctx.world.can_see_subscription(ctx.principal, s))
         .map(world::subscription_model)
         .collect();
-    ctx.page(&items)
+    ctx.page(items)
 }
 
 /// Filters items by the caller's read permission at each item's id.
@@ -350,7 +351,7 @@ fn subscription_scoped(ctx: &Ctx, sub: &SubWorld, rest: &[&str]) -> Reply {
                 .values()
                 .map(|(name, loc)| rg_json(sid, name, loc))
                 .collect();
-            ctx.page(&items)
+            ctx.page(items)
         }
         ["resourcegroups", rg] => match sub.resource_groups.get(*rg) {
             Some((name, loc)) => Reply::json(&rg_json(sid, name, loc)),
@@ -369,7 +370,7 @@ fn subscription_scoped(ctx: &Ctx, sub: &SubWorld, rest: &[&str]) -> Reply {
                 .filter(|ss| filter.allows(&world::scale_set_id(sid, &ss.resource_group, &ss.name)))
                 .map(|ss| world::scale_set_model(sid, ss))
                 .collect();
-            ctx.page(&items)
+            ctx.page(items)
         }
         ["providers", "microsoft.storage", "storageaccounts"] => {
             let filter = ReadFilter::new(ctx, &sub_scope, STORAGE_READ);
@@ -380,7 +381,7 @@ fn subscription_scoped(ctx: &Ctx, sub: &SubWorld, rest: &[&str]) -> Reply {
                 .filter(|sa| filter.allows(&world::storage_id(sid, &sa.resource_group, &sa.name)))
                 .map(|sa| world::storage_model(sid, sa))
                 .collect();
-            ctx.page(&items)
+            ctx.page(items)
         }
         ["providers", "microsoft.serialconsole", "consoleservices", "default"] => {
             Reply::json(&ConsoleStatus {
@@ -440,12 +441,12 @@ fn list_vms(ctx: &Ctx, sub: &SubWorld, rg: Option<&str>, filter: &ReadFilter) ->
         .filter(|vm| rg.is_none_or(|r| vm.resource_group.eq_ignore_ascii_case(r)))
         .filter(|vm| filter.allows(&world::vm_id(sid, &vm.resource_group, &vm.name)));
     if status_only && ctx.status_only_shape == StatusOnlyShape::Status {
-        let items: Vec<serde_json::Value> = vms.map(|vm| world::vm_status_item(sid, vm)).collect();
-        return ctx.page(&items);
+        let items: Vec<_> = vms.map(|vm| world::vm_status_item(sid, vm)).collect();
+        return ctx.page(items);
     }
     let with_view = status_only || ctx.expand_instance_view();
     let items: Vec<_> = vms.map(|vm| world::vm_model(sid, vm, with_view)).collect();
-    ctx.page(&items)
+    ctx.page(items)
 }
 
 fn find_vm<'a>(sub: &'a SubWorld, rg: &str, name: &str) -> Option<&'a VmSpec> {
@@ -495,7 +496,7 @@ fn resource_group_scoped(
                 .filter(|ss| filter.allows(&world::scale_set_id(sid, &ss.resource_group, &ss.name)))
                 .map(|ss| world::scale_set_model(sid, ss))
                 .collect();
-            ctx.page(&items)
+            ctx.page(items)
         }
         ("microsoft.compute", "virtualmachinescalesets", [_name, rest @ ..]) => {
             let name = seg(0);
@@ -539,7 +540,7 @@ fn resource_group_scoped(
                         })
                         .map(|i| world::instance_model(sid, ss, i, with_view))
                         .collect();
-                    ctx.page(&items)
+                    ctx.page(items)
                 }
                 ["virtualmachines", _id, inner @ ..] => {
                     let instance_id = seg(2);
@@ -579,7 +580,7 @@ fn resource_group_scoped(
                 .filter(|sa| filter.allows(&world::storage_id(sid, &sa.resource_group, &sa.name)))
                 .map(|sa| world::storage_model(sid, sa))
                 .collect();
-            ctx.page(&items)
+            ctx.page(items)
         }
         ("microsoft.storage", "storageaccounts", [_name]) => {
             let name = seg(0);
@@ -674,7 +675,7 @@ fn authorization(ctx: &Ctx, scope: &str, rest: &[&str]) -> Reply {
                 })
                 .map(|(_, m)| m.clone())
                 .collect();
-            ctx.page(&items)
+            ctx.page(items)
         }
         ["locks"] => match sub {
             Some(sub) => locks(ctx, sub, &norm),
@@ -711,7 +712,7 @@ fn role_definitions(ctx: &Ctx) -> Reply {
         })
         .map(|r| r.model.clone())
         .collect();
-    ctx.page(&items)
+    ctx.page(items)
 }
 
 /// The quoted value after `key` in an OData filter, e.g. `principalId eq 'x'` → `x`.
@@ -761,7 +762,7 @@ fn role_assignments(ctx: &Ctx, scope: &str) -> Reply {
         })
         .map(|a| ctx.world.assignment_model(a))
         .collect();
-    ctx.page(&items)
+    ctx.page(items)
 }
 
 fn locks(ctx: &Ctx, sub: &SubWorld, scope_norm: &str) -> Reply {
@@ -782,5 +783,5 @@ fn locks(ctx: &Ctx, sub: &SubWorld, scope_norm: &str) -> Reply {
             authz::within(&lock_scope, scope_norm)
         })
         .collect();
-    ctx.page(&items)
+    ctx.page(items)
 }

@@ -778,19 +778,37 @@ pub fn vm_model(sub: &str, vm: &VmSpec, with_view: bool) -> VirtualMachine {
 /// model (the sources are in [`super::compute`]).
 ///
 /// [`StatusOnlyShape::Status`]: super::compute::StatusOnlyShape::Status
-pub fn vm_status_item(sub: &str, vm: &VmSpec) -> serde_json::Value {
+pub fn vm_status_item(sub: &str, vm: &VmSpec) -> VmStatusItem {
     let id = vm_id(sub, &vm.resource_group, &vm.name);
-    let view = serde_json::to_value(vm_instance_view(sub, vm)).expect("instance view serialises");
-    serde_json::json!({
-        "id": id,
-        "name": vm.name,
-        "type": "Microsoft.Compute/virtualMachines",
-        "location": vm.location,
-        "properties": {
-            "vmId": stable_guid(&id),
-            "instanceView": view,
+    VmStatusItem {
+        name: vm.name.clone(),
+        resource_type: "Microsoft.Compute/virtualMachines",
+        location: vm.location.clone(),
+        properties: VmStatusProperties {
+            vm_id: stable_guid(&id),
+            instance_view: vm_instance_view(sub, vm),
         },
-    })
+        id,
+    }
+}
+
+/// An item of the `statusOnly=true` VM listing (see [`vm_status_item`]).
+#[derive(Clone, serde::Serialize)]
+pub struct VmStatusItem {
+    id: String,
+    name: String,
+    #[serde(rename = "type")]
+    resource_type: &'static str,
+    location: String,
+    properties: VmStatusProperties,
+}
+
+/// `properties` of a [`VmStatusItem`].
+#[derive(Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmStatusProperties {
+    vm_id: String,
+    instance_view: InstanceView,
 }
 
 /// The ARM model of a scale set.
