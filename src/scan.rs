@@ -259,8 +259,17 @@ fn open_history(options: &ScanOptions) -> Result<Option<History>, ScanError> {
 /// Records the run and returns its trend and diff for the reports; a failure is reported on
 /// stderr and leaves the reports without history.
 pub(crate) fn record_history(history: &mut History, result: &ScanResult) -> Option<HistorySummary> {
-    match history.record(result).and_then(|id| history.summary(id)) {
-        Ok(summary) => Some(summary),
+    let started = Instant::now();
+    let recorded = history.record(result).map(|id| (id, started.elapsed()));
+    match recorded.and_then(|(id, took)| history.summary(id).map(|s| (s, took))) {
+        Ok((summary, took)) => {
+            tracing::info!(
+                record_seconds = took.as_secs_f64(),
+                summary_seconds = (started.elapsed() - took).as_secs_f64(),
+                "history recorded"
+            );
+            Some(summary)
+        }
         Err(e) => {
             crate::text::eprint_safe(&format!("warning: history not recorded: {e}\n"));
             None
@@ -465,7 +474,6 @@ pub async fn run_with(
             let (summary, written) = std::thread::scope(|scope| {
                 let writer = scope.spawn(|| report::write_all(&result, &options.out, &now));
                 let summary = record_history(h, &result);
-                tracing::info!("history recorded");
                 (
                     summary,
                     writer.join().expect("a report sink does not panic"),
