@@ -256,6 +256,15 @@ fn open_history(options: &ScanOptions) -> Result<Option<History>, ScanError> {
         .map_err(|e| ScanError::Configuration(format!("--history {e}")))
 }
 
+/// Sets a pending history to "not recorded" when dropped unset (see `run_with`'s reports).
+struct SetOnDrop<'a>(&'a report::PendingHistory);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.set(None);
+    }
+}
+
 /// Records the run and returns its trend and diff for the reports; a failure is reported on
 /// stderr and leaves the reports without history.
 pub(crate) fn record_history(history: &mut History, result: &ScanResult) -> Option<HistorySummary> {
@@ -466,25 +475,32 @@ pub async fn run_with(
     tracing::info!(out = %options.out.display(), "writing reports");
     let output = |e: std::io::Error| ScanError::Output(format!("{}: {e}", options.out.display()));
     let order: Vec<&'static str> = sinks.iter().map(|s| s.file_name()).collect();
-    let (mut written, sinks) = match history.as_mut() {
+    let mut written = match history.as_mut() {
         Some(h) => {
-            // The reports that do not show the history (the CSV exports, the metrics) are
-            // written while the run is recorded; the others once its trend and diff are known.
-            let (later, now): (Vec<_>, Vec<_>) = sinks.into_iter().partition(|s| s.reads_history());
-            let (summary, written) = std::thread::scope(|scope| {
-                let writer = scope.spawn(|| report::write_all(&result, &options.out, &now));
-                let summary = record_history(h, &result);
-                (
-                    summary,
-                    writer.join().expect("a report sink does not panic"),
-                )
+            // The reports are written while the run is recorded: those that show its trend and
+            // diff prepare the rest and wait for them (`HistoryView::Pending`).
+            let recorded = report::PendingHistory::default();
+            let written = std::thread::scope(|scope| {
+                let view = report::HistoryView::Pending(&recorded);
+                let (result, out, sinks) = (&result, &options.out, &sinks);
+                let writer = scope.spawn(move || report::write_all(result, view, out, sinks));
+                // Set even if recording panics, so that no report waits for ever.
+                let unblock = SetOnDrop(&recorded);
+                recorded.set(record_history(h, result));
+                drop(unblock);
+                writer.join().expect("a report sink does not panic")
             });
-            result.history = summary;
-            (written.map_err(output)?, later)
+            result.history = recorded.into_inner();
+            written
         }
-        None => (Vec::new(), sinks),
-    };
-    written.extend(report::write_all(&result, &options.out, &sinks).map_err(output)?);
+        None => report::write_all(
+            &result,
+            report::HistoryView::Known(None),
+            &options.out,
+            &sinks,
+        ),
+    }
+    .map_err(output)?;
     // In the order of --format, whichever were written first.
     written.sort_by_key(|p| {
         order

@@ -219,7 +219,8 @@ pub async fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
     if let Some(h) = history.as_mut() {
         result.history = scan::record_history(h, &result);
     }
-    let written = crate::report::write_all(&result, &out, &sinks)
+    let view = crate::report::HistoryView::Known(result.history.as_ref());
+    let written = crate::report::write_all(&result, view, &out, &sinks)
         .map_err(|e| anyhow::anyhow!("writing reports: {}: {e}", out.display()))?;
     if out_is_default {
         let _ = crate::report::update_latest(&out);

@@ -99,7 +99,8 @@ pub async fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         result.plan = Some(p.headline());
         p
     });
-    let mut written = crate::report::write_all(&result, &out, &sinks)?;
+    let view = crate::report::HistoryView::Known(result.history.as_ref());
+    let mut written = crate::report::write_all(&result, view, &out, &sinks)?;
     if let Some(p) = plan {
         written.extend(crate::plan::render::write(&p, &out)?);
     }

@@ -5,7 +5,7 @@
 //! full-width forms `＝` `＋` `－` `＠`, a tab, a carriage return, a newline or a space) are
 //! prefixed with `'`, so hostile names and tags stay text.
 
-use super::ReportSink;
+use super::{HistoryView, ReportSink};
 use crate::result::ScanResult;
 use std::io::Write;
 
@@ -78,13 +78,15 @@ impl ReportSink for InstancesCsv {
     fn format(&self) -> &'static str {
         "csv"
     }
-    fn reads_history(&self) -> bool {
-        false
-    }
     fn file_name(&self) -> &'static str {
         "instances.csv"
     }
-    fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+    fn render(
+        &self,
+        r: &ScanResult,
+        _history: HistoryView<'_>,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
         let names: foldhash::HashMap<&str, &str> = r
             .inventory
             .subscriptions
@@ -135,13 +137,15 @@ impl ReportSink for FindingsCsv {
     fn format(&self) -> &'static str {
         "csv"
     }
-    fn reads_history(&self) -> bool {
-        false
-    }
     fn file_name(&self) -> &'static str {
         "findings.csv"
     }
-    fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+    fn render(
+        &self,
+        r: &ScanResult,
+        _history: HistoryView<'_>,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
         // Instance findings carry their instance's id exactly as the inventory holds it;
         // subscription findings are looked up case-insensitively.
         let own = crate::result::InstanceFindings::new(r);

@@ -5,7 +5,7 @@
 
 mod data;
 
-use super::ReportSink;
+use super::{HistoryView, ReportSink};
 use crate::findings::{Finding, FindingStatus, Verdict};
 use crate::history::render::short_time;
 use crate::history::{HistorySummary, InstanceChange, TrendPoint};
@@ -29,8 +29,13 @@ impl ReportSink for HtmlReport {
     fn file_name(&self) -> &'static str {
         "report.html"
     }
-    fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
-        write_page(r, out)
+    fn render(
+        &self,
+        r: &ScanResult,
+        history: HistoryView<'_>,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        write_page(r, history, out)
     }
 }
 
@@ -107,7 +112,16 @@ fn flush(s: &mut String, out: &mut dyn Write) -> std::io::Result<()> {
 }
 
 /// Renders the whole page into `out`, streaming the instance table.
-pub fn write_page(r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn write_page(
+    r: &ScanResult,
+    history: HistoryView<'_>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    // The instance table's data first (most of the page's work): it needs the history only for
+    // each row's change since the last run, filled in once the run is recorded.
+    let mut data = data::PageData::build(r, data::default_order(r));
+    let h = history.get();
+    data.set_changes(h);
     let mut s = String::with_capacity(2 * FLUSH_AT);
     let title = format!(
         "Serial Console readiness — {}",
@@ -127,11 +141,11 @@ pub fn write_page(r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
     header(&mut s, r);
     s.push_str("<main>\n");
     headline(&mut s, r);
-    if let Some(h) = &r.history {
+    if let Some(h) = h {
         since(&mut s, h);
     }
-    charts(&mut s, r);
-    instances(&mut s, r);
+    charts(&mut s, r, h);
+    instances(&mut s, r, h);
     subscription_findings(&mut s, r);
     access(&mut s, r);
     coverage(&mut s, r);
@@ -139,7 +153,7 @@ pub fn write_page(r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
     s.push_str("</main>\n");
     footer(&mut s, r);
     flush(&mut s, out)?;
-    data::PageData::build(r, data::default_order(r)).write(&mut s, out)?;
+    data.write(&mut s, out)?;
     let _ = writeln!(s, "<script>{JS}</script>\n</body>\n</html>");
     flush(&mut s, out)
 }
@@ -568,13 +582,9 @@ fn subscription_chart(s: &mut String, r: &ScanResult) {
     s.push_str("</div></section>\n");
 }
 
-fn trend(s: &mut String, r: &ScanResult) {
+fn trend(s: &mut String, h: Option<&HistorySummary>) {
     s.push_str("<section id=\"trend\"><h2>Readiness over the last runs</h2>");
-    let points: &[TrendPoint] = r
-        .history
-        .as_ref()
-        .map(|h| h.trend.as_slice())
-        .unwrap_or(&[]);
+    let points: &[TrendPoint] = h.map(|h| h.trend.as_slice()).unwrap_or(&[]);
     if points.is_empty() {
         s.push_str("<p class=\"empty\">No history: scans recorded in a history database (the default) show a trend here.</p></section>\n");
         return;
@@ -653,7 +663,7 @@ fn trend(s: &mut String, r: &ScanResult) {
     );
 }
 
-fn charts(s: &mut String, r: &ScanResult) {
+fn charts(s: &mut String, r: &ScanResult, h: Option<&HistorySummary>) {
     s.push_str("<div class=\"charts\">\n");
     let rows: Vec<(String, usize)> = r.summary.blocking_checks.iter().take(15).cloned().collect();
     bar_chart(
@@ -664,7 +674,7 @@ fn charts(s: &mut String, r: &ScanResult) {
         "No instance is blocked.",
     );
     subscription_chart(s, r);
-    trend(s, r);
+    trend(s, h);
     s.push_str("</div>\n");
 }
 
@@ -714,7 +724,7 @@ fn finding_item(s: &mut String, f: &Finding, r: &ScanResult) {
 
 /// The instance section: search, filters, the count shown and an empty table that the page's
 /// script draws from the data element, only the rows on screen at a time.
-fn instances(s: &mut String, r: &ScanResult) {
+fn instances(s: &mut String, r: &ScanResult, h: Option<&HistorySummary>) {
     let total = r.inventory.instances.len();
     // Filter choices.
     let mut checks: BTreeSet<&str> = BTreeSet::new();
@@ -775,7 +785,7 @@ fn instances(s: &mut String, r: &ScanResult) {
         let _ = write!(s, "<option value=\"{0}\">{0}</option>", esc(g));
     }
     s.push_str("</select>\n");
-    if let Some(d) = r.history.as_ref().and_then(|h| h.diff.as_ref()) {
+    if let Some(d) = h.and_then(|h| h.diff.as_ref()) {
         s.push_str("<select id=\"f-change\" aria-label=\"change since the last run\"><option value=\"\">Any change since the last run</option>");
         for (change, n) in [
             (data::Change::NewlyBlocked, d.newly_blocked.len()),
@@ -1057,7 +1067,7 @@ mod tests {
 
     fn page(r: &ScanResult) -> String {
         let mut out = Vec::new();
-        write_page(r, &mut out).unwrap();
+        write_page(r, HistoryView::Known(r.history.as_ref()), &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 

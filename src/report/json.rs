@@ -8,7 +8,7 @@
 //! carries only what differs from its check's texts. Rows are written one per line as they are
 //! produced: nothing but a few small tables is built besides the result itself.
 
-use super::ReportSink;
+use super::{HistoryView, ReportSink};
 use crate::checks::AccessVerdict;
 use crate::findings::{Finding, InstanceVerdict, Text};
 use crate::inventory::{BootDiagnostics, Instance, InstanceKind, Inventory, PrincipalRef};
@@ -29,8 +29,13 @@ impl ReportSink for JsonReport {
     fn file_name(&self) -> &'static str {
         "report.json"
     }
-    fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
-        write_report(r, out)
+    fn render(
+        &self,
+        r: &ScanResult,
+        history: HistoryView<'_>,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        write_report(r, history, out)
     }
 }
 
@@ -632,8 +637,14 @@ fn rows<T: Serialize>(
 }
 
 /// Writes `report.json` (schema 2) for `r` to `out`, row by row.
-pub fn write_report(r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn write_report(
+    r: &ScanResult,
+    history: HistoryView<'_>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    // What the rows look up is prepared before the history is needed (see [`HistoryView`]).
     let p = Prepared::new(r);
+    let history = history.get();
     write!(out, "{{\"schema_version\": {REPORT_SCHEMA_VERSION}")?;
     entry(out, "run", &r.run)?;
     entry(out, "policy", &r.policy)?;
@@ -642,7 +653,7 @@ pub fn write_report(r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> 
     if let Some(a) = &r.access_audit {
         entry(out, "access_audit", a)?;
     }
-    if let Some(h) = &r.history {
+    if let Some(h) = history {
         entry(out, "history", h)?;
     }
     if let Some(plan) = &r.plan {

@@ -2,7 +2,7 @@
 //! is a failure carrying its blocking findings; an undecided one is skipped with the reason;
 //! warnings go to the case's output. Azure DevOps and GitHub Actions display this natively.
 
-use super::ReportSink;
+use super::{HistoryView, ReportSink};
 use crate::findings::{Finding, FindingStatus, Verdict};
 use crate::history::render::short_time;
 use crate::result::ScanResult;
@@ -20,7 +20,12 @@ impl ReportSink for JunitReport {
     fn file_name(&self) -> &'static str {
         "junit.xml"
     }
-    fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+    fn render(
+        &self,
+        r: &ScanResult,
+        _history: HistoryView<'_>,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
         out.write_all(document(r).as_bytes())
     }
 }

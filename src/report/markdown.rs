@@ -1,9 +1,10 @@
 //! `summary.md`: the stdout summary as Markdown, for pull requests, Teams or a wiki page.
 //! Text that comes from Azure is escaped so that it renders as text.
 
-use super::ReportSink;
+use super::{HistoryView, ReportSink};
 use crate::findings::Verdict;
 use crate::history::render::short_time;
+use crate::history::HistorySummary;
 use crate::result::ScanResult;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -18,8 +19,13 @@ impl ReportSink for MarkdownSummary {
     fn file_name(&self) -> &'static str {
         "summary.md"
     }
-    fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
-        out.write_all(render(r).as_bytes())
+    fn render(
+        &self,
+        r: &ScanResult,
+        history: HistoryView<'_>,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        out.write_all(render(r, history.get()).as_bytes())
     }
 }
 
@@ -53,8 +59,8 @@ fn label(v: Verdict) -> &'static str {
     }
 }
 
-/// Renders the summary.
-pub fn render(r: &ScanResult) -> String {
+/// Renders the summary, with the run's history `h` when there is one.
+pub fn render(r: &ScanResult, h: Option<&HistorySummary>) -> String {
     let mut s = String::new();
     let total = r.coverage.instances;
     let _ = writeln!(s, "# Serial Console readiness\n");
@@ -83,7 +89,7 @@ pub fn render(r: &ScanResult) -> String {
         );
     }
     s.push('\n');
-    if let Some(h) = &r.history {
+    if let Some(h) = h {
         match &h.diff {
             Some(d) => {
                 let _ = writeln!(

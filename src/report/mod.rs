@@ -11,9 +11,11 @@ pub mod prom;
 pub mod read;
 pub mod summary;
 
+use crate::history::HistorySummary;
 use crate::result::ScanResult;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
 /// An output format.
 pub trait ReportSink: Send + Sync {
@@ -21,12 +23,70 @@ pub trait ReportSink: Send + Sync {
     fn format(&self) -> &'static str;
     /// The file name written in the output directory.
     fn file_name(&self) -> &'static str;
-    /// Renders the report.
-    fn render(&self, result: &ScanResult, out: &mut dyn Write) -> std::io::Result<()>;
-    /// Whether the report shows the run's history (its trend and diff): a scan writes the
-    /// others while it records the run in the history database.
-    fn reads_history(&self) -> bool {
-        true
+    /// Renders the report; a report that shows the run's history (its trend and diff) asks
+    /// `history` for it, which waits while the run is still being recorded.
+    fn render(
+        &self,
+        result: &ScanResult,
+        history: HistoryView<'_>,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()>;
+}
+
+/// The run's history as the reports show it: known, or still being recorded while the reports
+/// prepare what does not depend on it (a scan records the run beside writing its reports).
+#[derive(Clone, Copy)]
+pub enum HistoryView<'a> {
+    /// Known: the result's own (absent without a history database).
+    Known(Option<&'a HistorySummary>),
+    /// Being recorded.
+    Pending(&'a PendingHistory),
+}
+
+impl<'a> HistoryView<'a> {
+    /// The history, once it is recorded.
+    pub fn get(self) -> Option<&'a HistorySummary> {
+        match self {
+            HistoryView::Known(h) => h,
+            HistoryView::Pending(p) => p.wait(),
+        }
+    }
+}
+
+/// The run's history while it is being recorded: set once (to `None` when it could not be
+/// recorded), awaited by the reports that show it.
+#[derive(Default)]
+pub struct PendingHistory {
+    value: OnceLock<Option<HistorySummary>>,
+    lock: Mutex<()>,
+    ready: Condvar,
+}
+
+impl PendingHistory {
+    /// Sets the history, unless it is set already, and wakes the reports waiting for it.
+    pub fn set(&self, history: Option<HistorySummary>) {
+        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = self.value.set(history);
+        self.ready.notify_all();
+    }
+
+    /// Waits until the history is set.
+    pub fn wait(&self) -> Option<&HistorySummary> {
+        let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(h) = self.value.get() {
+                return h.as_ref();
+            }
+            guard = self
+                .ready
+                .wait(guard)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The history set (`None` if it was never set).
+    pub fn into_inner(self) -> Option<HistorySummary> {
+        self.value.into_inner().flatten()
     }
 }
 
@@ -118,6 +178,7 @@ pub fn write_atomic(
 /// returns the paths written, in sink order.
 pub fn write_all(
     result: &ScanResult,
+    history: HistoryView<'_>,
     dir: &Path,
     sinks: &[Box<dyn ReportSink>],
 ) -> std::io::Result<Vec<PathBuf>> {
@@ -129,7 +190,7 @@ pub fn write_all(
                 scope.spawn(move || {
                     let path = dir.join(sink.file_name());
                     let started = std::time::Instant::now();
-                    let written = write_atomic(&path, |w| sink.render(result, w));
+                    let written = write_atomic(&path, |w| sink.render(result, history, w));
                     tracing::info!(
                         file = sink.file_name(),
                         seconds = started.elapsed().as_secs_f64(),
@@ -184,4 +245,36 @@ pub fn check_writable(dir: &Path) -> Result<(), String> {
         .tempfile_in(dir)
         .map(|_| ())
         .map_err(|e| format!("--out {}: cannot write there: {e}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_waiting_for_the_history_get_it_once_it_is_set_and_only_the_first_value_counts() {
+        let pending = PendingHistory::default();
+        let got = std::thread::scope(|scope| {
+            let waiters: Vec<_> = (0..3)
+                .map(|_| scope.spawn(|| HistoryView::Pending(&pending).get().map(|h| h.run_id)))
+                .collect();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            pending.set(Some(HistorySummary {
+                run_id: 7,
+                ..Default::default()
+            }));
+            // A second value (what the scan's guard sets when recording ends) changes nothing.
+            pending.set(None);
+            waiters
+                .into_iter()
+                .map(|w| w.join().unwrap())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(got, [Some(7), Some(7), Some(7)]);
+        assert_eq!(pending.into_inner().map(|h| h.run_id), Some(7));
+        // Not recorded: the reports go on without it.
+        let pending = PendingHistory::default();
+        pending.set(None);
+        assert!(HistoryView::Pending(&pending).get().is_none());
+    }
 }

@@ -12,7 +12,7 @@
 //! `resource_details`, `remediation`, `metadata`); the tests validate every event against that
 //! release's JSON Schema (`tests/fixtures/ocsf/`).
 
-use super::ReportSink;
+use super::{HistoryView, ReportSink};
 use crate::findings::FindingStatus;
 use crate::inventory::{InstanceKind, SubscriptionInfo, Tags};
 use crate::policy::Severity;
@@ -472,10 +472,6 @@ fn event<'a>(r: &'a ScanResult, k: usize, at: &Lookups<'a>) -> Event<'a> {
 }
 
 impl ReportSink for OcsfFindings {
-    /// The findings alone: written while the run is recorded in the history.
-    fn reads_history(&self) -> bool {
-        false
-    }
     fn format(&self) -> &'static str {
         match self.0 {
             OcsfLayout::Array => "ocsf",
@@ -488,7 +484,12 @@ impl ReportSink for OcsfFindings {
             OcsfLayout::Lines => "findings.ocsf.jsonl",
         }
     }
-    fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+    fn render(
+        &self,
+        r: &ScanResult,
+        _history: HistoryView<'_>,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
         let lookups = Lookups::new(r);
         let array = self.0 == OcsfLayout::Array;
         if array {

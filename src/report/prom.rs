@@ -6,7 +6,7 @@
 //! check id, subscription — never one per instance. Names and units follow Prometheus' naming
 //! practice (`scready_` prefix, base units, `_seconds`).
 
-use super::ReportSink;
+use super::{HistoryView, ReportSink};
 use crate::findings::Verdict;
 use crate::result::ScanResult;
 use std::io::Write;
@@ -59,13 +59,15 @@ impl ReportSink for PromMetrics {
     fn format(&self) -> &'static str {
         "prom"
     }
-    fn reads_history(&self) -> bool {
-        false
-    }
     fn file_name(&self) -> &'static str {
         "scready.prom"
     }
-    fn render(&self, r: &ScanResult, out: &mut dyn Write) -> std::io::Result<()> {
+    fn render(
+        &self,
+        r: &ScanResult,
+        _history: HistoryView<'_>,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
         family(
             out,
             "scready_instances",

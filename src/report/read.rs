@@ -580,7 +580,8 @@ mod tests {
             evaluation,
         );
         let mut out = Vec::new();
-        crate::report::json::write_report(&r, &mut out).unwrap();
+        let history = crate::report::HistoryView::Known(r.history.as_ref());
+        crate::report::json::write_report(&r, history, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(report_schema(&text, "t").unwrap(), Some(2));
         let back = inventory_v2(&text, "t").unwrap();

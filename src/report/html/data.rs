@@ -16,6 +16,7 @@
 
 use super::{flush, FLUSH_AT};
 use crate::findings::{FindingStatus, Verdict};
+use crate::history::HistorySummary;
 use crate::result::{is_subscription_scope, InstanceFindings, ScanResult};
 use foldhash::{HashMap, HashMapExt};
 use std::borrow::Cow;
@@ -368,9 +369,9 @@ fn rank_by(ranks: &mut HashMap<&str, u32>, key_of: impl Fn(&str) -> String) {
 }
 
 /// What changed for each instance since the previous run, by lower-case resource id.
-pub fn changes(r: &ScanResult) -> HashMap<String, Change> {
+pub fn changes(h: Option<&HistorySummary>) -> HashMap<String, Change> {
     let mut m = HashMap::new();
-    let Some(d) = r.history.as_ref().and_then(|h| h.diff.as_ref()) else {
+    let Some(d) = h.and_then(|h| h.diff.as_ref()) else {
         return m;
     };
     for (list, change) in [
@@ -441,22 +442,32 @@ impl<'a> PageData<'a> {
                     .push([sub, c, status_index(f.status) as u32]);
             }
         }
-        let changes = changes(r);
         let order = std::mem::take(&mut d.order);
         for &idx in &order {
-            let row = d.row(idx, &own, &changes);
+            let row = d.row(idx, &own);
             d.rows.push(row);
         }
         d.order = order;
         d
     }
 
-    fn row(
-        &mut self,
-        idx: usize,
-        own: &InstanceFindings<'a>,
-        changes: &HashMap<String, Change>,
-    ) -> Row {
+    /// Marks each row with its instance's change since the previous run (`h`'s diff); the rows
+    /// are built before the run is recorded, without it.
+    pub fn set_changes(&mut self, h: Option<&HistorySummary>) {
+        let changes = changes(h);
+        if changes.is_empty() {
+            return;
+        }
+        let mut key = String::new();
+        for (row, &idx) in self.rows.iter_mut().zip(&self.order) {
+            key.clear();
+            key.push_str(&self.r.inventory.instances[idx].id);
+            key.make_ascii_lowercase();
+            row.change = changes.get(&key).map(|c| *c as u8).unwrap_or(0);
+        }
+    }
+
+    fn row(&mut self, idx: usize, own: &InstanceFindings<'a>) -> Row {
         let r = self.r;
         let i = &r.inventory.instances[idx];
         let v = &r.verdicts[idx];
@@ -531,14 +542,7 @@ impl<'a> PageData<'a> {
             check_set: self.check_sets.get(check_set),
             finding_set: self.finding_sets.get(set),
             tag_set: self.tag_sets.get(tags),
-            change: if changes.is_empty() {
-                0
-            } else {
-                changes
-                    .get(&i.id.to_ascii_lowercase())
-                    .map(|c| *c as u8)
-                    .unwrap_or(0)
-            },
+            change: 0,
         }
     }
 
