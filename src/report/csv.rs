@@ -7,7 +7,7 @@
 
 use super::{HistoryView, ReportSink};
 use crate::result::ScanResult;
-use std::io::Write;
+use std::io::{self, Write};
 
 /// `instances.csv` columns, in order (add columns only at the end).
 pub const INSTANCE_COLUMNS: &[&str] = &[
@@ -81,12 +81,7 @@ impl ReportSink for InstancesCsv {
     fn file_name(&self) -> &'static str {
         "instances.csv"
     }
-    fn render(
-        &self,
-        r: &ScanResult,
-        _history: HistoryView<'_>,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
+    fn render(&self, r: &ScanResult, _h: HistoryView, out: &mut dyn Write) -> io::Result<()> {
         let names: foldhash::HashMap<&str, &str> = r
             .inventory
             .subscriptions
@@ -140,12 +135,7 @@ impl ReportSink for FindingsCsv {
     fn file_name(&self) -> &'static str {
         "findings.csv"
     }
-    fn render(
-        &self,
-        r: &ScanResult,
-        _history: HistoryView<'_>,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
+    fn render(&self, r: &ScanResult, _h: HistoryView, out: &mut dyn Write) -> io::Result<()> {
         // Instance findings carry their instance's id exactly as the inventory holds it;
         // subscription findings are looked up case-insensitively.
         let own = crate::result::InstanceFindings::new(r);

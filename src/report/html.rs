@@ -14,7 +14,7 @@ use base64::Engine as _;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::Write;
+use std::io::{self, Write};
 
 const CSS: &str = include_str!("assets/report.css");
 const JS: &str = include_str!("assets/report.js");
@@ -29,13 +29,8 @@ impl ReportSink for HtmlReport {
     fn file_name(&self) -> &'static str {
         "report.html"
     }
-    fn render(
-        &self,
-        r: &ScanResult,
-        history: HistoryView<'_>,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
-        write_page(r, history, out)
+    fn render(&self, r: &ScanResult, h: HistoryView, out: &mut dyn Write) -> io::Result<()> {
+        write_page(r, h, out)
     }
 }
 

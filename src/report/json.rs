@@ -17,7 +17,7 @@ use foldhash::{HashMap, HashMapExt};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{self, Write};
 
 /// `report.json`.
 pub struct JsonReport;
@@ -29,13 +29,8 @@ impl ReportSink for JsonReport {
     fn file_name(&self) -> &'static str {
         "report.json"
     }
-    fn render(
-        &self,
-        r: &ScanResult,
-        history: HistoryView<'_>,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
-        write_report(r, history, out)
+    fn render(&self, r: &ScanResult, h: HistoryView, out: &mut dyn Write) -> io::Result<()> {
+        write_report(r, h, out)
     }
 }
 

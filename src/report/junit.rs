@@ -8,7 +8,7 @@ use crate::history::render::short_time;
 use crate::result::ScanResult;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::io::Write;
+use std::io::{self, Write};
 
 /// `junit.xml`.
 pub struct JunitReport;
@@ -20,12 +20,7 @@ impl ReportSink for JunitReport {
     fn file_name(&self) -> &'static str {
         "junit.xml"
     }
-    fn render(
-        &self,
-        r: &ScanResult,
-        _history: HistoryView<'_>,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
+    fn render(&self, r: &ScanResult, _h: HistoryView, out: &mut dyn Write) -> io::Result<()> {
         out.write_all(document(r).as_bytes())
     }
 }

@@ -7,7 +7,7 @@ use crate::history::render::short_time;
 use crate::history::HistorySummary;
 use crate::result::ScanResult;
 use std::fmt::Write as _;
-use std::io::Write;
+use std::io::{self, Write};
 
 /// `summary.md`.
 pub struct MarkdownSummary;
@@ -19,13 +19,8 @@ impl ReportSink for MarkdownSummary {
     fn file_name(&self) -> &'static str {
         "summary.md"
     }
-    fn render(
-        &self,
-        r: &ScanResult,
-        history: HistoryView<'_>,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
-        out.write_all(render(r, history.get()).as_bytes())
+    fn render(&self, r: &ScanResult, h: HistoryView, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(render(r, h.get()).as_bytes())
     }
 }
 

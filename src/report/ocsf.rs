@@ -21,7 +21,7 @@ use foldhash::HashMap;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use std::fmt::Write as _;
-use std::io::Write;
+use std::io::{self, Write};
 
 /// The OCSF release the events follow (`metadata.version`).
 pub const OCSF_VERSION: &str = "1.8.0";
@@ -484,12 +484,7 @@ impl ReportSink for OcsfFindings {
             OcsfLayout::Lines => "findings.ocsf.jsonl",
         }
     }
-    fn render(
-        &self,
-        r: &ScanResult,
-        _history: HistoryView<'_>,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
+    fn render(&self, r: &ScanResult, _h: HistoryView, out: &mut dyn Write) -> io::Result<()> {
         let lookups = Lookups::new(r);
         let array = self.0 == OcsfLayout::Array;
         if array {

@@ -9,7 +9,7 @@
 use super::{HistoryView, ReportSink};
 use crate::findings::Verdict;
 use crate::result::ScanResult;
-use std::io::Write;
+use std::io::{self, Write};
 
 /// The Prometheus textfile sink.
 pub struct PromMetrics;
@@ -62,12 +62,7 @@ impl ReportSink for PromMetrics {
     fn file_name(&self) -> &'static str {
         "scready.prom"
     }
-    fn render(
-        &self,
-        r: &ScanResult,
-        _history: HistoryView<'_>,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
+    fn render(&self, r: &ScanResult, _h: HistoryView, out: &mut dyn Write) -> io::Result<()> {
         family(
             out,
             "scready_instances",
