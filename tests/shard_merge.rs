@@ -364,6 +364,28 @@ async fn four_shards_merged_equal_one_scan_and_bad_merges_are_refused() {
     );
     assert!(!s.path("twice").exists(), "nothing written");
 
+    // A shard of a scan that selected by management group, merged with shards that did not:
+    // refused (the selection is read from each report.json's run).
+    let grouped = s.path("shard-3-grouped");
+    std::fs::create_dir(&grouped).unwrap();
+    let mut r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.path("shard-3/report.json")).unwrap()).unwrap();
+    r["run"]["management_groups"] = serde_json::json!(["contoso-prod"]);
+    std::fs::write(grouped.join("report.json"), r.to_string()).unwrap();
+    let regrouped = s
+        .merge(
+            &["shard-0", "shard-1", "shard-2", "shard-3-grouped"],
+            &["--out", "regrouped"],
+        )
+        .await;
+    assert_eq!(regrouped.status.code(), Some(2));
+    let e = text(&regrouped.stderr);
+    assert!(
+        e.contains("shard-3-grouped") && e.contains("--management-group"),
+        "{e}"
+    );
+    assert!(!s.path("regrouped").exists(), "nothing written");
+
     // A subscription in two inputs (the whole scan and a shard): refused.
     let overlap = s.merge(&["whole", "shard-2"], &["--out", "overlap"]).await;
     assert_eq!(overlap.status.code(), Some(2));

@@ -2,10 +2,10 @@
 //! scans such as one per tenant) combined into one result, evaluated again with the policy.
 
 use crate::arm::CallStats;
-use crate::discover::shard::Shard;
 use crate::history::History;
 use crate::merge::MergeInput;
 use crate::policy::Policy;
+use crate::report::read::RunPart;
 use crate::result::RunInfo;
 use crate::scan;
 use clap::Args;
@@ -54,25 +54,11 @@ pub struct MergeArgs {
 #[derive(Debug, Default, Deserialize)]
 struct ReportHead {
     #[serde(default)]
-    run: Option<HeadRun>,
+    run: Option<RunPart>,
     #[serde(default)]
     policy: HeadPolicy,
     #[serde(default)]
     coverage: HeadCoverage,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct HeadRun {
-    started_at: String,
-    finished_at: String,
-    duration_ms: u64,
-    cloud: String,
-    requested_subscriptions: Vec<String>,
-    excluded_subscriptions: Vec<String>,
-    partial: bool,
-    status: String,
-    shard: Option<Shard>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -130,6 +116,8 @@ fn read_input(input: &Path) -> anyhow::Result<MergeInput> {
             cloud: run.cloud,
             requested_subscriptions: run.requested_subscriptions,
             excluded_subscriptions: run.excluded_subscriptions,
+            management_groups: run.management_groups,
+            excluded_management_groups: run.excluded_management_groups,
             partial: run.partial,
             status: run.status,
             shard: run.shard,

@@ -1,6 +1,7 @@
 //! Reading a `report.json` back, schema 1 or 2: the inventory it evaluated (for `scready
 //! evaluate`) and each instance's verdict (for `scready diff OLD/report.json NEW/report.json`).
 
+use crate::discover::shard::Shard;
 use crate::findings::Verdict;
 use crate::history::{InstanceRecord, RunRecord, RunSnapshot};
 use crate::inventory::{
@@ -58,20 +59,23 @@ impl ReportRun {
     }
 }
 
-/// The fields of `run` and `coverage` a diff shows (every other field is left alone, so that
-/// reports with more or fewer fields are read alike).
-#[derive(Default, Deserialize)]
+/// The fields of `run` that a diff shows and a merge combines (every other field is left alone,
+/// so that reports with more or fewer fields are read alike).
+#[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct RunPart {
-    version: String,
-    started_at: String,
-    finished_at: String,
-    duration_ms: u64,
-    cloud: String,
-    requested_subscriptions: Vec<String>,
-    excluded_subscriptions: Vec<String>,
-    partial: bool,
-    status: String,
+pub(crate) struct RunPart {
+    pub version: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_ms: u64,
+    pub cloud: String,
+    pub requested_subscriptions: Vec<String>,
+    pub excluded_subscriptions: Vec<String>,
+    pub management_groups: Vec<String>,
+    pub excluded_management_groups: Vec<String>,
+    pub partial: bool,
+    pub status: String,
+    pub shard: Option<Shard>,
 }
 
 #[derive(Default, Deserialize)]
