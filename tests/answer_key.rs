@@ -12,8 +12,6 @@ use scready::policy::Policy;
 use scready::scan::{self, AccessOptions, ScanOptions};
 use scready_sim::answer_key::{AnswerKey, Listing, Outage};
 use scready_sim::generate::{generate_with_key, scanner_principal, GenerateOptions, Mix};
-use scready_sim::throttle::ThrottleConfig;
-use scready_sim::SimConfig;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -356,18 +354,7 @@ async fn run_case(case: &Case) -> (Vec<String>, usize) {
             key.summary
         );
     }
-    let sim = common::start(
-        &fleet,
-        SimConfig {
-            page_size: Some(200),
-            throttle: ThrottleConfig {
-                enabled: false,
-                ..ThrottleConfig::default()
-            },
-            ..SimConfig::default()
-        },
-    )
-    .await;
+    let sim = common::start(&fleet, common::unthrottled(200)).await;
     for outage in &key.outages {
         sim.add_fault(outage.fault_rule()).unwrap();
     }

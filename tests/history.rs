@@ -393,6 +393,15 @@ async fn a_schema_1_database_migrates_in_place_and_reads_as_before() {
     );
 }
 
+/// The demo fleet's scan result (its reports written under `dir/out`), the template of
+/// [`night`]'s runs.
+async fn demo_template(dir: &Path) -> scready::result::ScanResult {
+    let sim = common::start(&scready_sim::demo::demo_fleet(), SimConfig::default()).await;
+    scan_demo(&sim, &demo_scan_options(&sim, &dir.join("out"), None))
+        .await
+        .result
+}
+
 /// A copy of `template` as run `night`: started `age` ago, with the template's instances
 /// repeated `copies` times, each copy's names ending in `-{group}-{copy}` (runs of the same
 /// group share their instances).
@@ -428,13 +437,7 @@ fn night(
 #[tokio::test]
 async fn prune_by_count_and_by_age_keeps_the_right_runs_and_shrinks_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = common::start(&scready_sim::demo::demo_fleet(), SimConfig::default()).await;
-    let template = scan_demo(
-        &sim,
-        &demo_scan_options(&sim, &dir.path().join("out"), None),
-    )
-    .await
-    .result;
+    let template = demo_template(dir.path()).await;
     let db = dir.path().join("history.sqlite");
     let hours = time::Duration::hours;
     let mut h = History::open(&db).unwrap();
@@ -554,13 +557,7 @@ async fn scan_history_keep_prunes_after_recording() {
 #[tokio::test]
 async fn an_instance_spelled_differently_in_a_later_run_is_the_same_instance_spelled_as_seen() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = common::start(&scready_sim::demo::demo_fleet(), SimConfig::default()).await;
-    let template = scan_demo(
-        &sim,
-        &demo_scan_options(&sim, &dir.path().join("out"), None),
-    )
-    .await
-    .result;
+    let template = demo_template(dir.path()).await;
     let mut h = History::open(&dir.path().join("history.sqlite")).unwrap();
     let first = night(&template, time::Duration::hours(25), 1, 1);
     let mut second = night(&template, time::Duration::hours(1), 1, 1);

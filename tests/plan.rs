@@ -12,7 +12,6 @@ use scready::auth::{StaticToken, TokenSource};
 use scready::policy::Policy;
 use scready::scan::{self, AccessOptions, ScanOptions};
 use scready_sim::generate::{generate_with_key, scanner_principal, GenerateOptions, Mix};
-use scready_sim::throttle::ThrottleConfig;
 use scready_sim::{SimConfig, Simulator};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -230,18 +229,7 @@ async fn prove(seed: u64) -> BTreeSet<String> {
         seed,
         mix: plan_mix(),
     });
-    let sim = common::start(
-        &fleet,
-        SimConfig {
-            page_size: Some(200),
-            throttle: ThrottleConfig {
-                enabled: false,
-                ..ThrottleConfig::default()
-            },
-            ..SimConfig::default()
-        },
-    )
-    .await;
+    let sim = common::start(&fleet, common::unthrottled(200)).await;
     let scanner = scanner_principal(&fleet).unwrap().id.clone();
     let audited: Vec<String> = key.principals.iter().map(|p| p.id.clone()).collect();
     let dir = tempfile::tempdir().unwrap();

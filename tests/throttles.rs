@@ -65,12 +65,6 @@ async fn a_compute_policy_paces_the_scan_without_a_single_429() {
     let sim = common::start(
         &fleet,
         SimConfig {
-            page_size: Some(1000),
-            // ARM's own read budget is not what this test measures.
-            throttle: ThrottleConfig {
-                enabled: false,
-                ..Default::default()
-            },
             compute_throttle: Some(ComputeThrottle {
                 policies: vec![
                     ComputePolicy {
@@ -85,7 +79,8 @@ async fn a_compute_policy_paces_the_scan_without_a_single_429() {
                     },
                 ],
             }),
-            ..Default::default()
+            // ARM's own read budget is not what this test measures.
+            ..common::unthrottled(1000)
         },
     )
     .await;

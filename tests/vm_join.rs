@@ -12,7 +12,6 @@ use scready::scan::{self, AccessOptions, ScanOptions, ScanOutcome};
 use scready_sim::compute::StatusOnlyShape;
 use scready_sim::faults::{FaultKind, FaultRule};
 use scready_sim::generate::{generate, scanner_principal, GenerateOptions};
-use scready_sim::throttle::ThrottleConfig;
 use scready_sim::{SimConfig, Simulator};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -107,15 +106,8 @@ async fn verdicts_do_not_depend_on_what_the_status_listing_carries() {
     let scanner = scanner_principal(&fleet).unwrap().id.clone();
     let sim = common::start(
         &fleet,
-        SimConfig {
-            page_size: Some(1000),
-            // One GET per VM in the third scan: ARM's read budget would make it minutes long.
-            throttle: ThrottleConfig {
-                enabled: false,
-                ..Default::default()
-            },
-            ..Default::default()
-        },
+        // One GET per VM in the third scan: ARM's read budget would make it minutes long.
+        common::unthrottled(1000),
     )
     .await;
     let mut outcomes = Vec::new();

@@ -97,6 +97,19 @@ pub async fn start(fleet: &Fleet, config: SimConfig) -> Sim {
     }
 }
 
+/// A simulator configuration with `page_size` items per page and without ARM's read throttle,
+/// for tests that measure something else (answers, joins, Compute's own throttle).
+pub fn unthrottled(page_size: usize) -> SimConfig {
+    SimConfig {
+        page_size: Some(page_size),
+        throttle: scready_sim::throttle::ThrottleConfig {
+            enabled: false,
+            ..Default::default()
+        },
+        ..SimConfig::default()
+    }
+}
+
 /// An HTTPS client that trusts only the simulator's CA.
 pub fn client(sim: &Simulator) -> reqwest::Client {
     let ca = reqwest::Certificate::from_pem(sim.ca_pem().as_bytes()).expect("CA parses");
